@@ -1,0 +1,3 @@
+using Tern.Cli;
+
+return TernCommandLine.Build().Parse(args).Invoke();

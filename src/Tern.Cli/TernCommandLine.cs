@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace Tern.Cli;
+
+/// <summary>Assembles the `tern` command tree. Each command lives in its own file under Commands/.</summary>
+public static class TernCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "Tern: live migration of KVM virtual machines.\n" +
+            "Start with `tern demo` to boot a guest and watch it run; `tern <command> --help` explains each command.");
+        return root;
+    }
+}

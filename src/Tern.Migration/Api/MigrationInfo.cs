@@ -1,0 +1,74 @@
+namespace Tern.Migration.Api;
+
+/// <summary>
+/// What <c>query-migrate</c> returns, shaped like QEMU's QAPI <c>MigrationInfo</c>: optional members are null
+/// when QEMU would omit them. Tern's own additions carry an <c>x-</c> prefix on the wire.
+/// </summary>
+public sealed record MigrationInfo
+{
+    public MigrationStatus Status { get; init; } = MigrationStatus.None;
+    public RamStats? Ram { get; init; }
+    public XbzrleCacheStats? XbzrleCache { get; init; }
+    public CompressionStats? Compression { get; init; }
+    public long? TotalTimeMs { get; init; }
+    public long? ExpectedDowntimeMs { get; init; }
+    public long? DowntimeMs { get; init; }
+    public long? SetupTimeMs { get; init; }
+    public int? CpuThrottlePercentage { get; init; }
+    public string? ErrorDesc { get; init; }
+
+    /// <summary><c>x-guest-downtime</c>: the longest gap between guest heartbeats across the switchover, in ms.</summary>
+    public long? GuestDowntimeMs { get; init; }
+    /// <summary><c>x-verify</c>: result of the end-to-end RAM digest comparison, when it was requested.</summary>
+    public VerificationResult? Verification { get; init; }
+    /// <summary><c>x-channels</c>: the number of page-data connections in use.</summary>
+    public int? Channels { get; init; }
+    /// <summary><c>x-converging</c>: false while the guest dirties memory faster than the link sends it.</summary>
+    public bool? Converging { get; init; }
+}
+
+/// <summary>QAPI <c>MigrationStats</c>: RAM transfer counters.</summary>
+public sealed record RamStats
+{
+    public long Transferred { get; init; }
+    public long Remaining { get; init; }
+    public long Total { get; init; }
+    public long Duplicate { get; init; }
+    public long Normal { get; init; }
+    public long NormalBytes { get; init; }
+    public long DirtyPagesRate { get; init; }
+    public double Mbps { get; init; }
+    public long DirtySyncCount { get; init; }
+    public long PostcopyRequests { get; init; }
+    public long PageSize { get; init; } = 4096;
+    public ulong MultifdBytes { get; init; }
+    public ulong PagesPerSecond { get; init; }
+    public ulong PrecopyBytes { get; init; }
+    public ulong DowntimeBytes { get; init; }
+    public ulong PostcopyBytes { get; init; }
+}
+
+/// <summary>QAPI <c>XBZRLECacheStats</c>.</summary>
+public sealed record XbzrleCacheStats
+{
+    public ulong CacheSize { get; init; }
+    public long Bytes { get; init; }
+    public long Pages { get; init; }
+    public long CacheMiss { get; init; }
+    public double CacheMissRate { get; init; }
+    public double EncodingRate { get; init; }
+    public long Overflow { get; init; }
+}
+
+/// <summary>QAPI <c>CompressionStats</c>.</summary>
+public sealed record CompressionStats
+{
+    public long Pages { get; init; }
+    public long Busy { get; init; }
+    public double BusyRate { get; init; }
+    public long CompressedSize { get; init; }
+    public double CompressionRate { get; init; }
+}
+
+/// <summary>Outcome of <c>--verify</c>: XXH3-64 digests of guest RAM on both sides, taken while the guest was paused.</summary>
+public sealed record VerificationResult(bool Matched, ulong SourceDigest, ulong DestinationDigest, long PagesCompared);
