@@ -89,6 +89,10 @@ public sealed unsafe partial class KvmVcpu : IDisposable
         return runArea.GetSpan(exit.Address, checked((int)length));
     }
 
+    /// <summary>The 8 data bytes of the current MMIO exit: read them for a write, fill them for a read.</summary>
+    public Span<byte> MmioData(in VcpuExit exit) =>
+        runArea.GetSpan(KvmRunOffsets.MmioData, Math.Min((int)exit.Size, 8));
+
     /// <summary>Extra bytes of the internal-error exit, for error messages.</summary>
     public ulong[] InternalErrorData()
     {

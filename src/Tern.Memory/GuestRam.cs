@@ -1,0 +1,90 @@
+using Tern.Os;
+
+namespace Tern.Memory;
+
+/// <summary>
+/// Guest RAM backed by a memfd and mapped <c>MAP_SHARED</c>, contiguous from guest-physical address 0. The memfd lets
+/// post-copy add a second mapping of the same pages (one registered with userfaultfd, one for placing pages).
+/// </summary>
+public sealed class GuestRam : IGuestMemory, IDisposable
+{
+    private const ulong HugePageSize = 2UL << 20;
+
+    private readonly FileDescriptor memfd;
+    private readonly MemoryMapping mapping;
+
+    private GuestRam(FileDescriptor memfd, MemoryMapping mapping, ulong size, bool hugePages)
+    {
+        this.memfd = memfd;
+        this.mapping = mapping;
+        Size = size;
+        HugePages = hugePages;
+    }
+
+    /// <summary>Allocates <paramref name="size"/> bytes of zeroed guest RAM.</summary>
+    public static GuestRam Create(ulong size, bool hugePages = false)
+    {
+        if (size == 0 || size % PageSize.Bytes != 0)
+            throw new ArgumentException($"guest RAM must be a positive multiple of {PageSize.Bytes} bytes, got {size}", nameof(size));
+        if (hugePages && size % HugePageSize != 0)
+            throw new ArgumentException($"with huge pages, guest RAM must be a multiple of 2 MiB, got {ByteSize.Format(size)}", nameof(size));
+        var fd = MemFd.Create("tern-guest-ram", size, hugePages);
+        try
+        {
+            if (hugePages) MemFd.ReserveHugePages(fd, size);
+            var mapping = MemoryMapping.MapShared(fd, size, 0, hugePages);
+            return new GuestRam(fd, mapping, size, hugePages);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    public ulong Size { get; }
+    public ulong PageCount => Size / PageSize.Bytes;
+    public bool HugePages { get; }
+
+    /// <summary>The host virtual address of guest-physical address 0, for KVM memory slots.</summary>
+    public nint HostAddress => mapping.Address;
+
+    /// <summary>The backing memfd, for a second mapping of the same RAM.</summary>
+    public FileDescriptor BackingFile => memfd;
+
+    public Span<byte> GetSpan(GuestAddress address, int length) => mapping.GetSpan(address.Value, length);
+
+    public Span<byte> GetPageSpan(PageIndex page) => GetSpan(page.Address, PageSize.Bytes);
+
+    public void ReadPage(PageIndex page, Span<byte> destination)
+    {
+        CheckPage(page);
+        GetPageSpan(page).CopyTo(destination[..PageSize.Bytes]);
+    }
+
+    public void WritePage(PageIndex page, ReadOnlySpan<byte> source)
+    {
+        CheckPage(page);
+        if (source.Length != PageSize.Bytes)
+            throw new ArgumentException($"a page is {PageSize.Bytes} bytes, got {source.Length}", nameof(source));
+        source.CopyTo(GetPageSpan(page));
+    }
+
+    /// <summary>Pre-faults a range for writing so the first guest or migration write does not pay the page fault.</summary>
+    public void Prefault(GuestAddress start, ulong length) => mapping.PopulateWrite(start.Value, length);
+
+    private void CheckPage(PageIndex page)
+    {
+        if (page.Value >= PageCount) ThrowPageOutOfRange(page);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowPageOutOfRange(PageIndex page) =>
+        throw new ArgumentOutOfRangeException(nameof(page), $"{page} is outside guest RAM ({PageCount} pages)");
+
+    public void Dispose()
+    {
+        mapping.Dispose();
+        memfd.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+namespace Tern.Memory;
+
+/// <summary>
+/// Guest-physical RAM as the migration engine and devices see it. The guest may change any byte at any time while
+/// it runs: copy a page (<see cref="ReadPage"/>) before hashing, encoding or sending it.
+/// </summary>
+public interface IGuestMemory
+{
+    /// <summary>Bytes of RAM, a multiple of the page size.</summary>
+    ulong Size { get; }
+
+    ulong PageCount { get; }
+
+    /// <summary>Copies one page out of guest RAM.</summary>
+    void ReadPage(PageIndex page, Span<byte> destination);
+
+    /// <summary>Copies one page into guest RAM.</summary>
+    void WritePage(PageIndex page, ReadOnlySpan<byte> source);
+
+    /// <summary>A live, bounds-checked view of guest RAM. The guest may write it concurrently.</summary>
+    Span<byte> GetSpan(GuestAddress address, int length);
+}
