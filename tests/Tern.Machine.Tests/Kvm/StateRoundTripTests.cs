@@ -51,7 +51,7 @@ public sealed class StateRoundTripTests
         one.Load(guest.Build());
         var state = one.SaveState();
         using var two = KvmMachine.Create(new KvmMachineOptions(16 << 20, 2));
-        var error = Assert.Throws<State.StateFormatException>(() => two.RestoreState(state));
+        var error = Assert.Throws<Tern.Machine.State.StateFormatException>(() => two.RestoreState(state));
         Assert.Contains("vcpu1", error.Message);
         Assert.Contains("missing", error.Message);
     }
