@@ -22,8 +22,9 @@ public interface IVmControl
     void Cont();
 
     /// <summary>
-    /// <c>quit</c>: asks the host to shut the VM down and exit. Returns at once; the host stops the VM and then disposes the
-    /// QMP server, which still flushes the reply to the client that asked.
+    /// <c>quit</c>: asks the host to shut the VM down and exit. Returns at once; the host stops the VM (raising
+    /// <c>SHUTDOWN</c> with reason <c>host-qmp-quit</c>, as QEMU does) and then disposes the QMP server, which still
+    /// flushes the reply to the client that asked.
     /// </summary>
     void Quit();
 

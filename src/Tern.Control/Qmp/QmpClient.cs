@@ -68,7 +68,8 @@ public sealed class QmpClient : IAsyncDisposable
         {
             socket.Dispose();
             throw new QmpConnectionException(
-                $"cannot connect to QMP socket {socketPath}: {e.Message} (is the VM running with --qmp unix:{socketPath}?)", e);
+                $"cannot connect to QMP socket {socketPath}: {DescribeConnectFailure(socketPath, e)} " +
+                $"(is the VM running with --qmp unix:{socketPath}?)", e);
         }
 
         var client = new QmpClient(socketPath, socket);
@@ -249,6 +250,13 @@ public sealed class QmpClient : IAsyncDisposable
     private QmpConnectionException Lost(Exception reason) =>
         reason as QmpConnectionException
         ?? new QmpConnectionException($"lost the QMP connection {_socketPath}: {reason.Message}", reason);
+
+    // .NET reports a missing socket file as "Cannot assign requested address"; say what it means instead.
+    private static string DescribeConnectFailure(string path, Exception e) =>
+        e is not SocketException se ? e.Message
+        : !File.Exists(path) ? "no such file"
+        : se.SocketErrorCode == SocketError.ConnectionRefused ? "nothing is listening on it"
+        : se.Message;
 
     private static DateTimeOffset ReadTimestamp(JsonElement message)
     {

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace Tern.Control.Qmp;
 
 /// <summary>
-/// Writes the server's messages. Each is one line of compact JSON ended by CRLF, as QEMU writes them, so line-based
+/// Writes the server's messages. Each is one line of JSON ended by CRLF, spaced as QEMU writes them, so line-based
 /// clients (socat, python's qemu.qmp) and stream parsers both read them.
 /// </summary>
 internal static class QmpWire
@@ -95,7 +95,37 @@ internal static class QmpWire
         {
             body(w);
         }
-        buffer.Write(LineEnd);
-        return buffer.WrittenSpan.ToArray();
+        return WithQemuSpacing(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Re-spaces compact JSON the way QEMU prints it, <c>{"return": {}, "id": 1}</c>: shell scripts that grep replies for
+    /// <c>"status": "completed"</c> then work against Tern too. Only bytes outside strings are touched, then CRLF is appended.
+    /// </summary>
+    private static byte[] WithQemuSpacing(ReadOnlySpan<byte> compact)
+    {
+        var spaced = new byte[compact.Length * 2 + LineEnd.Length];   // at most one space per byte
+        var n = 0;
+        bool inString = false, escaped = false;
+        foreach (var b in compact)
+        {
+            spaced[n++] = b;
+            if (inString)
+            {
+                if (escaped) escaped = false;
+                else if (b == (byte)'\\') escaped = true;
+                else if (b == (byte)'"') inString = false;
+            }
+            else if (b == (byte)'"')
+            {
+                inString = true;
+            }
+            else if (b is (byte)':' or (byte)',')
+            {
+                spaced[n++] = (byte)' ';
+            }
+        }
+        LineEnd.CopyTo(spaced.AsSpan(n));
+        return spaced.AsSpan(0, n + LineEnd.Length).ToArray();
     }
 }

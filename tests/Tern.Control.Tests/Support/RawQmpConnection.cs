@@ -78,6 +78,13 @@ public sealed class RawQmpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>One read of whatever bytes the server sent, bypassing line splitting.</summary>
+    public async Task<int> ReceiveRawAsync(byte[] buffer)
+    {
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+        return await _stream.ReadAsync(buffer, timeout.Token);
+    }
+
     /// <summary>Reads until the server closes the connection; returns how many bytes came meanwhile.</summary>
     public async Task<long> ReadToEndAsync()
     {
