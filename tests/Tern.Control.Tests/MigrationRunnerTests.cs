@@ -87,6 +87,20 @@ public sealed class MigrationRunnerTests
     }
 
     [Fact]
+    public async Task Cancelling_before_migrate_is_sent_starts_nothing()
+    {
+        await using var host = QmpTestHost.Start();
+        await using var client = await QmpClient.ConnectAsync(host.SocketPath, Ct);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() =>
+            new QmpMigrationRunner(client, FastPoll).RunAsync(new MigrateRequest("tcp:dest:1"), _ => { }, cancel.Token));
+
+        Assert.DoesNotContain(host.Vm.Calls, c => c.StartsWith("migrate", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_refused_setting_stops_before_migrating()
     {
         await using var host = QmpTestHost.Start();

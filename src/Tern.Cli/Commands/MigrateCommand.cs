@@ -129,6 +129,11 @@ public static class MigrateCommand
             error.WriteLine($"tern: the VM refused {e.Command}: {e.Description}");
             return 1;
         }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("tern: cancelled before the migration started");
+            return 1;
+        }
         catch (Exception e) when (e is QmpConnectionException or FormatException)
         {
             error.WriteLine("tern: " + e.Message);

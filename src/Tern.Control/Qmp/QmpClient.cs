@@ -116,13 +116,12 @@ public sealed class QmpClient : IAsyncDisposable
             request["arguments"] = arguments.DeepClone();
         }
         request["id"] = id;
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(request);
+        byte[] bytes = [.. JsonSerializer.SerializeToUtf8Bytes(request), (byte)'\n'];
 
         await _writeLock.WaitAsync(cancel);
         try
         {
             await _stream.WriteAsync(bytes, cancel);
-            await _stream.WriteAsync("\n"u8.ToArray(), cancel);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {

@@ -17,7 +17,8 @@ public sealed class QmpMigrationRunner(QmpClient client, TimeSpan pollInterval)
 
     /// <summary>
     /// Returns the final <c>query-migrate</c>. Throws <see cref="QmpErrorException"/> if the VM refuses a setting or the
-    /// migration itself, and <see cref="QmpConnectionException"/> if the VM goes away.
+    /// migration itself, <see cref="QmpConnectionException"/> if the VM goes away, and <see cref="OperationCanceledException"/>
+    /// if cancellation came before <c>migrate</c> was sent (then no migration was started).
     /// </summary>
     public async Task<MigrationInfo> RunAsync(
         MigrateRequest request, Action<MigrationProgress> onProgress, CancellationToken cancelMigration = default)
@@ -32,6 +33,8 @@ public sealed class QmpMigrationRunner(QmpClient client, TimeSpan pollInterval)
         {
             // Events from before this migration say nothing about it.
         }
+        // Cancelled while the settings were applied: do not start a migration only to cancel it.
+        cancelMigration.ThrowIfCancellationRequested();
         await client.MigrateAsync(request.Uri);
 
         var cancelRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
