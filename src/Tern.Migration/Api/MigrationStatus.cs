@@ -37,6 +37,17 @@ public static class MigrationStatusNames
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
+    /// <summary>Parses a QAPI spelling such as <c>postcopy-active</c>; false for a name QAPI does not define.</summary>
+    public static bool TryParse(string name, out MigrationStatus status)
+    {
+        foreach (var s in Enum.GetValues<MigrationStatus>())
+        {
+            if (s.ToQapi() == name) { status = s; return true; }
+        }
+        status = default;
+        return false;
+    }
+
     public static bool IsFinished(this MigrationStatus status) =>
         status is MigrationStatus.Completed or MigrationStatus.Failed or MigrationStatus.Cancelled;
 }

@@ -37,4 +37,15 @@ public static class RunStateNames
         RunState.GuestPanicked => "guest-panicked",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
+
+    /// <summary>Parses a QAPI spelling such as <c>finish-migrate</c>; false for a name QAPI does not define.</summary>
+    public static bool TryParse(string name, out RunState state)
+    {
+        foreach (var s in Enum.GetValues<RunState>())
+        {
+            if (s.ToQapi() == name) { state = s; return true; }
+        }
+        state = default;
+        return false;
+    }
 }

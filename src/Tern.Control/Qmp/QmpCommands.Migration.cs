@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using Tern.Control.Qapi;
+
+namespace Tern.Control.Qmp;
+
+/// <summary>Commands that start, watch and cancel migrations.</summary>
+internal sealed partial class QmpCommands
+{
+    // migrate: {uri: str, *blk: bool, *inc: bool, *detach: bool, *resume: bool}
+    private JsonNode? Migrate(QmpArguments args)
+    {
+        var uri = args.RequireString("uri");
+        var blk = args.OptionalBool("blk") ?? false;
+        var inc = args.OptionalBool("inc") ?? false;
+        _ = args.OptionalBool("detach");   // QMP's migrate always runs detached; QEMU ignores it too
+        var resume = args.OptionalBool("resume") ?? false;
+        args.EnsureNoneLeft();
+
+        if (blk || inc)
+        {
+            throw QmpCommandException.Generic(
+                "Tern does not migrate disks (blk/inc block migration): put guest disks on shared storage, " +
+                "or copy them before migrating");
+        }
+        if (resume)
+        {
+            throw QmpCommandException.Generic(
+                "resume continues a paused post-copy migration, and Tern does not do post-copy yet");
+        }
+        _vm.StartMigration(uri);
+        return null;
+    }
+
+    // migrate-incoming: {uri: str}
+    private JsonNode? MigrateIncoming(QmpArguments args)
+    {
+        var uri = args.RequireString("uri");
+        args.EnsureNoneLeft();
+        _vm.StartIncoming(uri);
+        return null;
+    }
+
+    private JsonNode? MigrateCancel(QmpArguments args)
+    {
+        args.EnsureNoneLeft();
+        _vm.CancelMigration();
+        return null;
+    }
+
+    private JsonNode? QueryMigrate(QmpArguments args)
+    {
+        args.EnsureNoneLeft();
+        return MigrationInfoJson.ToJson(_vm.QueryMigrate());
+    }
+}

@@ -1,0 +1,2 @@
+global using Xunit;
+global using static Tern.Control.Tests.Support.TestCancellation;
