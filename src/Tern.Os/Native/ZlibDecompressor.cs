@@ -50,10 +50,11 @@ public sealed class ZlibDecompressor : IDisposable
                 return DecodeResult.Failure(Codec, $"{z->AvailIn} bytes of trailing data after the end of the stream");
             case ZlibInterop.StreamEnd:
                 return DecodeResult.Success;
-            case ZlibInterop.BufferError or ZlibInterop.Ok when z->AvailOut == 0:
-                return DecodeResult.Failure(Codec, $"the data decompresses to more than the expected {destination.Length} bytes");
-            case ZlibInterop.BufferError or ZlibInterop.Ok:
+            // Both mean inflate stopped early: it used up the input (truncated) or filled the destination (too long).
+            case ZlibInterop.BufferError or ZlibInterop.Ok when z->AvailIn == 0:
                 return DecodeResult.Failure(Codec, $"the input ends before the end of the stream ({produced} bytes decompressed)");
+            case ZlibInterop.BufferError or ZlibInterop.Ok:
+                return DecodeResult.Failure(Codec, $"the data decompresses to more than the expected {destination.Length} bytes");
             case ZlibInterop.NeedDictionary:
                 return DecodeResult.Failure(Codec, "the stream needs a preset dictionary, which Tern never uses");
             default:
