@@ -52,9 +52,12 @@ public sealed class CompressionPipeline : IDisposable
     {
         if (contents.Length != PageSize.Bytes) ThrowPageLength(contents.Length);
         Counters.RecordOffered();
-        var queued = _pipeline.Submit(page, contents, Options.WhenBusy == BusyPolicy.Wait, out var busy);
-        if (busy) Counters.RecordBusy();
-        return queued ? SubmitResult.Queued : SubmitResult.Busy;
+        if (_pipeline.TryQueue(page, contents)) return SubmitResult.Queued;
+        Counters.RecordBusy();
+        if (Options.WhenBusy == BusyPolicy.SendUncompressed) return SubmitResult.Busy;
+        _pipeline.WaitForRoom();
+        if (!_pipeline.TryQueue(page, contents)) throw new InvalidOperationException("compress pipeline: no room after waiting for room");
+        return SubmitResult.Queued;
     }
 
     /// <summary>Hands every result that is ready to the handler without waiting; returns how many.</summary>

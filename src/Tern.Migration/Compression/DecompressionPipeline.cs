@@ -45,7 +45,9 @@ public sealed class DecompressionPipeline : IDisposable
     {
         if (compressed.Length > PageCodecLimits.MaxCompressedLength)
             throw new PageDecompressionException(page, $"a compressed page of {compressed.Length} bytes exceeds the {PageCodecLimits.MaxCompressedLength}-byte limit");
-        _pipeline.Submit(page, compressed, waitWhenBusy: true, out _);
+        if (_pipeline.TryQueue(page, compressed)) return;
+        _pipeline.WaitForRoom();
+        if (!_pipeline.TryQueue(page, compressed)) throw new InvalidOperationException("decompress pipeline: no room after waiting for room");
     }
 
     public int DrainReady() => _pipeline.DrainReady();

@@ -5,24 +5,28 @@ namespace Tern.Migration.Compression;
 internal sealed partial class PagePipeline
 {
     /// <summary>
-    /// Owner: copies <paramref name="input"/> into a pooled buffer and queues it on the next worker in round-robin
-    /// order, first handing on any results that are ready. When that worker has no room (<paramref name="foundBusy"/>),
-    /// either waits, consuming results until it has, or (when <paramref name="waitWhenBusy"/> is false) returns false
-    /// without taking the page.
+    /// Owner: hands on the results that are ready, then copies <paramref name="input"/> into a pooled buffer and
+    /// queues it on the next worker in round-robin order. Returns false, without taking the page, when that worker has
+    /// no room (the submission is busy): the caller then calls <see cref="WaitForRoom"/> and tries again, or gives up.
     /// </summary>
-    public bool Submit(PageIndex page, ReadOnlySpan<byte> input, bool waitWhenBusy, out bool foundBusy)
+    public bool TryQueue(PageIndex page, ReadOnlySpan<byte> input)
     {
         CheckUsable();
         DrainReadyUnchecked();
         var worker = WorkerFor(_submitted);
-        foundBusy = !HasRoom(worker);
-        if (foundBusy)
-        {
-            if (!waitWhenBusy) return false;
-            // Consuming in order frees this worker's slots: its oldest job is among the ones ahead.
-            while (!HasRoom(worker)) TakeNextResult(wait: true);
-        }
+        if (!HasRoom(worker)) return false;
         Hand(worker, page, input);
         return true;
+    }
+
+    /// <summary>
+    /// Owner: hands on results, waiting for the oldest when none is ready, until the next worker has room. Consuming in
+    /// order frees that worker's slots, since its oldest job is among those ahead.
+    /// </summary>
+    public void WaitForRoom()
+    {
+        CheckUsable();
+        var worker = WorkerFor(_submitted);
+        while (!HasRoom(worker)) TakeNextResult(wait: true);
     }
 }

@@ -9,7 +9,7 @@ namespace Tern.Migration.Compression;
 /// </summary>
 /// <remarks>
 /// <para><b>Threads.</b> One owner thread (the migration thread on the source, the receive thread on the
-/// destination) calls <see cref="Submit"/>, <see cref="DrainReady"/>, <see cref="Flush"/> and <see cref="Dispose"/>;
+/// destination) calls <see cref="TryQueue"/>, <see cref="WaitForRoom"/>, <see cref="DrainReady"/>, <see cref="Flush"/> and <see cref="Dispose"/>;
 /// it is both the producer of every request ring and the consumer of every result ring, so each ring has exactly one
 /// producer and one consumer. Results are handed to an <see cref="IPageJobConsumer"/> on the owner thread.</para>
 /// <para><b>Order without tags.</b> Page <c>k</c> goes to worker <c>k mod N</c>, each worker finishes its own jobs

@@ -19,7 +19,7 @@ internal sealed class SpscRing<T> where T : class
 {
     private readonly T?[] _slots;
     private readonly long _mask;
-    private Indices _indices;
+    private SpscRingIndices _indices;
 
     public SpscRing(int capacity)
     {
@@ -74,21 +74,21 @@ internal sealed class SpscRing<T> where T : class
             return head < _indices.CachedTail;
         }
     }
+}
 
-    /// <summary>
-    /// Head and tail 128 bytes apart, with 64 bytes of padding before the head and after the tail, so neither shares a
-    /// cache line with the other or with the ring's other fields.
-    /// </summary>
-    [StructLayout(LayoutKind.Explicit, Size = 320)]
-    private struct Indices
-    {
-        /// <summary>Next slot to dequeue; written by the consumer only.</summary>
-        [FieldOffset(64)] public long Head;
-        /// <summary>The consumer's last view of <see cref="Tail"/>.</summary>
-        [FieldOffset(72)] public long CachedTail;
-        /// <summary>Next slot to fill; written by the producer only.</summary>
-        [FieldOffset(192)] public long Tail;
-        /// <summary>The producer's last view of <see cref="Head"/>.</summary>
-        [FieldOffset(200)] public long CachedHead;
-    }
+/// <summary>
+/// The indices of an <see cref="SpscRing{T}"/> (outside it: a generic type cannot have explicit layout). Head and tail 128 bytes apart, with 64 bytes of padding before the head and after the tail, so neither shares a
+/// cache line with the other or with the ring's other fields.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 320)]
+internal struct SpscRingIndices
+{
+    /// <summary>Next slot to dequeue; written by the consumer only.</summary>
+    [FieldOffset(64)] public long Head;
+    /// <summary>The consumer's last view of <see cref="Tail"/>.</summary>
+    [FieldOffset(72)] public long CachedTail;
+    /// <summary>Next slot to fill; written by the producer only.</summary>
+    [FieldOffset(192)] public long Tail;
+    /// <summary>The producer's last view of <see cref="Head"/>.</summary>
+    [FieldOffset(200)] public long CachedHead;
 }
