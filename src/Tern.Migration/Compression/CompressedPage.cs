@@ -9,11 +9,12 @@ namespace Tern.Migration.Compression;
 /// </summary>
 public readonly ref struct CompressedPage
 {
-    internal CompressedPage(PageIndex page, bool isCompressed, ReadOnlySpan<byte> data)
+    internal CompressedPage(PageIndex page, bool isCompressed, ReadOnlySpan<byte> data, ReadOnlySpan<byte> original)
     {
         Page = page;
         IsCompressed = isCompressed;
         Data = data;
+        Original = original;
     }
 
     public PageIndex Page { get; }
@@ -22,6 +23,12 @@ public readonly ref struct CompressedPage
     public bool IsCompressed { get; }
 
     public ReadOnlySpan<byte> Data { get; }
+
+    /// <summary>
+    /// The page as it was copied at submission: exactly what the destination will hold once it has this page, which is
+    /// what the XBZRLE cache must be updated with (never re-read guest memory for that, it may have changed since).
+    /// </summary>
+    public ReadOnlySpan<byte> Original { get; }
 }
 
 /// <summary>Receives compression results on the pipeline owner's thread, in submission order.</summary>

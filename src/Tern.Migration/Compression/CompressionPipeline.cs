@@ -80,12 +80,12 @@ public sealed class CompressionPipeline : IDisposable
             if (job.Outcome == PageJobOutcome.Compressed)
             {
                 counters.RecordCompressed(job.OutputLength);
-                onPage(new CompressedPage(job.Page, isCompressed: true, job.OutputBytes));
+                onPage(new CompressedPage(job.Page, isCompressed: true, job.OutputBytes, job.InputBytes));
             }
             else
             {
                 counters.RecordSentWhole();
-                onPage(new CompressedPage(job.Page, isCompressed: false, job.InputBytes));
+                onPage(new CompressedPage(job.Page, isCompressed: false, job.InputBytes, job.InputBytes));
             }
         }
     }

@@ -36,8 +36,24 @@ internal sealed class Doorbell : IDisposable
     /// <summary>Waker: call after publishing work; wakes the sleeper if it parked or is about to.</summary>
     public void Ring()
     {
+        if (SleeperIsParking()) Wake();
+    }
+
+    /// <summary>
+    /// Waker, for a conditional wake-up: a full fence, then whether the sleeper has announced that it is parking.
+    /// Evaluate the sleeper's wake condition after this (it is then ordered after the work just published) and call
+    /// <see cref="Wake"/> if it holds.
+    /// </summary>
+    public bool SleeperIsParking()
+    {
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _parked) != 0 && Interlocked.Exchange(ref _parked, 0) != 0) _signal.Release();
+        return Volatile.Read(ref _parked) != 0;
+    }
+
+    /// <summary>Waker: wakes the sleeper; only the first of several concurrent wakers releases the semaphore.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _parked, 0) != 0) _signal.Release();
     }
 
     public void Dispose() => _signal.Dispose();

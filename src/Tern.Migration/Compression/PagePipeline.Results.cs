@@ -15,21 +15,26 @@ internal sealed partial class PagePipeline
     public void Flush()
     {
         CheckUsable();
-        while (_consumed < _submitted) TakeNextResult(wait: true);
+        while (_consumed < _submitted)
+        {
+            if (DrainReadyUnchecked() > 0) continue;
+            // Wake only when the oldest page's worker has run out of queued work: about one wake-up per worker.
+            WaitForResults(_workers[WorkerFor(_consumed)], int.MaxValue);
+        }
     }
 
     private int DrainReadyUnchecked()
     {
         var taken = 0;
-        while (_consumed < _submitted && TakeNextResult(wait: false)) taken++;
+        while (_consumed < _submitted && TryTakeNextResult()) taken++;
         return taken;
     }
 
     /// <summary>
-    /// Takes the oldest outstanding result (from worker <c>consumed mod N</c>), hands it to the consumer and returns
-    /// its buffers to the pool. A job the worker failed on is re-raised here, on the owner's thread.
+    /// Takes the oldest outstanding result (from worker <c>consumed mod N</c>) if it is ready, hands it to the consumer
+    /// and returns its buffers to the pool. A job the worker failed on is re-raised here, on the owner's thread.
     /// </summary>
-    private bool TakeNextResult(bool wait)
+    private bool TryTakeNextResult()
     {
         Debug.Assert(_consumed < _submitted);
         var index = WorkerFor(_consumed);
@@ -37,9 +42,7 @@ internal sealed partial class PagePipeline
         if (!worker.Results.TryDequeue(out var job))
         {
             ThrowIfCrashed(worker);
-            if (!wait) return false;
-            WaitForResult(worker);
-            if (!worker.Results.TryDequeue(out job)) throw new InvalidOperationException($"{_role} pipeline: a result vanished");
+            return false;
         }
         _outstanding[index]--;
         _consumed++;
@@ -53,15 +56,21 @@ internal sealed partial class PagePipeline
         {
             _consuming = false;
             _pool.Return(job);
+            AssertInvariants();
         }
         return true;
     }
 
-    /// <summary>Spins briefly, then parks until a worker rings; re-checks the worker's health on every wake-up.</summary>
-    private void WaitForResult(PageWorker worker)
+    /// <summary>
+    /// Waits until <paramref name="worker"/> has <paramref name="wanted"/> results ready, or at least one and no queued
+    /// requests left (so the wait always ends: the worker finishes what it has). Spins briefly, then parks; the worker
+    /// wakes the owner when that condition turns true, and the owner re-checks the worker's health on every wake-up.
+    /// </summary>
+    private void WaitForResults(PageWorker worker, int wanted)
     {
+        worker.WakeOwnerAt(wanted);
         var spin = new SpinWait();
-        while (!worker.Results.HasItems)
+        while (!HasEnoughResults(worker, wanted))
         {
             ThrowIfCrashed(worker);
             if (!spin.NextSpinWillYield)
@@ -70,13 +79,19 @@ internal sealed partial class PagePipeline
                 continue;
             }
             _ownerBell.PrepareToPark();
-            if (worker.Results.HasItems || worker.Crash is not null)
+            if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
             {
                 _ownerBell.CancelPark();
                 continue;
             }
             _ownerBell.Park();
         }
+    }
+
+    private static bool HasEnoughResults(PageWorker worker, int wanted)
+    {
+        var ready = worker.Results.Count;
+        return ready >= wanted || (ready > 0 && worker.Requests.Count == 0);
     }
 
     private void ThrowIfCrashed(PageWorker worker)

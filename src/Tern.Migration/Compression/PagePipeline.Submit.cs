@@ -20,13 +20,19 @@ internal sealed partial class PagePipeline
     }
 
     /// <summary>
-    /// Owner: hands on results, waiting for the oldest when none is ready, until the next worker has room. Consuming in
-    /// order frees that worker's slots, since its oldest job is among those ahead.
+    /// Owner: hands on results until the next worker has room, sleeping while none is ready. Consuming in order frees
+    /// that worker's slots, since its oldest job is among those ahead. When everything is full the oldest job is the
+    /// next worker's own, so the owner sleeps until half of that worker's queue is done and then hands on the whole
+    /// batch: one wake-up per half queue, not one per page.
     /// </summary>
     public void WaitForRoom()
     {
         CheckUsable();
         var worker = WorkerFor(_submitted);
-        while (!HasRoom(worker)) TakeNextResult(wait: true);
+        while (!HasRoom(worker))
+        {
+            if (DrainReadyUnchecked() > 0) continue;
+            WaitForResults(_workers[WorkerFor(_consumed)], Math.Max(1, _depth / 2));
+        }
     }
 }

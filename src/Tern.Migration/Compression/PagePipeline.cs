@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tern.Memory;
 
 namespace Tern.Migration.Compression;
@@ -74,6 +75,20 @@ internal sealed partial class PagePipeline : IDisposable
         if (_consuming) throw new InvalidOperationException($"{_role} pipeline: the result handler must not call back into the pipeline");
     }
 
+    /// <summary>Every job is either in the pool or in flight, and the per-worker counts add up to the pages in flight.</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        long outstanding = 0;
+        foreach (var count in _outstanding)
+        {
+            Debug.Assert(count >= 0 && count <= _depth, "a worker holds more jobs than the queue depth");
+            outstanding += count;
+        }
+        Debug.Assert(outstanding == InFlight, "per-worker job counts do not add up to the pages in flight");
+        Debug.Assert(_pool.Available + InFlight == _workers.Length * _depth, "a job was lost or returned twice");
+    }
+
     private int WorkerFor(long sequence) => (int)(sequence % _workers.Length);
 
     private bool HasRoom(int worker) => _outstanding[worker] < _depth;
@@ -85,5 +100,6 @@ internal sealed partial class PagePipeline : IDisposable
         _outstanding[worker]++;
         _submitted++;
         _workers[worker].Submit(job);
+        AssertInvariants();
     }
 }

@@ -14,6 +14,7 @@ internal sealed class PageWorker : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private volatile Exception? _crash;
+    private int _ownerWakeAt = 1;
     private bool _started;
 
     /// <param name="depth">Capacity of both rings: the owner keeps at most this many jobs out with this worker.</param>
@@ -44,6 +45,13 @@ internal sealed class PageWorker : IDisposable
         _started = true;
     }
 
+    /// <summary>
+    /// Owner, before it parks waiting on this worker: wake it once this many results are ready, or when this worker has
+    /// no queued requests left (whichever comes first). Waiting for a batch rather than for every result is what keeps
+    /// a saturated pipeline from paying a sleep and a wake-up per page.
+    /// </summary>
+    public void WakeOwnerAt(int readyResults) => Volatile.Write(ref _ownerWakeAt, readyResults);
+
     /// <summary>Owner: hand a job to this worker. The owner has checked that the worker has room.</summary>
     public void Submit(PageJob job)
     {
@@ -73,7 +81,7 @@ internal sealed class PageWorker : IDisposable
                     Process(job);
                     // Cannot fail: the owner keeps at most `depth` jobs out with this worker, queued or finished.
                     if (!Results.TryEnqueue(job)) ThrowOverfull();
-                    _ownerBell.Ring();
+                    if (_ownerBell.SleeperIsParking() && OwnerWantsWaking()) _ownerBell.Wake();
                     continue;
                 }
                 if (_stopping) break;
@@ -109,6 +117,9 @@ internal sealed class PageWorker : IDisposable
             job.Fault = e;
         }
     }
+
+    /// <summary>The owner's wake condition, seen from the worker (see <see cref="WakeOwnerAt"/>).</summary>
+    private bool OwnerWantsWaking() => Results.Count >= Volatile.Read(ref _ownerWakeAt) || !Requests.HasItems;
 
     /// <summary>A short spin before parking: a steadily fed worker then never pays for a park and a wake-up.</summary>
     private bool SpinForWork()

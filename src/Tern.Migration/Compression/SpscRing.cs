@@ -63,6 +63,9 @@ internal sealed class SpscRing<T> where T : class
         return true;
     }
 
+    /// <summary>Items in the ring, from either side: exact for the calling side's own index, a moment old for the other's.</summary>
+    public int Count => (int)(Volatile.Read(ref _indices.Tail) - Volatile.Read(ref _indices.Head));
+
     /// <summary>Consumer only: whether an item is ready, without taking it.</summary>
     public bool HasItems
     {

@@ -5,9 +5,9 @@ using Tern.Migration.Compression;
 namespace Tern.Migration.Tests.Compression;
 
 /// <summary>A copy of one pipeline result, taken inside the handler (the pipeline's buffers are reused after it).</summary>
-internal sealed record CollectedPage(PageIndex Page, bool IsCompressed, byte[] Data)
+internal sealed record CollectedPage(PageIndex Page, bool IsCompressed, byte[] Data, byte[] Original)
 {
-    public static CollectedPage Of(CompressedPage page) => new(page.Page, page.IsCompressed, page.Data.ToArray());
+    public static CollectedPage Of(CompressedPage page) => new(page.Page, page.IsCompressed, page.Data.ToArray(), page.Original.ToArray());
 
     /// <summary>The page as the destination would rebuild it.</summary>
     public byte[] Decode(IPageCodec codec)

@@ -27,7 +27,11 @@ public sealed class CompressionPipelineOrderTests
 
         Assert.Equal(Enumerable.Range(0, count).Select(i => new PageIndex((ulong)i * 3)), results.Select(r => r.Page));
         using var codec = PageCodecFactory.Create(method, 1);
-        for (var i = 0; i < count; i++) Assert.Equal(TestPages.Mixed(i), results[i].Decode(codec));
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(TestPages.Mixed(i), results[i].Decode(codec));
+            Assert.Equal(TestPages.Mixed(i), results[i].Original);
+        }
         // Random pages are sent whole; the others compress.
         Assert.All(results.Where((_, i) => i % 4 == 0), r => Assert.False(r.IsCompressed));
         Assert.All(results.Where((_, i) => i % 4 != 0), r => Assert.True(r.IsCompressed));
