@@ -1,0 +1,48 @@
+using Tern.Memory;
+using Tern.Migration.Compression;
+using Xunit;
+
+namespace Tern.Migration.Tests.Compression;
+
+public sealed class CompressionCountersTests
+{
+    [Fact]
+    public void Rates_cover_the_interval_since_the_previous_snapshot_and_totals_accumulate()
+    {
+        var counters = new CompressionCounters();
+        Assert.Equal(0, counters.Snapshot().CompressionRate);
+
+        for (var i = 0; i < 4; i++) counters.RecordOffered();
+        counters.RecordBusy();
+        counters.RecordCompressed(1024);
+        counters.RecordCompressed(1024);
+        counters.RecordSentWhole();
+        var first = counters.Snapshot();
+        Assert.Equal(3, first.Pages);
+        Assert.Equal(1, first.Busy);
+        Assert.Equal(0.25, first.BusyRate);
+        Assert.Equal(2048 + PageSize.Bytes, first.CompressedSize);
+        Assert.Equal(3.0 * PageSize.Bytes / (2048 + PageSize.Bytes), first.CompressionRate);
+        Assert.Same(first, counters.Latest);
+
+        counters.RecordOffered();
+        counters.RecordCompressed(512);
+        var second = counters.Snapshot();
+        Assert.Equal(4, second.Pages);
+        Assert.Equal(0, second.BusyRate);
+        Assert.Equal(8.0, second.CompressionRate); // 4096 / 512 over this interval only
+        Assert.Equal(2048 + PageSize.Bytes + 512, second.CompressedSize);
+    }
+
+    [Fact]
+    public void The_pipeline_counts_zero_pages_as_highly_compressed()
+    {
+        using var pipeline = new CompressionPipeline(new CompressionPipelineOptions(), _ => { });
+        for (var i = 0; i < 100; i++) pipeline.Submit(new PageIndex((ulong)i), new byte[PageSize.Bytes]);
+        pipeline.Flush();
+        var stats = pipeline.Counters.Snapshot();
+        Assert.Equal(100, stats.Pages);
+        Assert.Equal(0, pipeline.Counters.SentWhole);
+        Assert.True(stats.CompressionRate > 100, $"compression-rate {stats.CompressionRate}");
+    }
+}
