@@ -27,8 +27,8 @@ public sealed record GuestBuildOptions
     {
         if (vcpuCount < 1 || vcpuCount > MaxVcpus)
             throw new GuestConfigurationException($"{vcpuCount} vCPUs: a Tern guest has between 1 and {MaxVcpus} vCPUs");
-        // 1 MHz .. 100 GHz: anything outside is a unit mistake (Hz or MHz passed as kHz).
-        if (tscKhz < 1_000 || tscKhz > 100_000_000)
+        // 100 MHz .. 100 GHz: anything outside is a unit mistake (Hz or MHz passed as kHz).
+        if (tscKhz < 100_000 || tscKhz > 100_000_000)
             throw new GuestConfigurationException($"TSC frequency {tscKhz} kHz is not plausible; give it in kHz (a 2.4 GHz TSC is 2400000)");
         if (apicTimerHz < 1_000_000 || apicTimerHz > 100_000_000_000)
             throw new GuestConfigurationException($"APIC timer clock {apicTimerHz} Hz is not plausible (KVM's is 1000000000)");

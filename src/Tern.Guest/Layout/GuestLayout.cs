@@ -188,9 +188,9 @@ public sealed class GuestLayout
                 ulong hot = w.HotBytes / PageSize.Bytes;
                 ulong cold = pages - hot;
                 if (w.HotProbability > 0 && hot < (ulong)n)
-                    throw new GuestConfigurationException($"{w}: the hot set ({hot} pages) cannot give each of {n} vCPUs a page; use hot={SizeText.Format((ulong)n * PageSize.Bytes)} or more");
+                    throw new GuestConfigurationException($"{w}: the hot set ({Pages(hot)}) cannot give each of {n} vCPUs a page; use hot={SizeText.Format((ulong)n * PageSize.Bytes)} or more");
                 if (w.HotProbability < 1 && cold < (ulong)n)
-                    throw new GuestConfigurationException($"{w}: the cold set ({cold} pages) cannot give each of {n} vCPUs a page; make ws= at least {n} pages larger than hot=");
+                    throw new GuestConfigurationException($"{w}: the cold set ({Pages(cold)}) cannot give each of {n} vCPUs a page; make ws= at least {n} pages larger than hot=");
                 var (hotStart, hotCount) = Split(hot, v, n);
                 var (coldStart, coldCount) = Split(cold, v, n);
                 return new VcpuSlice(PageAt(hotStart), hotCount, PageAt(hot + coldStart), coldCount);
@@ -198,12 +198,14 @@ public sealed class GuestLayout
             default:
             {
                 if (pages < (ulong)n)
-                    throw new GuestConfigurationException($"{w}: a working set of {pages} pages cannot give each of {n} vCPUs a page; use ws={SizeText.Format((ulong)n * PageSize.Bytes)} or more");
+                    throw new GuestConfigurationException($"{w}: a working set of {Pages(pages)} cannot give each of {n} vCPUs a page; use ws={SizeText.Format((ulong)n * PageSize.Bytes)} or more");
                 var (start, count) = Split(pages, v, n);
                 return new VcpuSlice(PageAt(start), count, WorkingSet.End, 0);
             }
         }
     }
+
+    private static string Pages(ulong n) => n == 1 ? "1 page" : $"{n} pages";
 
     /// <summary>vCPU v of n gets pages [v*total/n, (v+1)*total/n): sizes differ by at most one page.</summary>
     private static (ulong Start, ulong Count) Split(ulong total, int v, int n)
