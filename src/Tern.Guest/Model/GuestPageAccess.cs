@@ -24,7 +24,7 @@ public readonly ref struct SpanPageWriter(Span<byte> ram) : IGuestPageWriter
 {
     private readonly Span<byte> _ram = ram;
 
-    public Span<byte> Page(PageIndex page) => _ram.Slice(checked((int)page.Address.Value), PageSize.Bytes);
+    public Span<byte> Page(PageIndex page) => _ram.Slice(PageOffset.Of(page, _ram.Length), PageSize.Bytes);
 }
 
 /// <summary>Guest RAM in one span from GPA 0, with a dirty bitmap (bit n of word n/64 = page n) set for every page written.</summary>
@@ -35,8 +35,9 @@ public readonly ref struct DirtyTrackingPageWriter(Span<byte> ram, Span<ulong> d
 
     public Span<byte> Page(PageIndex page)
     {
+        int offset = PageOffset.Of(page, _ram.Length);
         _dirty[(int)(page.Value >> 6)] |= 1UL << (int)(page.Value & 63);
-        return _ram.Slice(checked((int)page.Address.Value), PageSize.Bytes);
+        return _ram.Slice(offset, PageSize.Bytes);
     }
 }
 
@@ -45,5 +46,19 @@ public readonly ref struct SpanPageReader(ReadOnlySpan<byte> ram) : IGuestPageRe
 {
     private readonly ReadOnlySpan<byte> _ram = ram;
 
-    public ReadOnlySpan<byte> Page(PageIndex page) => _ram.Slice(checked((int)page.Address.Value), PageSize.Bytes);
+    public ReadOnlySpan<byte> Page(PageIndex page) => _ram.Slice(PageOffset.Of(page, _ram.Length), PageSize.Bytes);
+}
+
+/// <summary>The byte offset of a page in a RAM span, checked once against the span's length.</summary>
+internal static class PageOffset
+{
+    public static int Of(PageIndex page, int ramLength)
+    {
+        if (page.Value >= (ulong)(ramLength >> PageSize.Shift)) Throw(page, ramLength);
+        return (int)(page.Value << PageSize.Shift);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Throw(PageIndex page, int ramLength) =>
+        throw new ArgumentOutOfRangeException(nameof(page), $"{page} is beyond the {ramLength}-byte RAM span");
 }
