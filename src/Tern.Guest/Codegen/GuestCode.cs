@@ -30,9 +30,6 @@ internal sealed record GuestCode
     /// <summary>The 64-bit continuation of the multiboot entry (CPL0; sets up the same state as a direct entry).</summary>
     public required GuestAddress Boot64 { get; init; }
 
-    /// <summary>The 32-bit multiboot entry point (protected mode, paging off).</summary>
+    /// <summary>The 32-bit multiboot entry point (protected mode, paging off): the start of the 32-bit part, the last in the blob.</summary>
     public required GuestAddress Boot32 { get; init; }
-
-    /// <summary>Where the 32-bit part starts (it is decoded as 32-bit code).</summary>
-    public required GuestAddress Code32Start { get; init; }
 }

@@ -60,8 +60,6 @@ internal sealed partial class GuestCodeGenerator
         _a.jmp(_loopInit);
     }
 
-    private Label _loopInit;
-
     /// <summary>rax = TSC (clobbers rdx).</summary>
     private void ReadTsc()
     {

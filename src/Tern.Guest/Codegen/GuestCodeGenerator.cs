@@ -17,7 +17,7 @@ internal sealed partial class GuestCodeGenerator
     private readonly GuestLayout _layout;
     private readonly Assembler _a = new(64);
 
-    private Label _entry, _userEnd, _serialWrite, _heartbeatCheck, _tick;
+    private Label _entry, _loopInit, _userEnd, _serialWrite, _heartbeatCheck, _tick;
     private Label _timer, _spurious, _boot64;
     private readonly Label[] _exceptions = new Label[32];
 
@@ -70,7 +70,7 @@ internal sealed partial class GuestCodeGenerator
             throw new InvalidOperationException($"generated guest code is {total} bytes, more than the {GuestLayout.CodeCapacity} reserved for it");
         var bytes = new byte[total];
         code64.CopyTo(bytes, 0);
-        bytes.AsSpan((int)(code64.Length)..(int)(code32Base - codeBase)).Fill(0xCC);
+        bytes.AsSpan(code64.Length..(int)(code32Base - codeBase)).Fill(0xCC); // int3 padding
         code32.CopyTo(bytes, (int)(code32Base - codeBase));
 
         return new GuestCode
@@ -87,7 +87,6 @@ internal sealed partial class GuestCodeGenerator
             SpuriousHandler = At(_spurious),
             Boot64 = At(_boot64),
             Boot32 = new GuestAddress(code32Base),
-            Code32Start = new GuestAddress(code32Base),
         };
     }
 

@@ -46,6 +46,9 @@ public static class MultibootImage
         blobs.Add(new GuestBlob("multiboot-info", new GuestAddress(info), InfoPage(info, ramBytes)));
 
         var (workload, layout) = RecoverTernGuest(blobs);
+        if (layout is not null && layout.RamBytes > ramBytes)
+            throw new InvalidDataException(
+                $"this Tern guest ({workload}) was built for {ByteSize.Format(layout.RamBytes)} of RAM; load it with at least that much, not {ByteSize.Format(ramBytes)}");
         var vcpu = EntryStates.Multiboot(entry, (uint)info, needsLapicTimer: workload is null || workload.Kind == WorkloadKind.Idle);
         return new GuestImage(ramBytes, blobs, [vcpu], workload, layout, layout is null ? null : new GuestAddress(entry));
     }

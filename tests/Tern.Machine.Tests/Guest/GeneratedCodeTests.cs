@@ -35,9 +35,9 @@ public class GeneratedCodeTests
     {
         var code = Generate(spec);
         Assert.True(code.Bytes.Length <= (int)GuestLayout.CodeCapacity);
-        var code64 = Decode(code, code.Base.Value, code.Code32Start.Value, 64);
+        var code64 = Decode(code, code.Base.Value, code.Boot32.Value, 64);
         Assert.Contains(code64, i => i.Mnemonic == Mnemonic.Iretq);
-        var code32 = Decode(code, code.Code32Start.Value, code.Base.Value + (ulong)code.Bytes.Length, 32);
+        var code32 = Decode(code, code.Boot32.Value, code.Base.Value + (ulong)code.Bytes.Length, 32);
         Assert.Equal(code.Boot32, new Tern.Memory.GuestAddress(code32[0].IP));
         var far = Assert.Single(code32, i => i.Code == Code.Jmp_ptr1632);
         Assert.Equal(0x08, far.FarBranchSelector);
@@ -107,7 +107,7 @@ public class GeneratedCodeTests
     public void Idle_code_programs_the_x2apic_timer_and_halts()
     {
         var code = Generate("idle");
-        var all = Decode(code, code.Base.Value, code.Code32Start.Value, 64);
+        var all = Decode(code, code.Base.Value, code.Boot32.Value, 64);
         var fromEntry = all.SkipWhile(i => i.IP != code.Entry.Value).ToList();
         Assert.NotEmpty(fromEntry);
         Assert.Contains(fromEntry, i => i.Mnemonic == Mnemonic.Sti);

@@ -134,6 +134,13 @@ public class MultibootLoaderRejectionTests
     }
 
     [Fact]
+    public void A_tern_export_needs_the_ram_it_was_built_for()
+    {
+        Assert.Contains("was built for 64 MiB of RAM; load it with at least that much, not 32 MiB", Rejected(Export(), 32 * MiB));
+        Assert.NotNull(MultibootImage.Load(Export(), 128 * MiB).Layout);
+    }
+
+    [Fact]
     public void A_corrupt_tern_parameter_block_is_reported()
     {
         var file = Export();
