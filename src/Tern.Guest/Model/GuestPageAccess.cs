@@ -27,7 +27,11 @@ public readonly ref struct SpanPageWriter(Span<byte> ram) : IGuestPageWriter
     public Span<byte> Page(PageIndex page) => _ram.Slice(PageOffset.Of(page, _ram.Length), PageSize.Bytes);
 }
 
-/// <summary>Guest RAM in one span from GPA 0, with a dirty bitmap (bit n of word n/64 = page n) set for every page written.</summary>
+/// <summary>
+/// Guest RAM in one span from GPA 0, with a dirty bitmap (bit n of word n/64 = page n, KVM's layout) set for every
+/// page written. Threads applying different vCPUs may share one bitmap: neighbouring slices can meet inside a word,
+/// so a bit is set with an atomic OR (skipped when it is already set, the common case).
+/// </summary>
 public readonly ref struct DirtyTrackingPageWriter(Span<byte> ram, Span<ulong> dirtyBitmap) : IGuestPageWriter
 {
     private readonly Span<byte> _ram = ram;
@@ -36,7 +40,9 @@ public readonly ref struct DirtyTrackingPageWriter(Span<byte> ram, Span<ulong> d
     public Span<byte> Page(PageIndex page)
     {
         int offset = PageOffset.Of(page, _ram.Length);
-        _dirty[(int)(page.Value >> 6)] |= 1UL << (int)(page.Value & 63);
+        ref ulong word = ref _dirty[(int)(page.Value >> 6)];
+        ulong bit = 1UL << (int)(page.Value & 63);
+        if ((Volatile.Read(ref word) & bit) == 0) Interlocked.Or(ref word, bit);
         return _ram.Slice(offset, PageSize.Bytes);
     }
 }
