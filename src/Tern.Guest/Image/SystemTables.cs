@@ -122,7 +122,7 @@ internal static class SystemTables
     }
 
     /// <summary>The ports CPL3 code may use.</summary>
-    public static readonly ushort[] AllowedPorts =
+    private static ReadOnlySpan<ushort> AllowedPorts =>
         [GuestPorts.SerialData, GuestPorts.SerialLineStatus, GuestPorts.Heartbeat, GuestPorts.Panic];
 
     /// <summary>PML4 -> one PDPT -> one PD per GiB, identity-mapping [0, RAM) with 2 MiB user pages. Nothing beyond RAM is mapped.</summary>
