@@ -13,6 +13,7 @@ public static class TernCommandLine
             "Start with `tern demo` to boot a guest and watch it run; `tern <command> --help` explains each command.");
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(MigrateCommand.Build());
+        root.Subcommands.Add(GuestCommand.Build());
         return root;
     }
 }

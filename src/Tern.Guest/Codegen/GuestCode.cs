@@ -1,0 +1,35 @@
+using Tern.Memory;
+
+namespace Tern.Guest.Codegen;
+
+/// <summary>
+/// The assembled guest code (64-bit part, then the 32-bit multiboot entry) and the addresses of its entry points,
+/// for the builder (IDT, entry state) and for tests that disassemble it.
+/// </summary>
+internal sealed record GuestCode
+{
+    public required GuestAddress Base { get; init; }
+    public required byte[] Bytes { get; init; }
+
+    /// <summary>Where the vCPUs start: the CPL3 workload entry, or the CPL0 idle entry.</summary>
+    public required GuestAddress Entry { get; init; }
+
+    /// <summary>[start, end) of the code that runs at CPL3 (entry, banner, heartbeat, rate cap, write loop); empty for idle.</summary>
+    public required GuestAddress UserCodeStart { get; init; }
+    public required GuestAddress UserCodeEnd { get; init; }
+
+    /// <summary>[start, end) of the per-write loop and the helpers it calls every chunk of writes.</summary>
+    public required GuestAddress LoopStart { get; init; }
+    public required GuestAddress LoopEnd { get; init; }
+
+    /// <summary>Exception handlers for vectors 0-31.</summary>
+    public required GuestAddress[] ExceptionHandlers { get; init; }
+    public required GuestAddress TimerHandler { get; init; }
+    public required GuestAddress SpuriousHandler { get; init; }
+
+    /// <summary>The 64-bit continuation of the multiboot entry (CPL0; sets up the same state as a direct entry).</summary>
+    public required GuestAddress Boot64 { get; init; }
+
+    /// <summary>The 32-bit multiboot entry point (protected mode, paging off): the start of the 32-bit part, the last in the blob.</summary>
+    public required GuestAddress Boot32 { get; init; }
+}

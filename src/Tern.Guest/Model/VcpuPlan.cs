@@ -1,0 +1,23 @@
+namespace Tern.Guest;
+
+/// <summary>Everything that decides one vCPU's writes: its regions (as page numbers), PRNG key, value tag and hot threshold.</summary>
+internal readonly record struct VcpuPlan(
+    int Vcpu,
+    ulong FirstPageA,
+    ulong PagesA,
+    ulong FirstPageB,
+    ulong PagesB,
+    ulong Key,
+    ulong ValueTag,
+    ulong HotThreshold,
+    ulong ControlPage)
+{
+    /// <summary>Pages of the slice (A then B), numbered 0 .. PagesA + PagesB - 1.</summary>
+    public ulong SlicePages => PagesA + PagesB;
+
+    /// <summary>The slice-relative number of a guest page of this slice.</summary>
+    public ulong SliceIndexOf(ulong page) => page >= FirstPageA && page - FirstPageA < PagesA ? page - FirstPageA : PagesA + (page - FirstPageB);
+
+    /// <summary>The guest page of a slice-relative number.</summary>
+    public ulong PageAt(ulong sliceIndex) => sliceIndex < PagesA ? FirstPageA + sliceIndex : FirstPageB + (sliceIndex - PagesA);
+}
