@@ -50,7 +50,11 @@ public static class XbzrleEncoder
     public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination) =>
         Encode(oldPage, newPage, destination, XbzrleImplementations.Best);
 
-    internal static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleImplementation implementation)
+    /// <summary>The implementation <see cref="Encode(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> uses on this machine.</summary>
+    public static XbzrleImplementation Implementation => XbzrleImplementations.Best;
+
+    /// <summary>Encodes with a chosen implementation: for tests and benchmarks that compare them.</summary>
+    public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleImplementation implementation)
     {
         if (oldPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(oldPage), oldPage.Length);
         if (newPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(newPage), newPage.Length);

@@ -3,10 +3,11 @@ using System.Runtime.Intrinsics;
 namespace Tern.Migration.Xbzrle;
 
 /// <summary>
-/// How the codec finds changed bytes. All produce identical encodings; they differ only in speed. The fastest the
-/// hardware accelerates is chosen once, at start-up (<see cref="XbzrleImplementations.Best"/>); tests run every one.
+/// How the encoder finds changed bytes. All produce identical encodings; they differ only in speed. The fastest the
+/// hardware accelerates is chosen once, at start-up (<see cref="XbzrleEncoder.Implementation"/>); naming one
+/// explicitly is for tests and benchmarks, which run every one (a vector width the hardware lacks runs in software).
 /// </summary>
-internal enum XbzrleImplementation
+public enum XbzrleImplementation
 {
     /// <summary>64-bit words with a SWAR "byte is non-zero" test: no vector instructions at all.</summary>
     Scalar,
