@@ -76,7 +76,8 @@ internal static class ChangeMask
             {
                 int at = b * BlockBytes + w * sizeof(ulong);
                 ulong x = BinaryPrimitives.ReadUInt64LittleEndian(oldPage[at..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(newPage[at..]);
-                bits |= (ulong)NonZeroBytes(x) << (w * 8);
+                if (x != 0) bits |= (ulong)NonZeroBytes(x) << (w * 8); // most words of most pages are equal
+
             }
             changed[b] = bits;
             any |= bits;
@@ -95,5 +96,48 @@ internal static class ChangeMask
         // Gather the eight bit-7 flags into one byte: after the shift they sit at bits 0, 8, ..., 56, and the
         // multiplier moves bit 8k to bit 56 + k with no two partial products overlapping (so no carries).
         return (byte)(((high >> 7) * 0x0102_0408_1020_4080UL) >> 56);
+    }
+}
+
+/// <summary>
+/// One bit per 64-byte block of the page: whether the block has a changed byte, and whether it has an unchanged one.
+/// The encoder jumps over runs of blocks with TrailingZeroCount on these instead of testing block after block.
+/// </summary>
+internal readonly struct BlockSummary
+{
+    private BlockSummary(ulong withChanges, ulong withUnchanged)
+    {
+        WithChanges = withChanges;
+        WithUnchanged = withUnchanged;
+    }
+
+    /// <summary>Bit b: block b has at least one changed byte.</summary>
+    public ulong WithChanges { get; }
+    /// <summary>Bit b: block b has at least one unchanged byte.</summary>
+    public ulong WithUnchanged { get; }
+
+    /// <summary>Summarises the 64 words of a change mask, four at a time where the hardware has 256-bit vectors.</summary>
+    public static BlockSummary Of(ReadOnlySpan<ulong> changed)
+    {
+        ulong withChanges = 0, withUnchanged = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ulong words = ref MemoryMarshal.GetReference(changed[..ChangeMask.Blocks]);
+            for (int b = 0; b < ChangeMask.Blocks; b += Vector256<ulong>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref words, (nuint)b);
+                withChanges |= (ulong)(~Vector256.Equals(v, Vector256<ulong>.Zero)).ExtractMostSignificantBits() << b;
+                withUnchanged |= (ulong)(~Vector256.Equals(v, Vector256<ulong>.AllBitsSet)).ExtractMostSignificantBits() << b;
+            }
+        }
+        else
+        {
+            for (int b = 0; b < ChangeMask.Blocks; b++)
+            {
+                withChanges |= (changed[b] != 0 ? 1UL : 0UL) << b;
+                withUnchanged |= (changed[b] != ulong.MaxValue ? 1UL : 0UL) << b;
+            }
+        }
+        return new BlockSummary(withChanges, withUnchanged);
     }
 }

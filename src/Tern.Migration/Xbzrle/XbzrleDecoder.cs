@@ -66,7 +66,7 @@ public static class XbzrleDecoder
         return XbzrleDecodeResult.Success(d);
     }
 
-    private const int ShortRunBytes = 32;
+    private const int ShortRunBytes = RunCopy.ShortRunBytes;
 
     /// <summary>Bytes 0..31, to build "the first n lanes" masks for short runs.</summary>
     private static readonly Vector256<byte> LaneIndices = Vector256.Create(
@@ -106,6 +106,6 @@ public static class XbzrleDecoder
             Vector256.ConditionalSelect(inRun, run, current).StoreUnsafe(ref to);
             return;
         }
-        Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)length);
+        RunCopy.Copy(ref from, ref to, length, roomToOverwrite: false);
     }
 }

@@ -30,7 +30,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Tern.Memory;
 
 namespace Tern.Migration.Xbzrle;
@@ -43,7 +42,7 @@ public static class XbzrleEncoder
 
     /// <summary>
     /// Encodes <paramref name="newPage"/> against <paramref name="oldPage"/> (both exactly one page) into
-    /// <paramref name="destination"/> (at least one page long). Pass a private copy of a guest page, not guest RAM
+    /// <paramref name="destination"/> (at least one page long, not overlapping either page). Pass a private copy of a guest page, not guest RAM
     /// itself: the encoder reads each byte more than once. Bytes of the destination past the returned length may be
     /// overwritten (short runs are copied with one vector store).
     /// </summary>
@@ -62,63 +61,86 @@ public static class XbzrleEncoder
 
         Span<ulong> changed = stackalloc ulong[ChangeMask.Blocks];
         if (!ChangeMask.Compute(oldPage, newPage, changed, implementation)) return XbzrleEncodeResult.Unchanged;
-        return WriteRuns(changed, newPage, destination);
+        return WriteRuns(changed, BlockSummary.Of(changed), newPage, destination);
     }
 
     /// <summary>
-    /// Walks the run boundaries in <paramref name="changed"/> and writes the encoding, applying QEMU's three
-    /// overflow checks at the points its loop applies them. At least one bit of <paramref name="changed"/> is set.
+    /// Walks the run boundaries in <paramref name="changed"/> and writes the encoding, deciding overflow as QEMU's
+    /// loop does. At least one bit of <paramref name="changed"/> is set.
     /// </summary>
-    private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, ReadOnlySpan<byte> newPage, Span<byte> destination)
+    /// <remarks>
+    /// QEMU checks for room three times a run; with d the bytes written before a run, z and n the bytes its two
+    /// lengths take and len its changed bytes, it overflows if d + 2 > 4096 (check 1), d + z + 2 > 4096 (check 2) or
+    /// d + z + n + len > 4096 (check 3). As z, n and len are at least 1, checks 1 and 2 failing imply check 3
+    /// failing, so one check per run has the same outcome; only the unchanged tail needs check 1 on its own.
+    /// That check also bounds every write: each length is stored as 2 bytes (the second is overwritten next when
+    /// the length needs only one), at d and d + z, both at least 2 bytes before d + z + n + len &lt;= 4096.
+    /// </remarks>
+    private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, BlockSummary summary, ReadOnlySpan<byte> newPage, Span<byte> destination)
     {
-        // Invariants that make the unchecked writes below safe: d <= Budget - 2 before a length is written (checks
-        // 1 and 2), d + length <= Budget before a run's bytes are copied (check 3), and destination.Length >= Budget.
+        // A 32-byte store for a short run's bytes must fit in the destination (at least a page) and be read from
+        // within the page; a conservative constant limit takes no register.
+        const int lastShortCopy = Budget - RunCopy.ShortRunBytes;
+
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         ref byte src = ref MemoryMarshal.GetReference(newPage);
+        ref ulong changedRef = ref MemoryMarshal.GetReference(changed);
+        ulong blocksWithChanges = summary.WithChanges;
+        ulong blocksWithUnchanged = summary.WithUnchanged;
 
         int block = 0;
-        ulong bits = changed[0];
-        ulong boundaries = bits ^ (bits << 1); // the page starts "unchanged", so a changed byte 0 is a boundary
-        ulong carry = bits >> 63;              // last bit of the previous word, for boundaries across words
+        ulong bits = changedRef;
+        ulong boundaries = bits ^ (bits << 1); // a boundary is a bit unlike the one before; the page starts unchanged
         int d = 0;
-        int runStart = 0;                      // where the current zrun started
+        int runStart = 0;                      // where the current unchanged run started
 
         while (true)
         {
-            // Next boundary: the start of a changed run.
-            while (boundaries == 0)
+            // The start of the next changed run: in this block, else in the next block with a changed byte (the
+            // blocks in between are unchanged throughout, and this block ended unchanged).
+            if (boundaries == 0)
             {
-                if (++block == ChangeMask.Blocks) goto UnchangedTail;
-                bits = changed[block];
-                boundaries = bits ^ ((bits << 1) | carry);
-                carry = bits >> 63;
+                ulong later = blocksWithChanges & (~1UL << block);
+                if (later == 0) goto UnchangedTail;
+                block = BitOperations.TrailingZeroCount(later);
+                bits = Unsafe.Add(ref changedRef, block);
+                boundaries = bits ^ (bits << 1);
             }
-            int start = block * ChangeMask.BlockBytes + BitOperations.TrailingZeroCount(boundaries);
+            int start = (block << 6) + BitOperations.TrailingZeroCount(boundaries);
             boundaries &= boundaries - 1;
 
-            if (d > Budget - 2) return XbzrleEncodeResult.Overflow;        // check 1
-            d += WriteLength(ref Unsafe.Add(ref dst, d), start - runStart);
-            if (d > Budget - 2) return XbzrleEncodeResult.Overflow;        // check 2
-
-            // Next boundary: the end of that changed run, or the end of the page.
+            // Its end: in this block, else in the next block with an unchanged byte, else the end of the page.
             int end;
-            while (boundaries == 0)
+            if (boundaries == 0)
             {
-                if (++block == ChangeMask.Blocks) { end = PageSize.Bytes; goto HaveEnd; }
-                bits = changed[block];
-                boundaries = bits ^ ((bits << 1) | carry);
-                carry = bits >> 63;
+                ulong later = blocksWithUnchanged & (~1UL << block);
+                if (later == 0)
+                {
+                    end = PageSize.Bytes;
+                    goto HaveEnd;
+                }
+                block = BitOperations.TrailingZeroCount(later);
+                bits = Unsafe.Add(ref changedRef, block);
+                boundaries = bits ^ ((bits << 1) | 1);                        // the block before ended changed
             }
-            end = block * ChangeMask.BlockBytes + BitOperations.TrailingZeroCount(boundaries);
+            end = (block << 6) + BitOperations.TrailingZeroCount(boundaries);
             boundaries &= boundaries - 1;
 
         HaveEnd:
+            int unchanged = start - runStart;
             int length = end - start;
-            d += WriteLength(ref Unsafe.Add(ref dst, d), length);
-            if (d + length > Budget) return XbzrleEncodeResult.Overflow;   // check 3
-            CopyRun(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), length,
-                d + ShortRunCopyBytes <= destination.Length, start + ShortRunCopyBytes <= PageSize.Bytes);
+            int unchangedBytes = LengthBytes(unchanged);
+            int lengthBytes = LengthBytes(length);
+            if (d + unchangedBytes + lengthBytes + length > Budget) return XbzrleEncodeResult.Overflow;
+
+            WriteLength(ref Unsafe.Add(ref dst, d), unchanged, unchangedBytes);
+            d += unchangedBytes;
+            WriteLength(ref Unsafe.Add(ref dst, d), length, lengthBytes);
+            d += lengthBytes;
+            RunCopy.Copy(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), length,
+                roomToOverwrite: Math.Max(d, start) <= lastShortCopy);
             d += length;
+
             if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded(d);
             runStart = end;
         }
@@ -130,35 +152,18 @@ public static class XbzrleEncoder
         return XbzrleEncodeResult.Encoded(d);
     }
 
-    private const int ShortRunCopyBytes = 32;
-
-    /// <summary>Writes a run length (at most a page, so at most 2 bytes) in the shortest ULEB128 form.</summary>
+    /// <summary>1 for a length below 128, else 2; without a branch (run lengths are random in busy pages).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int WriteLength(ref byte at, int value)
-    {
-        if (value < 0x80)
-        {
-            at = (byte)value;
-            return 1;
-        }
-        at = (byte)(value | 0x80);
-        Unsafe.Add(ref at, 1) = (byte)(value >> 7);
-        return 2;
-    }
+    private static int LengthBytes(int value) => 1 + ((0x7F - value) >>> 31);
 
     /// <summary>
-    /// Copies a changed run. Most runs are short, and one 32-byte load and store beats a call to a general copy;
-    /// that store may write past the run, which is allowed only when both the page and the destination have the
-    /// room, as the caller says.
+    /// Stores a run length (at most a page, so at most 2 bytes) in the shortest ULEB128 form (<paramref name="bytes"/>
+    /// from <see cref="LengthBytes"/>), always as a 2-byte store; for a 1-byte length the caller overwrites the second
+    /// byte next. Adding the bits above the low 7 to the value again moves them up one place, into the second byte;
+    /// then the continuation bit is set when there is a second byte. Tern runs on x86-64 only, so the store is
+    /// little-endian: the low byte comes first.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(ref byte from, ref byte to, int length, bool destinationHasRoom, bool sourceHasRoom)
-    {
-        if (Vector256.IsHardwareAccelerated && length <= ShortRunCopyBytes && destinationHasRoom && sourceHasRoom)
-        {
-            Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
-            return;
-        }
-        Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)length);
-    }
+    private static void WriteLength(ref byte at, int value, int bytes) =>
+        Unsafe.WriteUnaligned(ref at, (ushort)((value + (value & ~0x7F)) | ((bytes - 1) << 7)));
 }
