@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tern.Cli.Commands;
 
 namespace Tern.Cli;
 
@@ -10,6 +11,7 @@ public static class TernCommandLine
         var root = new RootCommand(
             "Tern: live migration of KVM virtual machines.\n" +
             "Start with `tern demo` to boot a guest and watch it run; `tern <command> --help` explains each command.");
+        root.Subcommands.Add(XbzrleCommand.Create());
         return root;
     }
 }
