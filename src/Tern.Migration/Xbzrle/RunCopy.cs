@@ -41,7 +41,7 @@ internal static class RunCopy
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy32(ref byte from, ref byte to)
+    public static void Copy32(ref byte from, ref byte to)
     {
         if (Vector256.IsHardwareAccelerated)
         {

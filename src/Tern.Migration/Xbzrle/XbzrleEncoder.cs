@@ -59,9 +59,14 @@ public static class XbzrleEncoder
         if (newPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(newPage), newPage.Length);
         if (destination.Length < Budget) XbzrleThrow.DestinationTooSmall(nameof(destination), destination.Length);
 
-        Span<ulong> changed = stackalloc ulong[ChangeMask.Blocks];
+        // The 64 words of change bits, then the two words of the block summary: kept in memory next to the bits
+        // rather than in registers, as the walk needs them only when it leaves a block.
+        Span<ulong> changed = stackalloc ulong[ChangeMask.Blocks + 2];
         if (!ChangeMask.Compute(oldPage, newPage, changed, implementation)) return XbzrleEncodeResult.Unchanged;
-        return WriteRuns(changed, BlockSummary.Of(changed), newPage, destination);
+        var summary = BlockSummary.Of(changed);
+        changed[WithChangesWord] = summary.WithChanges;
+        changed[WithUnchangedWord] = summary.WithUnchanged;
+        return WriteRuns(changed, newPage, destination);
     }
 
     /// <summary>
@@ -76,8 +81,9 @@ public static class XbzrleEncoder
     /// That check also bounds every write: each length is stored as 2 bytes (the second is overwritten next when
     /// the length needs only one), at d and d + z, both at least 2 bytes before d + z + n + len &lt;= 4096.
     /// </remarks>
-    private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, BlockSummary summary, ReadOnlySpan<byte> newPage, Span<byte> destination)
+    private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, ReadOnlySpan<byte> newPage, Span<byte> destination)
     {
+        if (changed.Length < WithUnchangedWord + 1) throw new ArgumentException("change bits and block summary expected", nameof(changed));
         // A 32-byte store for a short run's bytes must fit in the destination (at least a page) and be read from
         // within the page; a conservative constant limit takes no register.
         const int lastShortCopy = Budget - RunCopy.ShortRunBytes;
@@ -85,14 +91,13 @@ public static class XbzrleEncoder
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         ref byte src = ref MemoryMarshal.GetReference(newPage);
         ref ulong changedRef = ref MemoryMarshal.GetReference(changed);
-        ulong blocksWithChanges = summary.WithChanges;
-        ulong blocksWithUnchanged = summary.WithUnchanged;
 
-        int block = 0;
+        // Positions are nint so that they index without sign extension; all stay within 0..4096.
+        nint blockStart = 0;                   // page offset of the current 64-byte block
         ulong bits = changedRef;
         ulong boundaries = bits ^ (bits << 1); // a boundary is a bit unlike the one before; the page starts unchanged
-        int d = 0;
-        int runStart = 0;                      // where the current unchanged run started
+        nint d = 0;
+        nint runStart = 0;                     // where the current unchanged run started
 
         while (true)
         {
@@ -100,48 +105,52 @@ public static class XbzrleEncoder
             // blocks in between are unchanged throughout, and this block ended unchanged).
             if (boundaries == 0)
             {
-                ulong later = blocksWithChanges & (~1UL << block);
+                ulong later = Unsafe.Add(ref changedRef, WithChangesWord) & (~1UL << (int)(blockStart >> 6));
                 if (later == 0) goto UnchangedTail;
-                block = BitOperations.TrailingZeroCount(later);
+                int block = BitOperations.TrailingZeroCount(later);
+                blockStart = (nint)block << 6;
                 bits = Unsafe.Add(ref changedRef, block);
                 boundaries = bits ^ (bits << 1);
             }
-            int start = (block << 6) + BitOperations.TrailingZeroCount(boundaries);
+            nint start = blockStart + (nint)(uint)BitOperations.TrailingZeroCount(boundaries);
             boundaries &= boundaries - 1;
 
             // Its end: in this block, else in the next block with an unchanged byte, else the end of the page.
-            int end;
+            nint end;
             if (boundaries == 0)
             {
-                ulong later = blocksWithUnchanged & (~1UL << block);
+                ulong later = Unsafe.Add(ref changedRef, WithUnchangedWord) & (~1UL << (int)(blockStart >> 6));
                 if (later == 0)
                 {
                     end = PageSize.Bytes;
                     goto HaveEnd;
                 }
-                block = BitOperations.TrailingZeroCount(later);
+                int block = BitOperations.TrailingZeroCount(later);
+                blockStart = (nint)block << 6;
                 bits = Unsafe.Add(ref changedRef, block);
                 boundaries = bits ^ ((bits << 1) | 1);                        // the block before ended changed
             }
-            end = (block << 6) + BitOperations.TrailingZeroCount(boundaries);
+            end = blockStart + (nint)(uint)BitOperations.TrailingZeroCount(boundaries);
             boundaries &= boundaries - 1;
 
         HaveEnd:
-            int unchanged = start - runStart;
-            int length = end - start;
-            int unchangedBytes = LengthBytes(unchanged);
-            int lengthBytes = LengthBytes(length);
-            if (d + unchangedBytes + lengthBytes + length > Budget) return XbzrleEncodeResult.Overflow;
+            nint unchanged = start - runStart;
+            nint length = end - start;
+            nint unchangedLong = LongLength(unchanged);
+            nint lengthLong = LongLength(length);
+            nint lengthsAt = d;
+            d += 2 + unchangedLong + lengthLong;                               // both lengths
+            if (d + length > Budget) return XbzrleEncodeResult.Overflow;
 
-            WriteLength(ref Unsafe.Add(ref dst, d), unchanged, unchangedBytes);
-            d += unchangedBytes;
-            WriteLength(ref Unsafe.Add(ref dst, d), length, lengthBytes);
-            d += lengthBytes;
-            RunCopy.Copy(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), length,
-                roomToOverwrite: Math.Max(d, start) <= lastShortCopy);
+            WriteLength(ref Unsafe.Add(ref dst, lengthsAt), unchanged, unchangedLong);
+            WriteLength(ref Unsafe.Add(ref dst, lengthsAt + 1 + unchangedLong), length, lengthLong);
+            if (length <= RunCopy.ShortRunBytes && d <= lastShortCopy && start <= lastShortCopy)
+                RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d)); // may write past the run: room checked
+            else
+                RunCopy.Copy(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length, roomToOverwrite: false);
             d += length;
 
-            if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded(d);
+            if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded((int)d);
             runStart = end;
         }
 
@@ -149,21 +158,26 @@ public static class XbzrleEncoder
         // The rest of the page is unchanged. QEMU starts another round of its loop here and checks for room before
         // it finds that out (check 1), so a full or nearly full encoding overflows even though nothing is added.
         if (d > Budget - 2) return XbzrleEncodeResult.Overflow;
-        return XbzrleEncodeResult.Encoded(d);
+        return XbzrleEncodeResult.Encoded((int)d);
     }
 
-    /// <summary>1 for a length below 128, else 2; without a branch (run lengths are random in busy pages).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int LengthBytes(int value) => 1 + ((0x7F - value) >>> 31);
+    private const int WithChangesWord = ChangeMask.Blocks;
+    private const int WithUnchangedWord = ChangeMask.Blocks + 1;
 
     /// <summary>
-    /// Stores a run length (at most a page, so at most 2 bytes) in the shortest ULEB128 form (<paramref name="bytes"/>
-    /// from <see cref="LengthBytes"/>), always as a 2-byte store; for a 1-byte length the caller overwrites the second
-    /// byte next. Adding the bits above the low 7 to the value again moves them up one place, into the second byte;
-    /// then the continuation bit is set when there is a second byte. Tern runs on x86-64 only, so the store is
-    /// little-endian: the low byte comes first.
+    /// 1 when a length needs a second byte (128 or more), else 0, without a branch, as run lengths are random in busy
+    /// pages: for lengths up to a page (4096), adding 4096 - 128 reaches bit 12 exactly when the length is 128 or more.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WriteLength(ref byte at, int value, int bytes) =>
-        Unsafe.WriteUnaligned(ref at, (ushort)((value + (value & ~0x7F)) | ((bytes - 1) << 7)));
+    private static nint LongLength(nint value) => (value + (PageSize.Bytes - 0x80)) >> 12;
+
+    /// <summary>
+    /// Stores a run length (at most a page, so at most 2 bytes) in the shortest ULEB128 form, always as a 2-byte
+    /// store; for a 1-byte length the caller overwrites the second byte next. Adding the bits above the low 7 to the
+    /// value again moves them up one place, into the second byte; the continuation bit is set when there is a
+    /// second byte (<paramref name="isLong"/> is 1). Tern runs on x86-64 only, so the store is little-endian.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteLength(ref byte at, nint value, nint isLong) =>
+        Unsafe.WriteUnaligned(ref at, (ushort)((value + (value & ~0x7F)) | (isLong << 7)));
 }
