@@ -26,7 +26,9 @@
 //
 // How: a first pass turns the two pages into 64 words of "byte changed" bits (ChangeMask: 64-byte vector compares
 // where the hardware has them); the second walks run boundaries in those bits, where a boundary is a bit that
-// differs from the bit before it (bits ^ (bits << 1)), with TrailingZeroCount, skipping all-equal words at once.
+// differs from the bit before it (bits ^ (bits << 1)), with TrailingZeroCount, and jumps over unchanged blocks with
+// a one-bit-per-block summary.
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -42,9 +44,9 @@ public static class XbzrleEncoder
 
     /// <summary>
     /// Encodes <paramref name="newPage"/> against <paramref name="oldPage"/> (both exactly one page) into
-    /// <paramref name="destination"/> (at least one page long, not overlapping either page). Pass a private copy of a guest page, not guest RAM
-    /// itself: the encoder reads each byte more than once. Bytes of the destination past the returned length may be
-    /// overwritten (short runs are copied with one vector store).
+    /// <paramref name="destination"/> (at least one page long, not overlapping either page). Pass a private copy of a
+    /// guest page, not guest RAM itself: the encoder reads each byte more than once. Bytes of the destination past
+    /// the returned length may be overwritten (short runs are copied with one vector store).
     /// </summary>
     public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination) =>
         Encode(oldPage, newPage, destination, XbzrleImplementations.Best);
@@ -83,7 +85,7 @@ public static class XbzrleEncoder
     /// </remarks>
     private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, ReadOnlySpan<byte> newPage, Span<byte> destination)
     {
-        if (changed.Length < WithUnchangedWord + 1) throw new ArgumentException("change bits and block summary expected", nameof(changed));
+        Debug.Assert(changed.Length > WithUnchangedWord, "change bits and block summary expected");
         // A 32-byte store for a short run's bytes must fit in the destination (at least a page) and be read from
         // within the page; a conservative constant limit takes no register.
         const int lastShortCopy = Budget - RunCopy.ShortRunBytes;
