@@ -14,6 +14,7 @@ public static class TernCommandLine
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(MigrateCommand.Build());
         root.Subcommands.Add(GuestCommand.Build());
+        root.Subcommands.Add(XbzrleCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,105 @@
+using Tern.Memory;
+
+namespace Tern.Migration.Xbzrle;
+
+/// <summary>A cache size and the reason for it, for the engine to apply and log.</summary>
+/// <param name="Bytes">The size to use; 0 means XBZRLE cannot run (the budget holds less than one cache set).</param>
+/// <param name="PreviousBytes">The size before (0 when there was none), so the log can say "from → to".</param>
+/// <param name="Reason">One line for the log, e.g. "xbzrle cache 512 MiB → 96 MiB: host memory budget".</param>
+public sealed record XbzrleCacheSizeDecision(ulong Bytes, ulong PreviousBytes, string Reason)
+{
+    public bool Changed => Bytes != PreviousBytes;
+    public bool Disabled => Bytes == 0;
+    public override string ToString() => Reason;
+}
+
+/// <summary>
+/// Chooses the XBZRLE cache size, as pure functions of measured numbers so they can be tested on made-up ones.
+/// Automatic sizing fits the working set (pages dirtied again in consecutive passes, which are the pages XBZRLE
+/// can help with) with <see cref="Headroom"/>, between a floor of <see cref="Minimum"/> and the caps of the host
+/// memory budget and guest RAM, and changes size only past the hysteresis thresholds so that a working set that
+/// wobbles does not make the cache resize (and lose entries) every pass.
+/// </summary>
+public static class XbzrleCacheSizer
+{
+    /// <summary>
+    /// The cache holds the working set times this. 4-way sets filled with scattered pages overflow some sets before
+    /// the cache is full: at 2/3 occupancy about 7% of the pages would not fit, at full occupancy about 20%.
+    /// </summary>
+    public const double Headroom = 1.5;
+
+    /// <summary>Automatic sizes are whole MiB (a multiple of <see cref="XbzrlePageCache.SetBytes"/>).</summary>
+    public const ulong Granularity = 1UL << 20;
+
+    /// <summary>The smallest automatic size: below this the cache is not worth its bookkeeping.</summary>
+    public const ulong Minimum = 1UL << 20;
+
+    /// <summary>Grow only when the wanted size exceeds the current one by more than this factor.</summary>
+    public const double GrowFactor = 1.25;
+
+    /// <summary>Shrink only when the wanted size is below the current one times this factor.</summary>
+    public const double ShrinkFactor = 0.5;
+
+    /// <summary>
+    /// Chooses an automatic size from <paramref name="measuredWorkingSetPages"/>. <paramref name="currentSize"/> is the
+    /// cache's size now, 0 for the first choice.
+    /// </summary>
+    public static XbzrleCacheSizeDecision Choose(ulong measuredWorkingSetPages, ulong guestRamBytes, ulong memoryBudgetBytes, ulong currentSize)
+    {
+        ulong workingSetBytes = SaturatingMultiply(measuredWorkingSetPages, PageSize.Bytes);
+        double wanted = Math.Max(workingSetBytes * Headroom, Minimum);
+        ulong target = wanted >= ulong.MaxValue / 2 ? ulong.MaxValue / 2 : RoundUp((ulong)wanted, Granularity);
+        string why = $"working set {measuredWorkingSetPages} pages ({ByteSize.Format(workingSetBytes)}) + {(Headroom - 1) * 100:0}% headroom";
+        if (target == Minimum && workingSetBytes * Headroom < Minimum) why = $"working set {measuredWorkingSetPages} pages, below the {ByteSize.Format(Minimum)} minimum";
+
+        ulong chosen = target;
+        if (currentSize != 0 && target <= currentSize * GrowFactor && target >= currentSize * ShrinkFactor)
+        {
+            chosen = currentSize;
+            why = $"{why} wants {ByteSize.Format(target)}, within the hysteresis band";
+        }
+        return Cap(chosen, currentSize, guestRamBytes, memoryBudgetBytes, why);
+    }
+
+    /// <summary>
+    /// Applies the caps to an operator's <c>xbzrle-cache-size</c> (non-zero; 0 means automatic, see
+    /// <see cref="Choose"/>): never above the memory budget or guest RAM.
+    /// </summary>
+    public static XbzrleCacheSizeDecision ForConfigured(ulong configuredBytes, ulong guestRamBytes, ulong memoryBudgetBytes)
+    {
+        if (configuredBytes == 0)
+            throw new ArgumentOutOfRangeException(nameof(configuredBytes), configuredBytes, "0 means automatic sizing: use Choose");
+        var decision = Cap(configuredBytes, configuredBytes, guestRamBytes, memoryBudgetBytes, "as configured (xbzrle-cache-size)");
+        return decision with { PreviousBytes = configuredBytes };
+    }
+
+    private static XbzrleCacheSizeDecision Cap(ulong wanted, ulong previous, ulong guestRamBytes, ulong memoryBudgetBytes, string why)
+    {
+        ulong size = wanted;
+        if (size > memoryBudgetBytes)
+        {
+            size = memoryBudgetBytes;
+            why = "host memory budget";
+        }
+        if (size > guestRamBytes)
+        {
+            size = guestRamBytes;
+            why = "guest RAM";
+        }
+        // Whole sets only; a cap that leaves less than one set turns XBZRLE off.
+        ulong capped = size >= XbzrlePageCache.SetBytes ? size - size % XbzrlePageCache.SetBytes : size / PageSize.Bytes * PageSize.Bytes;
+        if (capped == 0)
+        {
+            return new XbzrleCacheSizeDecision(0, previous,
+                $"xbzrle cache disabled: the {why} leaves less than one page ({ByteSize.Format(memoryBudgetBytes)} budget, {ByteSize.Format(guestRamBytes)} guest RAM)");
+        }
+        string sizes = previous == 0 || previous == capped
+            ? ByteSize.Format(capped)
+            : $"{ByteSize.Format(previous)} → {ByteSize.Format(capped)}";
+        return new XbzrleCacheSizeDecision(capped, previous, $"xbzrle cache {sizes}: {why}");
+    }
+
+    private static ulong RoundUp(ulong value, ulong multiple) => (value + multiple - 1) / multiple * multiple;
+
+    private static ulong SaturatingMultiply(ulong a, ulong b) => a > ulong.MaxValue / b ? ulong.MaxValue : a * b;
+}

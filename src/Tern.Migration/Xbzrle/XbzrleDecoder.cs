@@ -1,0 +1,111 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Tern.Memory;
+
+namespace Tern.Migration.Xbzrle;
+
+/// <summary>
+/// Applies an XBZRLE encoding (grammar in XbzrleEncoder.cs) to the page the destination holds, as QEMU 7.2's
+/// <c>xbzrle_decode_buffer(src, slen, dst, 4096)</c> does: unchanged runs are skipped, changed runs copied in.
+/// It accepts exactly what QEMU accepts, including things QEMU's encoder never writes (2-byte lengths below 128,
+/// an encoding longer than a page, an empty encoding), and rejects what QEMU rejects; the reasons are
+/// <see cref="XbzrleDecodeError"/>. Checking that an encoding's length fits the wire format (QEMU refuses more than
+/// a page before decoding) is the caller's job.
+/// </summary>
+/// <remarks>
+/// Errors come back as a result, not an exception: bad input from the network is expected, not exceptional. Like
+/// QEMU's, the decoder works in one pass, so after an error the page may hold some of the runs before it; discard it.
+/// It never writes outside <c>page</c>. Short runs are written with a 32-byte read-modify-write of the page, so the
+/// page must not change under the decoder (a destination's pages do not: its guest is not running).
+/// </remarks>
+public static class XbzrleDecoder
+{
+    public static XbzrleDecodeResult Decode(ReadOnlySpan<byte> encoded, Span<byte> page) =>
+        Decode(encoded, page, Vector256.IsHardwareAccelerated);
+
+    internal static XbzrleDecodeResult Decode(ReadOnlySpan<byte> encoded, Span<byte> page, bool useVectorCopies)
+    {
+        if (page.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(page), page.Length);
+
+        const int pageBytes = PageSize.Bytes;
+        ref byte src = ref MemoryMarshal.GetReference(encoded);
+        ref byte dst = ref MemoryMarshal.GetReference(page);
+        int inputLength = encoded.Length;
+        int i = 0;
+        int d = 0;
+
+        while (i < inputLength)
+        {
+            // Unchanged run. QEMU wants 2 bytes left even for a 1-byte length.
+            if (inputLength - i < 2) return XbzrleDecodeResult.Failure(XbzrleDecodeError.TruncatedLength, i, d, 0);
+            int at = i;
+            int count = ReadLength(ref Unsafe.Add(ref src, i), out int lengthBytes);
+            if (count < 0) return XbzrleDecodeResult.Failure(XbzrleDecodeError.LengthTooLong, at, d, 0);
+            if (count == 0 && at != 0) return XbzrleDecodeResult.Failure(XbzrleDecodeError.EmptyUnchangedRun, at, d, 0);
+            i += lengthBytes;
+            if (d + count > pageBytes) return XbzrleDecodeResult.Failure(XbzrleDecodeError.UnchangedRunPastPage, at, d, count);
+            d += count;
+
+            // Changed run.
+            if (inputLength - i < 2) return XbzrleDecodeResult.Failure(XbzrleDecodeError.TruncatedLength, i, d, 0);
+            at = i;
+            count = ReadLength(ref Unsafe.Add(ref src, i), out lengthBytes);
+            if (count < 0) return XbzrleDecodeResult.Failure(XbzrleDecodeError.LengthTooLong, at, d, 0);
+            if (count == 0) return XbzrleDecodeResult.Failure(XbzrleDecodeError.EmptyChangedRun, at, d, 0);
+            i += lengthBytes;
+            if (d + count > pageBytes) return XbzrleDecodeResult.Failure(XbzrleDecodeError.ChangedRunPastPage, at, d, count);
+            if (count > inputLength - i) return XbzrleDecodeResult.Failure(XbzrleDecodeError.ChangedBytesPastInput, at, d, count);
+
+            // Checked above: i + count <= inputLength and d + count <= pageBytes.
+            CopyRun(ref Unsafe.Add(ref src, i), ref Unsafe.Add(ref dst, d), count,
+                useVectorCopies && i + ShortRunBytes <= inputLength && d + ShortRunBytes <= pageBytes);
+            d += count;
+            i += count;
+        }
+        return XbzrleDecodeResult.Success(d);
+    }
+
+    private const int ShortRunBytes = RunCopy.ShortRunBytes;
+
+    /// <summary>Bytes 0..31, to build "the first n lanes" masks for short runs.</summary>
+    private static readonly Vector256<byte> LaneIndices = Vector256.Create(
+        (byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+
+    /// <summary>
+    /// Reads a 1- or 2-byte ULEB128 length as QEMU's <c>uleb128_decode_small</c> does (non-shortest forms are
+    /// accepted); -1 when a second byte has its high bit set. The caller guarantees 2 readable bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ReadLength(ref byte at, out int lengthBytes)
+    {
+        int first = at;
+        if (first < 0x80)
+        {
+            lengthBytes = 1;
+            return first;
+        }
+        int second = Unsafe.Add(ref at, 1);
+        lengthBytes = 2;
+        if (second >= 0x80) return -1;
+        return (first & 0x7F) | (second << 7);
+    }
+
+    /// <summary>
+    /// Copies a changed run into the page. A short run is blended into 32 bytes of the page (its own bytes in the
+    /// first lanes, the page's unchanged bytes written back in the rest) when both buffers have 32 bytes of room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(ref byte from, ref byte to, int length, bool vectorRoom)
+    {
+        if (vectorRoom && length <= ShortRunBytes)
+        {
+            var run = Vector256.LoadUnsafe(ref from);
+            var current = Vector256.LoadUnsafe(ref to);
+            var inRun = Vector256.LessThan(LaneIndices, Vector256.Create((byte)length));
+            Vector256.ConditionalSelect(inRun, run, current).StoreUnsafe(ref to);
+            return;
+        }
+        RunCopy.Copy(ref from, ref to, length, roomToOverwrite: false);
+    }
+}
