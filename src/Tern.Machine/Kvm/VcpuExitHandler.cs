@@ -1,6 +1,7 @@
 using Tern.Kvm;
 using Tern.Machine.Devices;
 using Tern.Memory;
+using Tern.Guest;
 using Tern.Memory.Dirty;
 
 namespace Tern.Machine.Kvm;

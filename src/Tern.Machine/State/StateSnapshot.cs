@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Text;
 
 namespace Tern.Machine.State;
@@ -127,13 +126,6 @@ public sealed class StateSnapshot
         return snapshot;
     }
 
-    /// <summary>CRC32C with the CPU's CRC32 instruction (BitOperations.Crc32C).</summary>
-    public static uint Crc32C(ReadOnlySpan<byte> data)
-    {
-        uint crc = ~0u;
-        int i = 0;
-        for (; i + 8 <= data.Length; i += 8) crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data[i..]));
-        for (; i < data.Length; i++) crc = BitOperations.Crc32C(crc, data[i]);
-        return ~crc;
-    }
+    /// <summary>The checksum of the body: CRC32C.</summary>
+    public static uint Crc32C(ReadOnlySpan<byte> data) => Tern.Os.Crc32C.Compute(data);
 }

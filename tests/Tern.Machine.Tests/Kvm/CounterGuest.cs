@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Tern.Guest;
 using Tern.Kvm.Structs;
 using Tern.Memory;
 using static Iced.Intel.AssemblerRegisters;
@@ -108,7 +109,7 @@ internal sealed class CounterGuest
         a.add(rdi, 4096);
         a.cmp(rdi, rsi);
         a.jb(inner);
-        a.mov(dx, GuestPorts.Heartbeat);
+        a.mov(dx, Tern.Guest.GuestPorts.Heartbeat);
         a.@out(dx, al);
         a.jmp(top);
     });

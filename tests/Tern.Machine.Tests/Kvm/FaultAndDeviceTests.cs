@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Tern.Guest;
 using Tern.Machine.Kvm;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -55,7 +56,7 @@ public sealed class FaultAndDeviceTests
                 a.@out(dx, al);
             }
             a.Label(ref spin);
-            a.mov(dx, GuestPorts.Heartbeat);
+            a.mov(dx, Tern.Guest.GuestPorts.Heartbeat);
             a.@out(dx, al);
             a.jmp(spin);
         })));

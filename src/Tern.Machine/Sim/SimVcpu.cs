@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using Tern.Guest;
+using Tern.Machine.State;
+using Tern.Memory;
+using Tern.Memory.Dirty;
+
+namespace Tern.Machine.Sim;
+
+/// <summary>
+/// A simulated vCPU: a thread that performs the workload model's writes in batches, as the real guest would, beats
+/// about once a millisecond, obeys its throttle and rate cap, and stops between batches when paused. Its counter
+/// lives in guest RAM (the control page), exactly where the real guest keeps it, so state moves with RAM.
+/// </summary>
+internal sealed class SimVcpu : IStateComponent, IDisposable
+{
+    private static readonly long HeartbeatTicks = Stopwatch.Frequency / 1000;
+    private static readonly long ThrottlePeriodTicks = Stopwatch.Frequency / 100;
+
+    private readonly int index;
+    private readonly WorkloadModel model;
+    private readonly GuestRam ram;
+    private readonly SoftwareDirtyTracker tracker;
+    private readonly HeartbeatMonitor heartbeats;
+    private readonly int batch;
+    private readonly double pagesPerSecondCap;
+    private readonly Thread thread;
+    private readonly ManualResetEventSlim runSignal = new(false);
+    private readonly ManualResetEventSlim parked = new(true);
+    private volatile bool running;
+    private volatile bool exiting;
+    private volatile int throttlePermille;
+    private ulong counter;
+
+    public SimVcpu(int index, WorkloadModel model, GuestRam ram, SoftwareDirtyTracker tracker, HeartbeatMonitor heartbeats, int batch)
+    {
+        this.index = index;
+        this.model = model;
+        this.ram = ram;
+        this.tracker = tracker;
+        this.heartbeats = heartbeats;
+        this.batch = batch;
+        // The cap counts distinct 4 KiB pages dirtied a second; for idle it has no meaning.
+        pagesPerSecondCap = model.Workload.RateMiBPerSecond is { } mib ? mib * (1 << 20) / PageSize.Bytes : 0;
+        thread = new Thread(Run) { IsBackground = true, Name = $"tern sim vCPU {index}" };
+        thread.Start();
+    }
+
+    public string StateId => $"sim-vcpu{index}";
+    public ushort StateVersion => 1;
+
+    public double Throttle
+    {
+        get => throttlePermille / 1000.0;
+        set => throttlePermille = (int)Math.Round(Math.Clamp(value, 0, 0.99) * 1000);
+    }
+
+    public void Resume()
+    {
+        counter = ReadCounterFromRam();
+        running = true;
+        parked.Reset();
+        runSignal.Set();
+    }
+
+    /// <summary>Stops after the current batch and waits until the thread is parked.</summary>
+    public void Pause()
+    {
+        running = false;
+        runSignal.Reset();
+        parked.Wait();
+    }
+
+    private void Run()
+    {
+        long nextBeat = Stopwatch.GetTimestamp() + HeartbeatTicks;
+        long periodStart = Stopwatch.GetTimestamp();
+        long rateStart = 0;
+        ulong rateBase = 0;
+        while (true)
+        {
+            if (!running)
+            {
+                parked.Set();
+                runSignal.Wait();
+                if (exiting) return;
+                rateStart = Stopwatch.GetTimestamp();
+                rateBase = counter;
+                periodStart = rateStart;
+                continue;
+            }
+            if (exiting) { parked.Set(); return; }
+
+            if (model.Workload.Kind == WorkloadKind.Idle)
+            {
+                // Idle ticks once a millisecond and otherwise sleeps, like the real guest's hlt.
+                Thread.Sleep(1);
+                var writer = new SimPageWriter(ram, tracker, index);
+                model.Apply(ref writer, index, counter, counter + 1);
+                counter++;
+                heartbeats.Beat(index);
+                continue;
+            }
+
+            var pages = new SimPageWriter(ram, tracker, index);
+            model.Apply(ref pages, index, counter, counter + (ulong)batch);
+            counter += (ulong)batch;
+
+            long now = Stopwatch.GetTimestamp();
+            if (now >= nextBeat)
+            {
+                heartbeats.Beat(index);
+                nextBeat = now + HeartbeatTicks;
+            }
+            if (pagesPerSecondCap > 0)
+            {
+                // Spin-wait (with sleeps) until the writes done fit the cap, as the guest does with rdtsc.
+                double allowedSeconds = (counter - rateBase) / pagesPerSecondCap;
+                long due = rateStart + (long)(allowedSeconds * Stopwatch.Frequency);
+                while (running && Stopwatch.GetTimestamp() < due) Thread.Sleep(1);
+            }
+            int permille = throttlePermille;
+            if (permille > 0 && now - periodStart >= ThrottlePeriodTicks * (1000 - permille) / 1000)
+            {
+                // Sleep the throttled share of the 10 ms period (a pause waits at most that long for it).
+                Thread.Sleep(TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond * 10 * permille / 1000));
+                periodStart = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    private ulong ReadCounterFromRam()
+    {
+        var page = ram.GetSpan(model.Layout.Vcpus[index].ControlPage, PageSize.Bytes);
+        return ControlPage.Read(page).Counter;
+    }
+
+    public void SaveState(StateWriter writer) => writer.WriteUInt64(ReadCounterFromRam());
+
+    public void RestoreState(StateReader reader, ushort version)
+    {
+        if (version != 1) throw new StateFormatException(StateId, $"simulated vCPU state version {version} is not supported (this Tern reads 1)");
+        ulong saved = reader.ReadUInt64();
+        ulong inRam = ReadCounterFromRam();
+        if (saved != inRam)
+            throw new StateFormatException(StateId, $"the vCPU's counter is {saved} in its state but {inRam} in the RAM that arrived: RAM and state do not belong together");
+    }
+
+    public void Dispose()
+    {
+        exiting = true;
+        running = false;
+        runSignal.Set();
+        thread.Join(TimeSpan.FromSeconds(5));
+        runSignal.Dispose();
+        parked.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using System.Buffers.Binary;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// One destination channel's view of passes: holds back pages of a new pass until the previous pass has ended on
+/// every channel, and checks that PassEnd reports as many records as arrived.
+/// </summary>
+internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDisposable
+{
+    private readonly ChannelDecoders decoders = new();
+    private uint currentPass;
+    private ulong records;
+
+    public void Apply(PageApplier applier, ReadOnlySpan<byte> payload, CancellationToken cancel)
+    {
+        if (payload.Length < 8) throw new ProtocolException($"Pages frame of {payload.Length} bytes on channel {channel} is too short for its header");
+        uint pass = BinaryPrimitives.ReadUInt32LittleEndian(payload);
+        if (pass == 0) throw new ProtocolException($"pages for pass 0 on channel {channel}: passes start at 1");
+        if (pass < currentPass) throw new ProtocolException($"pages of pass {pass} on channel {channel} after pages of pass {currentPass}");
+        if (pass > currentPass)
+        {
+            barrier.WaitCompleted(pass - 1, cancel);
+            currentPass = pass;
+            records = 0;
+        }
+        records += applier.Apply(payload, decoders, out _);
+    }
+
+    public void End(PassEndMessage end)
+    {
+        if (end.Pass == 0 || end.Pass < currentPass)
+            throw new ProtocolException($"PassEnd for pass {end.Pass} on channel {channel} after pages of pass {currentPass}");
+        if (end.Pass > currentPass)
+        {
+            currentPass = end.Pass;
+            records = 0;
+        }
+        if (end.Records != records)
+            throw new ProtocolException($"PassEnd for pass {end.Pass} on channel {channel} claims {end.Records} page records, {records} arrived");
+        barrier.ChannelDone(end.Pass, channel);
+    }
+
+    public void Dispose() => decoders.Dispose();
+}

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// The one thread that writes to one connection. The migration thread queues frames (bounded: it blocks when the
+/// link is the bottleneck, which is the back-pressure that paces page scanning); this thread applies the bandwidth
+/// limit, writes, and counts. So scanning and sending overlap on two cores instead of taking turns.
+/// </summary>
+internal sealed class ChannelWriter : IDisposable
+{
+    private const int QueueFrames = 16;
+
+    private readonly BlockingCollection<OutgoingFrame> queue = new(QueueFrames);
+    private readonly FrameConnection connection;
+    private readonly BandwidthLimiter limiter;
+    private readonly RamCounters counters;
+    private readonly CancellationToken cancel;
+    private readonly Action<Exception> onFailure;
+    private readonly Thread thread;
+    private readonly ManualResetEventSlim idle = new(true);
+    private int pending;
+
+    public ChannelWriter(int index, FrameConnection connection, BandwidthLimiter limiter, RamCounters counters,
+        CancellationToken cancel, Action<Exception> onFailure)
+    {
+        Index = index;
+        this.connection = connection;
+        this.limiter = limiter;
+        this.counters = counters;
+        this.cancel = cancel;
+        this.onFailure = onFailure;
+        thread = new Thread(Run) { IsBackground = true, Name = $"tern migration channel {index}" };
+        thread.Start();
+    }
+
+    public int Index { get; }
+    public FrameConnection Connection => connection;
+
+    /// <summary>Queues a frame; blocks while the queue is full. The buffer belongs to the writer from now on.</summary>
+    public void Send(OutgoingFrame frame)
+    {
+        idle.Reset();
+        Interlocked.Increment(ref pending);
+        try
+        {
+            queue.Add(frame, cancel);
+        }
+        catch
+        {
+            frame.Release();
+            if (Interlocked.Decrement(ref pending) == 0) idle.Set();
+            throw;
+        }
+    }
+
+    public void Send(MessageType type, PayloadWriter payload) => Send(OutgoingFrame.Copy(type, payload.WrittenSpan));
+
+    /// <summary>Waits until every queued frame has been handed to the kernel.</summary>
+    public void WaitUntilSent()
+    {
+        idle.Wait(cancel);
+        cancel.ThrowIfCancellationRequested();
+    }
+
+    private void Run()
+    {
+        try
+        {
+            foreach (var frame in queue.GetConsumingEnumerable(cancel))
+            {
+                try
+                {
+                    limiter.Take(Frame.HeaderSize + frame.Length, cancel);
+                    connection.Write(frame.Type, frame.Buffer.AsSpan(0, frame.Length));
+                    counters.BytesSent(Index, Frame.HeaderSize + frame.Length);
+                }
+                finally
+                {
+                    frame.Release();
+                    if (Interlocked.Decrement(ref pending) == 0)
+                    {
+                        connection.Flush();
+                        idle.Set();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            onFailure(new IOException($"sending to {connection.Peer} on channel {Index} failed: {e.Message}", e));
+        }
+        finally
+        {
+            idle.Set();
+        }
+    }
+
+    /// <summary>Stops taking frames and waits for the writer thread; false if it is stuck in a write.</summary>
+    public bool Stop(TimeSpan timeout)
+    {
+        if (!queue.IsAddingCompleted) queue.CompleteAdding();
+        return thread.Join(timeout);
+    }
+
+    public void Dispose()
+    {
+        Stop(TimeSpan.FromSeconds(5));
+        while (queue.TryTake(out var f)) f.Release();
+        queue.Dispose();
+        idle.Dispose();
+    }
+}

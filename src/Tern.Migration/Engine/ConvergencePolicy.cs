@@ -1,0 +1,41 @@
+namespace Tern.Migration.Engine;
+
+/// <summary>What the RAM loop measured, as the convergence decisions see it.</summary>
+/// <param name="Pass">Passes completed so far (the first pass sends all of RAM).</param>
+/// <param name="RemainingPages">Dirty pages still to send.</param>
+/// <param name="WireBytesPerPage">Bytes a dirty page has recently cost on the wire, after XBZRLE and compression.</param>
+/// <param name="BandwidthBytesPerSecond">Recently measured sending rate; 0 when unknown.</param>
+/// <param name="DirtyPagesPerSecond">Rate at which the guest dirties pages.</param>
+/// <param name="DowntimeLimitMs">The operator's downtime budget.</param>
+public readonly record struct ConvergenceSnapshot(
+    long Pass,
+    long RemainingPages,
+    double WireBytesPerPage,
+    double BandwidthBytesPerSecond,
+    double DirtyPagesPerSecond,
+    long DowntimeLimitMs);
+
+/// <summary>
+/// The pre-copy decisions, as pure functions of a snapshot so they can be tested on recorded numbers. They count the
+/// bytes that will really go on the wire (the measured cost of a dirty page after XBZRLE and compression), not whole
+/// pages: QEMU 7.2 measures bandwidth in compressed bytes but the remaining work in whole pages, and so never
+/// converges on guests that compress well.
+/// </summary>
+public static class ConvergencePolicy
+{
+    /// <summary>How long the final copy would take if the guest stopped now; null while bandwidth is unknown.</summary>
+    public static TimeSpan? ExpectedDowntime(in ConvergenceSnapshot s)
+    {
+        if (s.RemainingPages == 0) return TimeSpan.Zero;
+        if (s.BandwidthBytesPerSecond <= 0) return null;
+        return TimeSpan.FromSeconds(s.RemainingPages * s.WireBytesPerPage / s.BandwidthBytesPerSecond);
+    }
+
+    /// <summary>Stop the guest and send the rest when that fits in the downtime budget (after at least one full pass).</summary>
+    public static bool ShouldSwitchOver(in ConvergenceSnapshot s) =>
+        s.Pass >= 1 && ExpectedDowntime(s) is { } d && d.TotalMilliseconds <= s.DowntimeLimitMs;
+
+    /// <summary>False while the guest dirties memory faster than the link can send it: more passes will not help.</summary>
+    public static bool IsConverging(in ConvergenceSnapshot s) =>
+        s.BandwidthBytesPerSecond <= 0 || s.DirtyPagesPerSecond * s.WireBytesPerPage < s.BandwidthBytesPerSecond;
+}

@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Pages;
+using Tern.Migration.Protocol;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Engine;
+
+public sealed partial class MigrationDestination
+{
+    private bool deviceStateApplied;
+    private bool finalPassBegun;
+    private uint finalPass;
+    private int channelCount = 1;
+
+    /// <summary>Runs one incoming migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
+    public Task RunAsync() => Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Abandons the attempt (for example when the operator quits); the copy is discarded.</summary>
+    public void Cancel() => Fail(new OperationCanceledException("cancelled on the destination"));
+
+    private void Run()
+    {
+        using var watchdog = new Timer(_ => CheckForStall(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        FrameConnection? main = null;
+        try
+        {
+            main = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
+            Track(main);
+            SetStatus(MigrationStatus.Setup);
+            Welcome(main);
+            SetStatus(MigrationStatus.Active);
+            var accept = new Thread(AcceptChannels) { IsBackground = true, Name = "tern incoming channels" };
+            accept.Start();
+            ReceiveMain(main);
+        }
+        catch (Exception e)
+        {
+            var reason = failure ?? e;
+            bool handOverPending;
+            lock (gate) handOverPending = state == DestinationState.AwaitingCommit;
+            if (handOverPending && reason is not RemoteMigrationException)
+            {
+                // Ready was sent: the source may have committed. Keep the paused copy; the operator decides.
+                lock (gate) state = DestinationState.HandOverUncertain;
+                Machine = machine;
+                Finish(MigrationStatus.Failed,
+                    $"the link failed during the hand-over ({Describe(reason)}): this side holds a complete, paused copy. " +
+                    "If the source is not running the VM, run `cont` here; otherwise quit this side.");
+            }
+            else
+            {
+                if (main is not null && reason is not RemoteMigrationException) SendBestEffortError(main, Describe(reason));
+                machine?.Dispose();
+                machine = null;
+                lock (gate) state = DestinationState.Discarded;
+                Finish(MigrationStatus.Failed, $"{Describe(reason)}; the incoming copy was discarded");
+            }
+        }
+        finally
+        {
+            cancel.Cancel();
+            barrier.Break(new OperationCanceledException("the migration ended"));
+            lock (gate) foreach (var c in connections) c.Dispose();
+            foreach (var t in receivers) t.Join(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    private void Welcome(FrameConnection main)
+    {
+        var (type, payload) = main.Read();
+        if (type == MessageType.ChannelHello)
+            throw new ProtocolException("a page channel connected before any migration began (ChannelHello without Hello)");
+        if (type != MessageType.Hello) throw ProtocolException.Unexpected(type, "waiting for Hello");
+        var h = HelloMessage.Read(payload.Span);
+        if (h.MaxVersion < ProtocolConstants.MinVersion || h.MinVersion > ProtocolConstants.MaxVersion)
+        {
+            var text = $"the source speaks protocol versions {h.MinVersion}-{h.MaxVersion}, this destination {ProtocolConstants.MinVersion}-{ProtocolConstants.MaxVersion}";
+            SendError(main, ErrorMessage.Incompatible, text);
+            throw new ProtocolException(text);
+        }
+        ushort version = Math.Min(h.MaxVersion, ProtocolConstants.MaxVersion);
+        if (h.Machine.MemoryBytes == 0 || h.Machine.MemoryBytes % Tern.Memory.PageSize.Bytes != 0)
+            throw new ProtocolException($"Hello describes {h.Machine.MemoryBytes} bytes of RAM, not a whole number of pages");
+        try
+        {
+            machine = createMachine(h.Machine);
+        }
+        catch (Exception e)
+        {
+            var text = $"this destination cannot host the VM: {e.Message}";
+            SendError(main, ErrorMessage.Incompatible, text);
+            throw new RemoteMigrationException(text);
+        }
+        if (machine.Memory.Size != h.Machine.MemoryBytes || machine.Description.VcpuCount != h.Machine.VcpuCount)
+        {
+            var text = $"the destination VM has {machine.Memory.Size} bytes and {machine.Description.VcpuCount} vCPUs, the source {h.Machine.MemoryBytes} and {h.Machine.VcpuCount}";
+            SendError(main, ErrorMessage.Incompatible, text);
+            throw new RemoteMigrationException(text);
+        }
+        lock (gate)
+        {
+            hello = h;
+            negotiated = h.Offered & ProtocolCapabilities.Supported;
+            applier = CreateApplier(machine, negotiated);
+            state = DestinationState.Receiving;
+        }
+        int channels = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
+        var payloadWriter = new PayloadWriter();
+        new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);
+        main.Write(MessageType.Welcome, payloadWriter);
+        main.Flush();
+        Log($"incoming migration: {ByteSize(h.Machine.MemoryBytes)}, {h.Machine.VcpuCount} vCPUs, workload '{h.Machine.Workload}', capabilities {ProtocolCapabilities.Describe(negotiated)}");
+    }
+
+    /// <summary>Accepts extra page channels for this session while the migration runs.</summary>
+    private void AcceptChannels()
+    {
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                var connection = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
+                var (type, payload) = connection.Read();
+                if (type != MessageType.ChannelHello) { connection.Dispose(); throw ProtocolException.Unexpected(type, "waiting for ChannelHello on a new connection"); }
+                var channelHello = ChannelHelloMessage.Read(payload.Span);
+                if (channelHello.Session != hello!.Session)
+                {
+                    connection.Dispose();
+                    Log($"refused a page channel from another migration session ({channelHello.Session})");
+                    continue;
+                }
+                int index;
+                lock (gate)
+                {
+                    if (channelHello.Channel != connections.Count)
+                    {
+                        connection.Dispose();
+                        throw new ProtocolException($"page channel {channelHello.Channel} connected when channel {connections.Count} was expected next");
+                    }
+                    if (connections.Count >= ProtocolConstants.MaxChannels) throw new ProtocolException($"more than {ProtocolConstants.MaxChannels} page channels");
+                    connections.Add(connection);
+                    index = channelCount++;
+                }
+                var t = new Thread(() => ReceiveChannel(connection, index)) { IsBackground = true, Name = $"tern incoming channel {index}" };
+                lock (gate) receivers.Add(t);
+                t.Start();
+            }
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested || e is OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>The main connection's state machine.</summary>
+    private void ReceiveMain(FrameConnection main)
+    {
+        using var pages = new ChannelPassTracker(0, barrier);
+        while (true)
+        {
+            var (type, payload) = ReadOrFail(main);
+            DestinationState now;
+            lock (gate) now = state;
+            switch (type, now)
+            {
+                case (MessageType.PassBegin, DestinationState.Receiving):
+                    var begin = PassBeginMessage.Read(payload.Span);
+                    if (finalPassBegun) throw new ProtocolException($"PassBegin for pass {begin.Pass} after the final pass {finalPass}");
+                    int open;
+                    lock (gate) open = connections.Count;
+                    barrier.Begin(begin.Pass, begin.Channels, open);
+                    if (begin.Final) { finalPassBegun = true; finalPass = begin.Pass; }
+                    break;
+                case (MessageType.Pages, DestinationState.Receiving):
+                    pages.Apply(applier!, payload.Span, cancel.Token);
+                    break;
+                case (MessageType.PassEnd, DestinationState.Receiving):
+                    pages.End(PassEndMessage.Read(payload.Span));
+                    break;
+                case (MessageType.SetCapability, DestinationState.Receiving):
+                    var change = SetCapabilityMessage.Read(payload.Span);
+                    if ((negotiated & change.Capability) == 0)
+                        throw new ProtocolException($"SetCapability switches {change.Capability}, which was not negotiated");
+                    Log($"the source switched {ProtocolCapabilities.Describe(change.Capability)} {(change.Enabled ? "on" : "off")}");
+                    break;
+                case (MessageType.DeviceState, DestinationState.Receiving):
+                    if (!finalPassBegun) throw new ProtocolException("DeviceState arrived before the final pass began (the source must pause the guest first)");
+                    if (deviceStateApplied) throw new ProtocolException("DeviceState arrived twice");
+                    machine!.RestoreState(payload.Span);
+                    deviceStateApplied = true;
+                    break;
+                case (MessageType.Complete, DestinationState.Receiving):
+                    if (!deviceStateApplied) throw new ProtocolException("Complete arrived before DeviceState");
+                    Prepare(main, CompleteMessage.Read(payload.Span));
+                    break;
+                case (MessageType.Commit, DestinationState.AwaitingCommit):
+                    if (payload.Length != 0) throw new ProtocolException($"Commit carries {payload.Length} unexpected bytes");
+                    Resume(main);
+                    return;
+                case (MessageType.Error, _):
+                    var error = ErrorMessage.Read(type, payload.Span);
+                    throw new RemoteMigrationException(error.Code == ErrorMessage.Cancelled ? "the source cancelled the migration" : $"the source reported: {error.Text}");
+                default:
+                    throw ProtocolException.Unexpected(type, StateText(now));
+            }
+        }
+    }
+
+    /// <summary>An extra connection: only pages and pass ends belong here.</summary>
+    private void ReceiveChannel(FrameConnection connection, int index)
+    {
+        using var pages = new ChannelPassTracker(index, barrier);
+        try
+        {
+            while (true)
+            {
+                var (type, payload) = ReadOrFail(connection);
+                DestinationState now;
+                lock (gate) now = state;
+                switch (type)
+                {
+                    case MessageType.Pages when now == DestinationState.Receiving:
+                        pages.Apply(applier!, payload.Span, cancel.Token);
+                        break;
+                    case MessageType.PassEnd when now == DestinationState.Receiving:
+                        pages.End(PassEndMessage.Read(payload.Span));
+                        break;
+                    default:
+                        throw ProtocolException.Unexpected(type, $"{StateText(now)} on page channel {index}");
+                }
+            }
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested)
+        {
+            _ = e; // the session is ending; the main thread reports why
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>Everything has arrived: check it, then tell the source (step one of the hand-over).</summary>
+    private void Prepare(FrameConnection main, CompleteMessage complete)
+    {
+        barrier.WaitCompleted(finalPass, cancel.Token);
+        long received = counters.Records;
+        if ((ulong)received != complete.TotalRecords)
+            throw new ProtocolException($"the source sent {complete.TotalRecords} page records, {received} arrived");
+        ulong digest = 0;
+        long pages = 0;
+        if (complete.HasDigest)
+        {
+            if ((negotiated & ProtocolCapability.Verify) == 0) throw new ProtocolException("Complete carries a digest, but verification was not negotiated");
+            using var ram = new RamDigest();
+            MigrationSource.ComputeDigest(machine!.Memory, ram);
+            digest = ram.Value;
+            pages = ram.PagesHashed;
+            if (digest != complete.Digest)
+            {
+                var text = $"verification failed: guest RAM digest 0x{complete.Digest:x16} on the source, 0x{digest:x16} here";
+                SendError(main, ErrorMessage.VerificationFailed, text);
+                throw new RemoteMigrationException(text);
+            }
+            Log($"verified {pages} pages: XXH3 0x{digest:x16} matches the source");
+        }
+        var payload = new PayloadWriter();
+        new ReadyMessage(complete.HasDigest, digest, (ulong)pages).Write(payload);
+        main.Write(MessageType.Ready, payload);
+        main.Flush();
+        lock (gate) state = DestinationState.AwaitingCommit;
+    }
+
+    /// <summary>The source gave the VM up (step two): run it here and say so.</summary>
+    private void Resume(FrameConnection main)
+    {
+        long resumedAt = HeartbeatMonitor.NowUnixNanoseconds();
+        machine!.Resume();
+        lock (gate) state = DestinationState.Completed;
+        Machine = machine;
+        // Wait briefly for the first heartbeat so the source can report the downtime the guest itself saw.
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        long firstBeat;
+        while ((firstBeat = machine.Heartbeats.FirstBeatAfterMarkUnixNs) == 0 && Stopwatch.GetTimestamp() < deadline) Thread.Sleep(1);
+        try
+        {
+            var payload = new PayloadWriter();
+            new ResumedMessage(resumedAt, firstBeat).Write(payload);
+            main.Write(MessageType.Resumed, payload);
+            main.Flush();
+        }
+        catch (Exception e)
+        {
+            // The VM runs here now, which is what the source committed to; it just will not hear about it.
+            Log($"the VM runs here, but the confirmation to the source failed: {e.Message}");
+        }
+        Finish(MigrationStatus.Completed, null);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Pages;
+using Tern.Migration.Protocol;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// One incoming migration on a listening socket. It builds the machine the source describes, receives RAM and state,
+/// checks them, and resumes the guest only when the source commits the hand-over. Anything out of place in the
+/// stream ends the attempt with an error that names it, and the destination's copy is discarded; the source keeps
+/// its VM. The receiver is a state machine: each message is accepted only in the states where it belongs.
+/// </summary>
+public sealed partial class MigrationDestination : IDisposable
+{
+    /// <summary>No bytes from the source for this long while receiving means it is gone (or stuck): give up.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly TcpListener listener;
+    private readonly Func<MachineDescription, IVirtualMachine> createMachine;
+    private readonly CancellationTokenSource cancel = new();
+    private readonly object gate = new();
+    private readonly ReceiveCounters counters = new();
+    private readonly PassBarrier barrier = new();
+    private readonly List<FrameConnection> connections = [];
+    private readonly List<Thread> receivers = [];
+    private readonly long startedAt = Stopwatch.GetTimestamp();
+    private MigrationStatus status = MigrationStatus.None;
+    private DestinationState state = DestinationState.AwaitingHello;
+    private string? errorText;
+    private Exception? failure;
+    private IVirtualMachine? machine;
+    private HelloMessage? hello;
+    private ProtocolCapability negotiated;
+    private PageApplier? applier;
+    private long totalMs = -1;
+
+    /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>).</param>
+    /// <param name="createMachine">Builds (or checks and returns) the machine that will receive the guest; throws to refuse.</param>
+    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine)
+    {
+        this.listener = listener;
+        this.createMachine = createMachine;
+    }
+
+    public event Action<MigrationEvent>? Event;
+
+    public MigrationStatus Status { get { lock (gate) return status; } }
+
+    /// <summary>The machine, once the hand-over completed (the host takes ownership of it then).</summary>
+    public IVirtualMachine? Machine { get; private set; }
+
+    /// <summary>Where this attempt stands, in the operator's words (shown while paused waiting for the commit).</summary>
+    public DestinationState State { get { lock (gate) return state; } }
+
+    public MigrationInfo Info()
+    {
+        lock (gate)
+        {
+            long bytes = connections.Sum(c => c.BytesRead);
+            return new MigrationInfo
+            {
+                Status = status,
+                Ram = status is MigrationStatus.None ? null : counters.Snapshot(bytes, hello?.Machine.MemoryBytes ?? 0),
+                TotalTimeMs = totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
+                ErrorDesc = status == MigrationStatus.Failed ? errorText : null,
+                Channels = connections.Count > 0 ? connections.Count : null,
+            };
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using Tern.Migration.Api;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>Something the operator may want to hear about at once (QMP events MIGRATION and MIGRATION_PASS).</summary>
+public abstract record MigrationEvent;
+
+/// <summary>The migration status changed.</summary>
+public sealed record MigrationStatusChanged(MigrationStatus Status) : MigrationEvent;
+
+/// <summary>A dirty-page sync started pass <see cref="Pass"/>.</summary>
+public sealed record MigrationPassStarted(long Pass) : MigrationEvent;
+
+/// <summary>A line for the operator's log: what the engine decided and why.</summary>
+public sealed record MigrationLog(string Text) : MigrationEvent;

@@ -1,0 +1,39 @@
+using System.Collections.Frozen;
+using Tern.Migration.Api;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// The capabilities and parameters an operator has set (QMP migrate-set-capabilities / migrate-set-parameters).
+/// Thread-safe: each change swaps in a new immutable value, and a running migration picks changes up at its next
+/// pass (max-bandwidth at once).
+/// </summary>
+public sealed class MigrationSettings
+{
+    private volatile MigrationParameters parameters = new();
+    private volatile FrozenSet<MigrationCapability> enabled = FrozenSet<MigrationCapability>.Empty;
+
+    public MigrationParameters Parameters => parameters;
+
+    public event Action? Changed;
+
+    public bool IsEnabled(MigrationCapability capability) => enabled.Contains(capability);
+
+    public IReadOnlyDictionary<MigrationCapability, bool> Capabilities =>
+        Enum.GetValues<MigrationCapability>().ToDictionary(c => c, c => enabled.Contains(c));
+
+    public void SetParameters(MigrationParameters value)
+    {
+        if (value.Validate() is { } problem) throw new ArgumentException(problem);
+        parameters = value;
+        Changed?.Invoke();
+    }
+
+    public void SetCapability(MigrationCapability capability, bool on)
+    {
+        var set = enabled.ToHashSet();
+        if (on) set.Add(capability); else set.Remove(capability);
+        enabled = set.ToFrozenSet();
+        Changed?.Invoke();
+    }
+}

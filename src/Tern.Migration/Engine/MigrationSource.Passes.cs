@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Tern.Memory;
+using Tern.Memory.Dirty;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine;
+
+public sealed partial class MigrationSource
+{
+    private DirtyBitmap? dirty;
+    private uint pass;
+    private long lastSyncTimestamp;
+    private bool timedOut;
+
+    /// <summary>
+    /// Pre-copy: the first pass sends all of RAM, then each pass sends what the guest dirtied during the previous one,
+    /// until what is left fits in the downtime budget. A guest that dirties faster than the link sends keeps the loop
+    /// going, reported as not converging, until the operator cancels or the timeout ends it.
+    /// </summary>
+    private void Iterate()
+    {
+        var tracker = machine.DirtyTracker;
+        tracker.Start();
+        lastSyncTimestamp = Stopwatch.GetTimestamp();
+        dirty = new DirtyBitmap(machine.Memory.PageCount);
+        dirty.SetAll();
+        counters.Remaining((long)machine.Memory.PageCount);
+        long timeoutMs = settings.Parameters.TimeoutMs;
+
+        while (true)
+        {
+            pass++;
+            Event?.Invoke(new MigrationPassStarted(pass));
+            SendPass(final: false);
+            var snapshot = SyncDirtyPages(tracker);
+            lock (gate)
+            {
+                expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
+                bool nowConverging = ConvergencePolicy.IsConverging(snapshot);
+                if (converging && !nowConverging)
+                    Log($"not converging: the guest dirties {snapshot.DirtyPagesPerSecond * snapshot.WireBytesPerPage / (1 << 20):0.0} MiB/s " +
+                        $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
+                converging = nowConverging;
+            }
+            if (ConvergencePolicy.ShouldSwitchOver(snapshot)) return;
+            if (timeoutMs > 0 && Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds > timeoutMs)
+            {
+                timedOut = true;
+                throw new TimeoutException($"the migration did not converge within {timeoutMs / 1000.0:0.#} s (x-timeout); " +
+                    $"{snapshot.RemainingPages} pages were still dirty and would take {expectedDowntimeMs} ms to send");
+            }
+            cancel.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    private ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
+    {
+        var result = tracker.Sync(dirty!);
+        long now = Stopwatch.GetTimestamp();
+        double seconds = Math.Max(Stopwatch.GetElapsedTime(lastSyncTimestamp, now).TotalSeconds, 1e-6);
+        lastSyncTimestamp = now;
+        long remaining = dirty!.Count();
+        double dirtyRate = result.DirtyPages / seconds;
+        counters.DirtySync((long)dirtyRate, remaining);
+        return new ConvergenceSnapshot(pass, remaining, estimator.WireBytesPerPage, estimator.BandwidthBytesPerSecond,
+            dirtyRate, settings.Parameters.DowntimeLimitMs);
+    }
+
+    /// <summary>
+    /// Sends every page set in <see cref="dirty"/> (and clears it) as pass <see cref="pass"/>: PassBegin on the main
+    /// channel, page batches spread over the pass's channels, PassEnd on each. Returns once all of it is written.
+    /// </summary>
+    private void SendPass(bool final)
+    {
+        int channelCount = EnsureChannels();
+        var started = Stopwatch.GetTimestamp();
+        long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
+        var encoder = PrepareEncoder();
+        long nonZeroPagesBefore = encoder.NonZeroPages, nonZeroBytesBefore = encoder.NonZeroBytes;
+
+        var payload = new PayloadWriter();
+        new PassBeginMessage(pass, channelCount, final).Write(payload);
+        channels[0].Send(MessageType.PassBegin, payload);
+
+        var records = new ulong[channelCount];
+        int next = 0;
+        long remaining = dirty!.Count();
+        var batch = new PageBatch();
+        batch.Begin(pass);
+        long sent = 0;
+        foreach (var page in dirty.SetPages())
+        {
+            encoder.Encode(page, batch);
+            if (batch.IsFull)
+            {
+                records[next] += batch.Records;
+                sent += batch.Records;
+                channels[next].Send(batch.Finish());
+                next = (next + 1) % channelCount;
+                batch.Begin(pass);
+                counters.Remaining(remaining - sent);
+                if (failure is not null || cancel.IsCancellationRequested) cancel.Token.ThrowIfCancellationRequested();
+            }
+        }
+        encoder.Flush(batch);
+        if (!batch.IsEmpty)
+        {
+            records[next] += batch.Records;
+            channels[next].Send(batch.Finish());
+        }
+        dirty.ClearAll();
+        counters.Remaining(0);
+
+        for (int c = 0; c < channelCount; c++)
+        {
+            payload.Reset();
+            new PassEndMessage(pass, records[c]).Write(payload);
+            channels[c].Send(MessageType.PassEnd, payload);
+        }
+        foreach (var c in channels) c.WaitUntilSent();
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
+        estimator.RecordPass(bytes, elapsed, encoder.NonZeroPages - nonZeroPagesBefore, encoder.NonZeroBytes - nonZeroBytesBefore);
+        long pagesInPass = records.Sum(r => (long)r);
+        counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
+        AfterPass();
+    }
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Protocol;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// One outgoing migration: owns the connections, counters and decisions for its lifetime, and the machine while it
+/// runs. The guest keeps running on this side until the destination confirms that it holds everything
+/// (<see cref="MessageType.Ready"/>); only then does the source commit and give it up. Any failure before that
+/// resumes the guest here. See docs/protocol.md for the sequence.
+/// </summary>
+public sealed partial class MigrationSource : IDisposable
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly IVirtualMachine machine;
+    private readonly MigrationSettings settings;
+    private readonly RamCounters counters;
+    private readonly TransferEstimator estimator = new();
+    private readonly CancellationTokenSource cancel = new();
+    private readonly object gate = new();
+    private readonly long startedAt = Stopwatch.GetTimestamp();
+    private MigrationStatus status = MigrationStatus.Setup;
+    private string? errorText;
+    private long setupMs = -1, totalMs = -1, expectedDowntimeMs = -1, downtimeMs = -1, guestDowntimeMs = -1;
+    private bool converging = true;
+    private VerificationResult? verification;
+    private Exception? failure;
+    private MigrationOutcome outcome = MigrationOutcome.Running;
+
+    public MigrationSource(IVirtualMachine machine, MigrationSettings settings)
+    {
+        this.machine = machine;
+        this.settings = settings;
+        counters = new RamCounters(machine.Memory.Size);
+        limiter = new BandwidthLimiter(settings.Parameters.MaxBandwidth);
+        settings.Changed += OnSettingsChanged;
+    }
+
+    /// <summary>Status changes, passes and decisions, raised on the migration thread.</summary>
+    public event Action<MigrationEvent>? Event;
+
+    public MigrationStatus Status { get { lock (gate) return status; } }
+
+    /// <summary>How the migration ended, and so who has the VM; <see cref="MigrationOutcome.Running"/> until then.</summary>
+    public MigrationOutcome Outcome { get { lock (gate) return outcome; } }
+
+    public RamCounters Counters => counters;
+
+    /// <summary>Asks the migration to stop; the guest stays (or resumes) on the source unless the hand-over was committed.</summary>
+    public void Cancel()
+    {
+        lock (gate)
+        {
+            if (status.IsFinished()) return;
+            if (status != MigrationStatus.Cancelling) SetStatusLocked(MigrationStatus.Cancelling);
+        }
+        cancel.Cancel();
+    }
+
+    /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
+    public Task RunAsync(MigrationUri destination) =>
+        Task.Factory.StartNew(() => Run(destination), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>A <c>query-migrate</c> snapshot.</summary>
+    public MigrationInfo Info()
+    {
+        lock (gate)
+        {
+            bool finished = status.IsFinished();
+            bool showRam = status is MigrationStatus.Active or MigrationStatus.Completed or MigrationStatus.Cancelling
+                || (status == MigrationStatus.Failed && counters.Transferred > 0);
+            long total = finished && totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
+            return new MigrationInfo
+            {
+                Status = status,
+                Ram = showRam ? counters.Snapshot() : null,
+                XbzrleCache = XbzrleStats(),
+                Compression = CompressionStats(),
+                TotalTimeMs = total,
+                SetupTimeMs = setupMs >= 0 ? setupMs : null,
+                ExpectedDowntimeMs = status == MigrationStatus.Active && expectedDowntimeMs >= 0 ? expectedDowntimeMs : null,
+                DowntimeMs = status == MigrationStatus.Completed && downtimeMs >= 0 ? downtimeMs : null,
+                ErrorDesc = status is MigrationStatus.Failed or MigrationStatus.Cancelled ? errorText : null,
+                GuestDowntimeMs = guestDowntimeMs >= 0 ? guestDowntimeMs : null,
+                Verification = verification,
+                Channels = channels.Count > 0 ? channelsInUse : null,
+                Converging = status == MigrationStatus.Active ? converging : null,
+            };
+        }
+    }
+
+    private void Run(MigrationUri destination)
+    {
+        try
+        {
+            Setup(destination);
+            lock (gate) setupMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
+            SetStatus(MigrationStatus.Active);
+            Iterate();
+            Switchover();
+            Finish(MigrationStatus.Completed, null, MigrationOutcome.Completed);
+        }
+        catch (HandOverUncertainException e)
+        {
+            // The commit may have reached the destination: running the guest here could run it twice.
+            Finish(MigrationStatus.Failed, e.Message, MigrationOutcome.HandOverUncertain);
+        }
+        catch (Exception e)
+        {
+            bool cancelled = cancel.IsCancellationRequested && failure is null && !timedOut;
+            string reason = cancelled ? "cancelled by the operator" : Describe(failure ?? e);
+            SendBestEffortError(cancelled ? ErrorMessage.Cancelled : ErrorMessage.Failed, reason);
+            ResumeGuestHere();
+            Finish(cancelled ? MigrationStatus.Cancelled : MigrationStatus.Failed,
+                cancelled ? reason : $"{reason}; the VM keeps running on the source", MigrationOutcome.SourceKeepsVm);
+        }
+        finally
+        {
+            Teardown();
+        }
+    }
+
+    private void ResumeGuestHere()
+    {
+        counters.GuestPaused = false;
+        try
+        {
+            if (machine.State is MachineRunState.Paused) machine.Resume();
+        }
+        catch (Exception e)
+        {
+            Log($"could not resume the guest on the source: {e.Message}");
+        }
+    }
+
+    private void Finish(MigrationStatus final, string? error, MigrationOutcome result)
+    {
+        lock (gate)
+        {
+            totalMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
+            errorText = error;
+            outcome = result;
+            SetStatusLocked(final);
+        }
+        if (error is not null) Log(error);
+    }
+
+    private void SetStatus(MigrationStatus next)
+    {
+        lock (gate) SetStatusLocked(next);
+    }
+
+    private void SetStatusLocked(MigrationStatus next)
+    {
+        if (status == next || status.IsFinished()) return;
+        status = next;
+        var handler = Event;
+        // Raised outside callers' expectations of ordering only in that handlers must be quick.
+        handler?.Invoke(new MigrationStatusChanged(next));
+    }
+
+    private void Log(string text) => Event?.Invoke(new MigrationLog(text));
+
+    /// <summary>Records the first failure (from any thread) and stops the migration.</summary>
+    private void Fail(Exception e)
+    {
+        Interlocked.CompareExchange(ref failure, e, null);
+        cancel.Cancel();
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        ProtocolException p => $"protocol error: {p.Message}",
+        EndOfStreamException eos => $"the destination went away: {eos.Message}",
+        IOException io => io.Message,
+        RemoteMigrationException r => $"the destination reported: {r.Message}",
+        _ => e.Message,
+    };
+
+    public void Dispose()
+    {
+        settings.Changed -= OnSettingsChanged;
+        cancel.Cancel();
+        Teardown();
+        cancel.Dispose();
+    }
+}
+
+/// <summary>How a migration ended, as far as the VM is concerned.</summary>
+public enum MigrationOutcome
+{
+    Running,
+    /// <summary>The destination runs the VM; the source has given it up.</summary>
+    Completed,
+    /// <summary>The migration failed or was cancelled before the hand-over: the VM runs on the source.</summary>
+    SourceKeepsVm,
+    /// <summary>The link failed between commit and confirmation: both sides are paused; <c>cont</c> on the one that should keep the VM.</summary>
+    HandOverUncertain,
+}
+
+/// <summary>The destination reported an error over the return path.</summary>
+public sealed class RemoteMigrationException(string message) : Exception(message);
+
+/// <summary>The link failed after the commit was sent and before the destination confirmed it.</summary>
+public sealed class HandOverUncertainException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,82 @@
+using Tern.Memory;
+using Tern.Memory.Dirty;
+using Tern.Migration.Protocol;
+using Tern.Migration.Xbzrle;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>
+/// Writes received page records into guest RAM on the destination. Every record is checked before it is used: the
+/// page must be inside RAM, the kind known and negotiated, the length inside the payload and the page; XBZRLE and
+/// compressed pages are decoded by code that never writes outside the page. A page that was never written and
+/// arrives as zero is skipped (fresh guest RAM is zero, and touching it costs a page fault). Thread-safe for
+/// different pages at once: each channel applies its own records with its own <see cref="ChannelDecoders"/>.
+/// </summary>
+internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negotiated, ReceiveCounters counters)
+{
+    private readonly DirtyBitmap touched = new(memory.PageCount);
+
+    /// <summary>Applies one Pages payload; returns the number of records.</summary>
+    public uint Apply(ReadOnlySpan<byte> payload, ChannelDecoders decoders, out uint pass)
+    {
+        var r = new PayloadReader(MessageType.Pages, payload);
+        pass = r.U32();
+        uint count = r.U32();
+        for (uint i = 0; i < count; i++)
+        {
+            var (page, kind) = PageRecord.Split(r.U64());
+            if (page >= memory.PageCount)
+                throw new ProtocolException($"page record {i} of pass {pass} names page {page}, outside guest RAM ({memory.PageCount} pages)");
+            var index = new PageIndex(page);
+            switch (kind)
+            {
+                case PageRecordKind.Normal:
+                    memory.WritePage(index, r.Bytes(PageSize.Bytes));
+                    touched.SetAtomic(index);
+                    counters.Normal();
+                    break;
+                case PageRecordKind.Zero:
+                    if (touched.IsSet(index)) memory.GetSpan(index.Address, PageSize.Bytes).Clear();
+                    counters.Zero();
+                    break;
+                case PageRecordKind.Xbzrle:
+                    Require(ProtocolCapability.Xbzrle, kind, i, pass);
+                    var delta = ReadEncoded(ref r, kind, i, pass);
+                    // The delta applies on top of what this side holds: a page never written here is all zero.
+                    var result = XbzrleDecoder.Decode(delta, memory.GetSpan(index.Address, PageSize.Bytes));
+                    if (!result.IsSuccess)
+                        throw new ProtocolException($"XBZRLE page record {i} of pass {pass} (page {page}) does not decode: {result.Describe()}");
+                    touched.SetAtomic(index);
+                    counters.Xbzrle();
+                    break;
+                default:
+                    if (PageRecord.Codec(kind) is not { } codec)
+                        throw new ProtocolException($"page record {i} of pass {pass} has unknown kind {(byte)kind}");
+                    Require(codec.Capability, kind, i, pass);
+                    var compressed = ReadEncoded(ref r, kind, i, pass);
+                    var decoded = decoders.For(codec.Method).Decompress(compressed, memory.GetSpan(index.Address, PageSize.Bytes));
+                    if (!decoded.Succeeded)
+                        throw new ProtocolException($"{kind} page record {i} of pass {pass} (page {page}) does not decompress: {decoded.Failure}");
+                    touched.SetAtomic(index);
+                    counters.Compressed();
+                    break;
+            }
+        }
+        r.End();
+        return count;
+    }
+
+    private static ReadOnlySpan<byte> ReadEncoded(ref PayloadReader r, PageRecordKind kind, uint record, uint pass)
+    {
+        int length = r.U16();
+        if (length is < 1 or > PageSize.Bytes)
+            throw new ProtocolException($"{kind} page record {record} of pass {pass} claims {length} bytes (1 to {PageSize.Bytes} allowed)");
+        return r.Bytes(length);
+    }
+
+    private void Require(ProtocolCapability capability, PageRecordKind kind, uint record, uint pass)
+    {
+        if ((negotiated & capability) == 0)
+            throw new ProtocolException($"page record {record} of pass {pass} is {kind}, a capability that was not negotiated");
+    }
+}

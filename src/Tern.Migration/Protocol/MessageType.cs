@@ -1,0 +1,38 @@
+namespace Tern.Migration.Protocol;
+
+/// <summary>
+/// Every message of Tern's migration protocol. Zero is never valid, so a zeroed or truncated header is caught.
+/// Direction: S = source to destination, D = destination to source (the return path).
+/// </summary>
+public enum MessageType : ushort
+{
+    Invalid = 0,
+    /// <summary>S: first message on the main connection: versions, capabilities, machine description.</summary>
+    Hello = 1,
+    /// <summary>D: the chosen version and the capabilities both sides will use.</summary>
+    Welcome = 2,
+    /// <summary>S: first message on an extra page-data connection.</summary>
+    ChannelHello = 3,
+    /// <summary>S: a pass begins; lists the channels that carry it.</summary>
+    PassBegin = 4,
+    /// <summary>S: a batch of page records (on any channel).</summary>
+    Pages = 5,
+    /// <summary>S: this channel has sent everything of the pass (a barrier, on every channel of the pass).</summary>
+    PassEnd = 6,
+    /// <summary>S: switches a negotiated capability on or off from now on.</summary>
+    SetCapability = 7,
+    /// <summary>S: vCPU, VM and device state, sent while the guest is paused.</summary>
+    DeviceState = 8,
+    /// <summary>S: everything has been sent (with the RAM digest when verifying): check and prepare.</summary>
+    Complete = 9,
+    /// <summary>D: the destination holds everything and is ready to resume (step one of the hand-over).</summary>
+    Ready = 10,
+    /// <summary>S: the source has given the VM up: resume it (step two of the hand-over).</summary>
+    Commit = 11,
+    /// <summary>D: the VM runs on the destination.</summary>
+    Resumed = 12,
+    /// <summary>S: the source cancels the migration; the destination discards its copy.</summary>
+    Cancel = 13,
+    /// <summary>S or D: the migration failed; the text says why.</summary>
+    Error = 14,
+}
