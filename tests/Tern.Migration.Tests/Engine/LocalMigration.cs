@@ -1,0 +1,73 @@
+using System.Net.Sockets;
+using Tern.Guest;
+using Tern.Machine;
+using Tern.Machine.Sim;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Tests.Engine;
+
+/// <summary>
+/// A source and a destination in this process over real loopback TCP. The destination builds its machine from the
+/// source's description, as `tern run --incoming` does.
+/// </summary>
+internal sealed class LocalMigration : IDisposable
+{
+    private readonly TcpListener listener;
+    private readonly List<string> log = [];
+
+    public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination)
+    {
+        Source = source;
+        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
+        Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
+        Destination = new MigrationDestination(listener, createDestination);
+        Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add("dst: " + l.Text); };
+        DestinationRun = Destination.RunAsync();
+    }
+
+    /// <summary>Simulated guests on both sides.</summary>
+    public static LocalMigration Sim(string workload, ulong memoryBytes = 64 << 20, int vcpus = 2) =>
+        new(SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, WorkloadSpec.Parse(workload))),
+            description => SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, WorkloadSpec.Parse(description.Workload))));
+
+    public IVirtualMachine Source { get; }
+    public MigrationDestination Destination { get; }
+    public Task DestinationRun { get; }
+    public MigrationUri Uri { get; }
+    public MigrationSettings Settings { get; } = new();
+    public IReadOnlyList<string> Log { get { lock (log) return log.ToList(); } }
+
+    public IVirtualMachine? DestinationMachine => Destination.Machine;
+
+    /// <summary>Starts a migration of the (running) source and returns it without waiting.</summary>
+    public (MigrationSource Source, Task Run) Start()
+    {
+        var source = new MigrationSource(Source, Settings);
+        source.Event += e => { if (e is MigrationLog l) lock (log) log.Add("src: " + l.Text); };
+        return (source, source.RunAsync(Uri));
+    }
+
+    /// <summary>Migrates and waits for both sides to finish.</summary>
+    public MigrationSource Run(TimeSpan? timeout = null)
+    {
+        var (source, run) = Start();
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        Assert.True(run.Wait(limit), $"the source did not finish within {limit.TotalSeconds} s; status {source.Status}; log:\n{string.Join('\n', Log)}");
+        Assert.True(DestinationRun.Wait(limit), $"the destination did not finish within {limit.TotalSeconds} s; log:\n{string.Join('\n', Log)}");
+        return source;
+    }
+
+    public string Describe(MigrationSource source) =>
+        $"source {source.Status} ({source.Info().ErrorDesc}); destination {Destination.Status} ({Destination.Info().ErrorDesc})\n{string.Join('\n', Log)}";
+
+    public void Dispose()
+    {
+        Destination.Dispose();
+        DestinationRun.Wait(TimeSpan.FromSeconds(10));
+        listener.Stop();
+        Destination.Machine?.Dispose();
+        Source.Dispose();
+    }
+}
