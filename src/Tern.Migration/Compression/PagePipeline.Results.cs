@@ -63,21 +63,16 @@ internal sealed partial class PagePipeline
 
     /// <summary>
     /// Waits until <paramref name="worker"/> has <paramref name="wanted"/> results ready, or at least one and no queued
-    /// requests left (so the wait always ends: the worker finishes what it has). Spins briefly, then parks; the worker
-    /// wakes the owner when that condition turns true, and the owner re-checks the worker's health on every wake-up.
+    /// requests left (so the wait always ends: the worker finishes what it has). Parks at once (a batch of pages
+    /// takes far longer than a wake-up); the worker wakes the owner when that condition turns true, and the owner
+    /// re-checks the worker's health on every wake-up.
     /// </summary>
     private void WaitForResults(PageWorker worker, int wanted)
     {
         worker.WakeOwnerAt(wanted);
-        var spin = new SpinWait();
         while (!HasEnoughResults(worker, wanted))
         {
             ThrowIfCrashed(worker);
-            if (!spin.NextSpinWillYield)
-            {
-                spin.SpinOnce();
-                continue;
-            }
             _ownerBell.PrepareToPark();
             if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
             {

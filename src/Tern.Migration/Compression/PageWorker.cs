@@ -8,6 +8,10 @@ namespace Tern.Migration.Compression;
 /// </summary>
 internal sealed class PageWorker : IDisposable
 {
+    /// <summary>Idle checks before parking, and the pause instructions between two checks.</summary>
+    private const int IdleSpinChecks = 16;
+    private const int IdleSpinIterations = 20;
+
     private readonly IPageJobWork _work;
     private readonly Doorbell _ownerBell;
     private readonly Doorbell _bell = new();
@@ -121,13 +125,15 @@ internal sealed class PageWorker : IDisposable
     /// <summary>The owner's wake condition, seen from the worker (see <see cref="WakeOwnerAt"/>).</summary>
     private bool OwnerWantsWaking() => Results.Count >= Volatile.Read(ref _ownerWakeAt) || !Requests.HasItems;
 
-    /// <summary>A short spin before parking: a steadily fed worker then never pays for a park and a wake-up.</summary>
+    /// <summary>
+    /// A short, bounded spin (a few microseconds) before parking, so a worker the owner keeps feeding does not pay for
+    /// a park and a wake-up between pages; it never yields, so it cannot hand its core to another process.
+    /// </summary>
     private bool SpinForWork()
     {
-        var spin = new SpinWait();
-        while (!spin.NextSpinWillYield)
+        for (var i = 0; i < IdleSpinChecks; i++)
         {
-            spin.SpinOnce();
+            Thread.SpinWait(IdleSpinIterations);
             if (Requests.HasItems || _stopping) return true;
         }
         return false;
