@@ -70,16 +70,23 @@ internal sealed partial class PagePipeline
     private void WaitForResults(PageWorker worker, int wanted)
     {
         worker.WakeOwnerAt(wanted);
-        while (!HasEnoughResults(worker, wanted))
+        try
         {
-            ThrowIfCrashed(worker);
-            _ownerBell.PrepareToPark();
-            if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
+            while (!HasEnoughResults(worker, wanted))
             {
-                _ownerBell.CancelPark();
-                continue;
+                ThrowIfCrashed(worker);
+                _ownerBell.PrepareToPark();
+                if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
+                {
+                    _ownerBell.CancelPark();
+                    continue;
+                }
+                _ownerBell.Park();
             }
-            _ownerBell.Park();
+        }
+        finally
+        {
+            worker.WakeOwnerAt(0);
         }
     }
 

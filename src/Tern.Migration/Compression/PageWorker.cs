@@ -18,7 +18,8 @@ internal sealed class PageWorker : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private volatile Exception? _crash;
-    private int _ownerWakeAt = 1;
+    /// <summary>Results at which to wake the waiting owner; 0 while the owner is not waiting on this worker.</summary>
+    private int _ownerWakeAt;
     private bool _started;
 
     /// <param name="depth">Capacity of both rings: the owner keeps at most this many jobs out with this worker.</param>
@@ -52,7 +53,8 @@ internal sealed class PageWorker : IDisposable
     /// <summary>
     /// Owner, before it parks waiting on this worker: wake it once this many results are ready, or when this worker has
     /// no queued requests left (whichever comes first). Waiting for a batch rather than for every result is what keeps
-    /// a saturated pipeline from paying a sleep and a wake-up per page.
+    /// a saturated pipeline from paying a sleep and a wake-up per page. 0 (after the wait) means the owner is not
+    /// waiting on this worker, so only the worker the owner actually waits for wakes it.
     /// </summary>
     public void WakeOwnerAt(int readyResults) => Volatile.Write(ref _ownerWakeAt, readyResults);
 
@@ -123,7 +125,11 @@ internal sealed class PageWorker : IDisposable
     }
 
     /// <summary>The owner's wake condition, seen from the worker (see <see cref="WakeOwnerAt"/>).</summary>
-    private bool OwnerWantsWaking() => Results.Count >= Volatile.Read(ref _ownerWakeAt) || !Requests.HasItems;
+    private bool OwnerWantsWaking()
+    {
+        var wakeAt = Volatile.Read(ref _ownerWakeAt);
+        return wakeAt > 0 && (Results.Count >= wakeAt || !Requests.HasItems);
+    }
 
     /// <summary>
     /// A short, bounded spin (a few microseconds) before parking, so a worker the owner keeps feeding does not pay for
