@@ -8,12 +8,15 @@ namespace Tern.Migration.Compression;
 /// Protocol (a Dekker-style handshake; both sides need a full fence between their store and their load):
 /// the sleeper calls <see cref="PrepareToPark"/> (store "parked", fence), re-checks for work, then either
 /// <see cref="CancelPark"/> or <see cref="Park"/>; the waker publishes its work, then calls <see cref="Ring"/>
-/// (fence, load "parked"). Either the sleeper sees the work or the waker sees "parked" and releases the semaphore,
-/// so a wake-up is never lost. An extra release only causes one harmless spurious wake-up.
+/// (fence, load "parked"). Either the sleeper sees the work or the waker sees "parked" and sets the event,
+/// so a wake-up is never lost. The event is reset after each wake-up; a set that the reset wipes out belonged to work
+/// published before it, which the sleeper's re-check sees. A stale set only causes one harmless spurious wake-up.
+/// The event does not spin before it blocks (SemaphoreSlim would): on a 2-core machine a spinning sleeper takes the
+/// core from the very thread it waits for, and the pipeline does its own, bounded spinning where it pays.
 /// </remarks>
 internal sealed class Doorbell : IDisposable
 {
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly ManualResetEventSlim _signal = new(initialState: false, spinCount: 0);
     private int _parked;
 
     /// <summary>Sleeper: announce the intention to park. Re-check for work after this, before <see cref="Park"/>.</summary>
@@ -30,6 +33,7 @@ internal sealed class Doorbell : IDisposable
     public void Park(int millisecondsTimeout = Timeout.Infinite)
     {
         _signal.Wait(millisecondsTimeout);
+        _signal.Reset();
         Volatile.Write(ref _parked, 0);
     }
 
@@ -50,10 +54,10 @@ internal sealed class Doorbell : IDisposable
         return Volatile.Read(ref _parked) != 0;
     }
 
-    /// <summary>Waker: wakes the sleeper; only the first of several concurrent wakers releases the semaphore.</summary>
+    /// <summary>Waker: wakes the sleeper; only the first of several concurrent wakers sets the event.</summary>
     public void Wake()
     {
-        if (Interlocked.Exchange(ref _parked, 0) != 0) _signal.Release();
+        if (Interlocked.Exchange(ref _parked, 0) != 0) _signal.Set();
     }
 
     public void Dispose() => _signal.Dispose();

@@ -63,28 +63,30 @@ internal sealed partial class PagePipeline
 
     /// <summary>
     /// Waits until <paramref name="worker"/> has <paramref name="wanted"/> results ready, or at least one and no queued
-    /// requests left (so the wait always ends: the worker finishes what it has). Spins briefly, then parks; the worker
-    /// wakes the owner when that condition turns true, and the owner re-checks the worker's health on every wake-up.
+    /// requests left (so the wait always ends: the worker finishes what it has). Parks at once (a batch of pages
+    /// takes far longer than a wake-up); the worker wakes the owner when that condition turns true, and the owner
+    /// re-checks the worker's health on every wake-up.
     /// </summary>
     private void WaitForResults(PageWorker worker, int wanted)
     {
         worker.WakeOwnerAt(wanted);
-        var spin = new SpinWait();
-        while (!HasEnoughResults(worker, wanted))
+        try
         {
-            ThrowIfCrashed(worker);
-            if (!spin.NextSpinWillYield)
+            while (!HasEnoughResults(worker, wanted))
             {
-                spin.SpinOnce();
-                continue;
+                ThrowIfCrashed(worker);
+                _ownerBell.PrepareToPark();
+                if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
+                {
+                    _ownerBell.CancelPark();
+                    continue;
+                }
+                _ownerBell.Park();
             }
-            _ownerBell.PrepareToPark();
-            if (HasEnoughResults(worker, wanted) || worker.Crash is not null)
-            {
-                _ownerBell.CancelPark();
-                continue;
-            }
-            _ownerBell.Park();
+        }
+        finally
+        {
+            worker.WakeOwnerAt(0);
         }
     }
 

@@ -21,8 +21,10 @@ namespace Tern.Migration.Compression;
 /// not yet consumed). When the next worker has no room the submission is <em>busy</em>: the owner either consumes
 /// results (waiting for the oldest one if needed) until it has room, or declines the page. Because a worker's result
 /// ring has room for all its outstanding jobs, a worker never blocks, and an owner that waits always makes progress.</para>
-/// <para><b>Sleeping.</b> Workers and the owner spin briefly and then park on a <see cref="Doorbell"/>; the waker
-/// pays a fence per page and touches the semaphore only when the other side is actually asleep.</para>
+/// <para><b>Sleeping.</b> An idle worker spins a few microseconds and then parks on its <see cref="Doorbell"/>; a
+/// waiting owner parks at once, asking to be woken for a batch of results (half a queue), not for each one. The
+/// waker pays a fence per page and touches the event only when the other side is actually asleep: with one worker
+/// and the default depth of 16 the owner sleeps about once per 8 pages while the worker is the bottleneck.</para>
 /// </remarks>
 internal sealed partial class PagePipeline : IDisposable
 {

@@ -8,13 +8,18 @@ namespace Tern.Migration.Compression;
 /// </summary>
 internal sealed class PageWorker : IDisposable
 {
+    /// <summary>Idle checks before parking, and the pause instructions between two checks.</summary>
+    private const int IdleSpinChecks = 16;
+    private const int IdleSpinIterations = 20;
+
     private readonly IPageJobWork _work;
     private readonly Doorbell _ownerBell;
     private readonly Doorbell _bell = new();
     private readonly Thread _thread;
     private volatile bool _stopping;
     private volatile Exception? _crash;
-    private int _ownerWakeAt = 1;
+    /// <summary>Results at which to wake the waiting owner; 0 while the owner is not waiting on this worker.</summary>
+    private int _ownerWakeAt;
     private bool _started;
 
     /// <param name="depth">Capacity of both rings: the owner keeps at most this many jobs out with this worker.</param>
@@ -48,7 +53,8 @@ internal sealed class PageWorker : IDisposable
     /// <summary>
     /// Owner, before it parks waiting on this worker: wake it once this many results are ready, or when this worker has
     /// no queued requests left (whichever comes first). Waiting for a batch rather than for every result is what keeps
-    /// a saturated pipeline from paying a sleep and a wake-up per page.
+    /// a saturated pipeline from paying a sleep and a wake-up per page. 0 (after the wait) means the owner is not
+    /// waiting on this worker, so only the worker the owner actually waits for wakes it.
     /// </summary>
     public void WakeOwnerAt(int readyResults) => Volatile.Write(ref _ownerWakeAt, readyResults);
 
@@ -119,15 +125,21 @@ internal sealed class PageWorker : IDisposable
     }
 
     /// <summary>The owner's wake condition, seen from the worker (see <see cref="WakeOwnerAt"/>).</summary>
-    private bool OwnerWantsWaking() => Results.Count >= Volatile.Read(ref _ownerWakeAt) || !Requests.HasItems;
+    private bool OwnerWantsWaking()
+    {
+        var wakeAt = Volatile.Read(ref _ownerWakeAt);
+        return wakeAt > 0 && (Results.Count >= wakeAt || !Requests.HasItems);
+    }
 
-    /// <summary>A short spin before parking: a steadily fed worker then never pays for a park and a wake-up.</summary>
+    /// <summary>
+    /// A short, bounded spin (a few microseconds) before parking, so a worker the owner keeps feeding does not pay for
+    /// a park and a wake-up between pages; it never yields, so it cannot hand its core to another process.
+    /// </summary>
     private bool SpinForWork()
     {
-        var spin = new SpinWait();
-        while (!spin.NextSpinWillYield)
+        for (var i = 0; i < IdleSpinChecks; i++)
         {
-            spin.SpinOnce();
+            Thread.SpinWait(IdleSpinIterations);
             if (Requests.HasItems || _stopping) return true;
         }
         return false;

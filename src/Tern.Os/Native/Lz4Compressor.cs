@@ -8,11 +8,12 @@ namespace Tern.Os.Native;
 /// <remarks>
 /// <para>Levels follow the <c>lz4</c> command line: 1 and 2 use the fast compressor, 3 to 12 the high-compression
 /// (HC) compressor at that level.</para>
-/// <para>Why streams rather than <c>LZ4_compress_fast_extState</c>: that call re-initialises its 16 KiB state with a
-/// memset on every call, which costs as much as compressing a 4 KiB page. A stream reset with
-/// <c>LZ4_resetStream_fast</c> before each page invalidates the old table in O(1) and, having no dictionary, still
-/// yields an independent block that <c>LZ4_decompress_safe</c> alone can decode. The HC state (about 256 KiB) is
-/// created only when an HC level is first used.</para>
+/// <para>Why streams rather than <c>LZ4_compress_fast_extState</c>: that call needs a state buffer Tern would have to
+/// allocate and align itself, and re-initialises all 16 KiB of it on every call. A stream that liblz4 allocates, reset
+/// with <c>LZ4_resetStream_fast</c> before each page, invalidates the old table in O(1) and, having no dictionary,
+/// still yields an independent block that <c>LZ4_decompress_safe</c> alone can decode. (Measured in C on this
+/// machine, both run at about 600 MB/s on 4 KiB text pages: the choice is about ownership, not speed.) The HC state
+/// (about 256 KiB) is created only when an HC level is first used.</para>
 /// </remarks>
 public sealed class Lz4Compressor : IDisposable
 {

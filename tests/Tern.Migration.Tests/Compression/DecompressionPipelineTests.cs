@@ -42,14 +42,17 @@ public sealed class DecompressionPipelineTests
     public void A_corrupt_page_raises_an_error_naming_the_page_and_the_reason()
     {
         var written = new List<PageIndex>();
-        using var receiver = new DecompressionPipeline(new DecompressionPipelineOptions { Workers = 2 }, (page, _) => written.Add(page));
+        using var gate = new ManualResetEventSlim(false);
+        using var receiver = new DecompressionPipeline(new DecompressionPipelineOptions { Workers = 2 }, () => new GatedCodec(gate), (page, _) => written.Add(page));
         using var codec = PageCodecFactory.Create("zstd", 1);
         var good = new byte[PageCodecLimits.MaxCompressedLength];
         var length = codec.Compress(TestPages.Structured(1), good).Length;
 
+        // The gate keeps every result back until Flush, which is therefore the call that reaches the bad page.
         receiver.Submit(new PageIndex(10), good.AsSpan(0, length));
         receiver.Submit(new PageIndex(11), "not a zstd frame"u8);
         receiver.Submit(new PageIndex(12), good.AsSpan(0, length));
+        gate.Set();
         var e = Assert.Throws<PageDecompressionException>(receiver.Flush);
 
         Assert.Equal(new PageIndex(11), e.Page);

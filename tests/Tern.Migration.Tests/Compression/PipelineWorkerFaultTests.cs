@@ -10,8 +10,12 @@ public sealed class PipelineWorkerFaultTests
     public void A_codec_exception_surfaces_on_the_owner_at_that_page_and_the_pipeline_goes_on()
     {
         var handled = new List<PageIndex>();
-        using var pipeline = new CompressionPipeline(new CompressionPipelineOptions { Workers = 2, QueueDepth = 16 }, () => new FaultyCodec(), page => handled.Add(page.Page));
+        using var gate = new ManualResetEventSlim(false);
+        using var pipeline = new CompressionPipeline(new CompressionPipelineOptions { Workers = 2, QueueDepth = 16 }, () => new FaultyCodec(gate: gate), page => handled.Add(page.Page));
+        // With the gate shut nothing finishes during Submit, so the fault is reached by Flush. (Had it finished
+        // earlier, the Submit that reached its result would have raised it instead.)
         for (var i = 0; i < 10; i++) pipeline.Submit(new PageIndex((ulong)i), i == 5 ? FaultyCodec.Poisoned() : TestPages.Structured(i));
+        gate.Set();
 
         var e = Assert.Throws<PageWorkerException>(pipeline.Flush);
 
@@ -23,6 +27,22 @@ public sealed class PipelineWorkerFaultTests
         pipeline.Flush();
         Assert.Equal(9, handled.Count);
         Assert.Equal(new PageIndex(9), handled[^1]);
+    }
+
+    [Fact]
+    public void A_fault_reached_while_submitting_is_raised_by_that_submission()
+    {
+        var handled = new List<PageIndex>();
+        using var pipeline = new CompressionPipeline(new CompressionPipelineOptions { Workers = 1, QueueDepth = 1 }, () => new FaultyCodec(), page => handled.Add(page.Page));
+        pipeline.Submit(new PageIndex(0), FaultyCodec.Poisoned());
+
+        // Depth 1: the next submission must hand on page 0's result first, and that is where the fault surfaces.
+        var e = Assert.Throws<PageWorkerException>(() => pipeline.Submit(new PageIndex(1), TestPages.Structured(1)));
+        Assert.Equal(new PageIndex(0), e.Page);
+        Assert.Equal(0, pipeline.InFlight);
+        Assert.Equal(SubmitResult.Queued, pipeline.Submit(new PageIndex(1), TestPages.Structured(1)));
+        pipeline.Flush();
+        Assert.Equal([new PageIndex(1)], handled);
     }
 
     [Fact]

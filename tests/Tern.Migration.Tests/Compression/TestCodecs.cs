@@ -31,8 +31,11 @@ internal sealed class GatedCodec(ManualResetEventSlim gate) : IPageCodec
     public void Dispose() => _inner.Dispose();
 }
 
-/// <summary>A real codec that throws on pages whose first byte is <see cref="PoisonByte"/>, and optionally slows down.</summary>
-internal sealed class FaultyCodec(int delayMs = 0) : IPageCodec
+/// <summary>
+/// A real codec that throws on pages whose first byte is <see cref="PoisonByte"/>, and optionally slows down or waits
+/// at a gate (so a test can decide whether the fault is reached during Submit or during Flush).
+/// </summary>
+internal sealed class FaultyCodec(int delayMs = 0, ManualResetEventSlim? gate = null) : IPageCodec
 {
     public const byte PoisonByte = 0xEE;
     private readonly IPageCodec _inner = PageCodecFactory.Create("zstd", 1);
@@ -50,6 +53,7 @@ internal sealed class FaultyCodec(int delayMs = 0) : IPageCodec
     public PageCompressResult Compress(ReadOnlySpan<byte> page, Span<byte> destination)
     {
         if (delayMs > 0) Thread.Sleep(delayMs);
+        gate?.Wait(TimeSpan.FromSeconds(30));
         if (page[0] == PoisonByte) throw new InvalidOperationException("poisoned page");
         return _inner.Compress(page, destination);
     }
