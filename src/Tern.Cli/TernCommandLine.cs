@@ -11,6 +11,8 @@ public static class TernCommandLine
         var root = new RootCommand(
             "Tern: live migration of KVM virtual machines.\n" +
             "Start with `tern demo` to boot a guest and watch it run; `tern <command> --help` explains each command.");
+        root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(MigrateCommand.Build());
         root.Subcommands.Add(GuestCommand.Build());

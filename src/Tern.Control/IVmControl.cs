@@ -69,4 +69,10 @@ public interface IVmControl
     /// Handlers never block: the server only queues the event, so it may be raised from any thread, even while holding a lock.
     /// </summary>
     event EventHandler<VmEvent>? EventRaised;
+
+    /// <summary>
+    /// <c>x-query-guest</c> (Tern's own): what the guest has done so far: its workload, heartbeats and per-vCPU progress
+    /// counters. Null when there is no guest here (yet).
+    /// </summary>
+    GuestStatus? QueryGuest() => null;
 }

@@ -70,6 +70,17 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         source.CopyTo(GetPageSpan(page));
     }
 
+    public IEnumerable<GuestRange> PopulatedRanges()
+    {
+        foreach (var (start, length) in MemFd.DataRanges(memfd, Size))
+        {
+            // Backing pages may be larger than guest pages (huge pages): the range is aligned to them already.
+            ulong first = start & ~PageSize.OffsetMask;
+            ulong end = Math.Min((start + length + PageSize.OffsetMask) & ~PageSize.OffsetMask, Size);
+            yield return new GuestRange(new GuestAddress(first), end - first);
+        }
+    }
+
     /// <summary>Pre-faults a range for writing so the first guest or migration write does not pay the page fault.</summary>
     public void Prefault(GuestAddress start, ulong length) => mapping.PopulateWrite(start.Value, length);
 

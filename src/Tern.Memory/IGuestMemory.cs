@@ -19,4 +19,10 @@ public interface IGuestMemory
 
     /// <summary>A live, bounds-checked view of guest RAM. The guest may write it concurrently.</summary>
     Span<byte> GetSpan(GuestAddress address, int length);
+
+    /// <summary>
+    /// The page-aligned ranges of RAM that may hold non-zero bytes, in ascending order; RAM outside them is zero and
+    /// has never been touched (reading it would only allocate zero pages). A snapshot: the guest may touch more later.
+    /// </summary>
+    IEnumerable<GuestRange> PopulatedRanges();
 }

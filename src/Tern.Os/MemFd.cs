@@ -40,4 +40,30 @@ public static class MemFd
                 $"Reserve enough 2 MiB huge pages first, e.g. `echo {size / (2 << 20)} > /proc/sys/vm/nr_hugepages`, or run without --huge-pages.");
         }
     }
+
+    /// <summary>
+    /// The ranges of a memfd that have backing pages (SEEK_DATA/SEEK_HOLE); everything else is a hole that reads as
+    /// zero without being allocated. Reading a hole through a mapping allocates it, so callers that only need to know
+    /// "zero" use this instead.
+    /// </summary>
+    public static IEnumerable<(ulong Start, ulong Length)> DataRanges(FileDescriptor fd, ulong size)
+    {
+        ulong offset = 0;
+        while (offset < size)
+        {
+            long data = LibC.Lseek(fd.Number, (long)offset, LibCConstants.SEEK_DATA);
+            if (data < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.ENXIO) yield break; // no data after offset
+                throw new OsException("lseek(SEEK_DATA) on guest RAM", errno);
+            }
+            long hole = LibC.Lseek(fd.Number, data, LibCConstants.SEEK_HOLE);
+            if (hole < 0) OsException.ThrowLastError("lseek(SEEK_HOLE) on guest RAM");
+            ulong end = Math.Min((ulong)hole, size);
+            if ((ulong)data >= end) yield break;
+            yield return ((ulong)data, end - (ulong)data);
+            offset = end;
+        }
+    }
 }

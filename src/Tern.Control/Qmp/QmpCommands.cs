@@ -37,6 +37,7 @@ internal sealed partial class QmpCommands
             ["migrate-set-capabilities"] = MigrateSetCapabilities,
             ["query-migrate-parameters"] = QueryMigrateParameters,
             ["migrate-set-parameters"] = MigrateSetParameters,
+            ["x-query-guest"] = QueryGuest,
         };
     }
 

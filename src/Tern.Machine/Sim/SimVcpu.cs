@@ -30,6 +30,8 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private volatile bool exiting;
     private volatile int throttlePermille;
     private ulong counter;
+    private readonly TouchedPages touched;
+    private readonly Action<PageIndex> markDirty;
 
     public SimVcpu(int index, WorkloadModel model, GuestRam ram, SoftwareDirtyTracker tracker, HeartbeatMonitor heartbeats, int batch)
     {
@@ -39,6 +41,9 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         this.tracker = tracker;
         this.heartbeats = heartbeats;
         this.batch = batch;
+        // One page a write at most, plus the control page where the counter is stored.
+        touched = new TouchedPages(batch + 2);
+        markDirty = page => tracker.MarkDirty(page, index);
         // The cap counts distinct 4 KiB pages dirtied a second; for idle it has no meaning.
         pagesPerSecondCap = model.Workload.RateMiBPerSecond is { } mib ? mib * (1 << 20) / PageSize.Bytes : 0;
         thread = new Thread(Run) { IsBackground = true, Name = $"tern sim vCPU {index}" };
@@ -94,15 +99,17 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
             {
                 // Idle ticks once a millisecond and otherwise sleeps, like the real guest's hlt.
                 Thread.Sleep(1);
-                var writer = new SimPageWriter(ram, tracker, index);
+                var writer = new SimPageWriter(ram, touched);
                 model.Apply(ref writer, index, counter, counter + 1);
+                touched.Drain(markDirty);
                 counter++;
                 heartbeats.Beat(index);
                 continue;
             }
 
-            var pages = new SimPageWriter(ram, tracker, index);
+            var pages = new SimPageWriter(ram, touched);
             model.Apply(ref pages, index, counter, counter + (ulong)batch);
+            touched.Drain(markDirty);
             counter += (ulong)batch;
 
             long now = Stopwatch.GetTimestamp();

@@ -4,7 +4,7 @@ namespace Tern.Memory.Dirty;
 
 /// <summary>
 /// Dirty tracking done by the writers themselves: the simulated guest's workload threads call <see cref="MarkDirty"/>
-/// for every page they write. Thread-safe for any number of writers and one syncing thread.
+/// for every page they write, after writing it. Thread-safe for any number of writers and one syncing thread.
 /// </summary>
 public sealed class SoftwareDirtyTracker : IDirtyTracker
 {

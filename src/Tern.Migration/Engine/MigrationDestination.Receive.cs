@@ -257,10 +257,7 @@ public sealed partial class MigrationDestination
         if (complete.HasDigest)
         {
             if ((negotiated & ProtocolCapability.Verify) == 0) throw new ProtocolException("Complete carries a digest, but verification was not negotiated");
-            using var ram = new RamDigest();
-            MigrationSource.ComputeDigest(machine!.Memory, ram);
-            digest = ram.Value;
-            pages = ram.PagesHashed;
+            (digest, pages) = RamDigests.Compute(machine!.Memory);
             if (digest != complete.Digest)
             {
                 var text = $"verification failed: guest RAM digest 0x{complete.Digest:x16} on the source, 0x{digest:x16} here";

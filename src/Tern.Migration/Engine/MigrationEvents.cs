@@ -13,3 +13,6 @@ public sealed record MigrationPassStarted(long Pass) : MigrationEvent;
 
 /// <summary>A line for the operator's log: what the engine decided and why.</summary>
 public sealed record MigrationLog(string Text) : MigrationEvent;
+
+/// <summary>The source is about to pause the guest for the final copy.</summary>
+public sealed record MigrationSwitchoverStarted : MigrationEvent;

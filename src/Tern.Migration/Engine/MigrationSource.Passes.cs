@@ -27,10 +27,13 @@ public sealed partial class MigrationSource
         counters.Remaining((long)machine.Memory.PageCount);
         long timeoutMs = settings.Parameters.TimeoutMs;
 
+        var populated = PopulatedPages(machine.Memory);
         while (true)
         {
             pass++;
             Event?.Invoke(new MigrationPassStarted(pass));
+            // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
+            PrepareEncoder().Populated = pass == 1 ? populated : null;
             SendPass(final: false);
             var snapshot = SyncDirtyPages(tracker);
             lock (gate)
@@ -51,6 +54,14 @@ public sealed partial class MigrationSource
             }
             cancel.Token.ThrowIfCancellationRequested();
         }
+    }
+
+    private static DirtyBitmap PopulatedPages(IGuestMemory memory)
+    {
+        var populated = new DirtyBitmap(memory.PageCount);
+        foreach (var range in memory.PopulatedRanges())
+            for (ulong p = 0; p < range.PageCount; p++) populated.Set(new PageIndex(range.FirstPage.Value + p));
+        return populated;
     }
 
     private ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)

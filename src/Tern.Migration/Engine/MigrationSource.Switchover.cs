@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
-using Tern.Migration.Pages;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -17,29 +16,39 @@ public sealed partial class MigrationSource
     private void Switchover()
     {
         var tracker = machine.DirtyTracker;
+        Event?.Invoke(new MigrationSwitchoverStarted());
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         counters.GuestPaused = true;
         long pausedAt = Stopwatch.GetTimestamp();
-        machine.Pause();
+        pausedForSwitchover = machine.State == MachineRunState.Running;
+        var pauseTook = machine.Pause();
+        var phases = new SwitchoverTimeline(pausedAt);
+        phases.Mark($"pause ({pauseTook.TotalMilliseconds:0.0} ms)");
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
 
         pass++;
         Event?.Invoke(new MigrationPassStarted(pass));
         SyncDirtyPages(tracker);
+        phases.Mark("final sync");
         SendPass(final: true);
+        phases.Mark("final pass");
         tracker.Stop();
 
         channels[0].Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
+        phases.Mark("device state");
         bool verify = settings.IsEnabled(MigrationCapability.Verify);
         if (verify && (negotiated & ProtocolCapability.Verify) == 0)
             throw new InvalidOperationException("x-verify is on but the destination does not support verification");
         ulong digest = verify ? DigestOfRam() : 0;
+        if (verify) phases.Mark("digest");
         var payload = new PayloadWriter();
         new CompleteMessage((ulong)counters.PagesSent, verify, digest).Write(payload);
         channels[0].Send(MessageType.Complete, payload);
         foreach (var c in channels) c.WaitUntilSent();
 
+        phases.Mark("sent");
         var confirmation = Await(ready.Task, "the destination to confirm it holds everything");
+        phases.Mark("ready");
         if (verify)
         {
             var result = new VerificationResult(confirmation.HasDigest && confirmation.Digest == digest, digest, confirmation.Digest, (long)confirmation.PagesCompared);
@@ -75,6 +84,8 @@ public sealed partial class MigrationSource
                 "both sides are paused; check the destination and run `cont` on the side that should keep the VM", e);
         }
 
+        phases.Mark("resumed");
+        Log($"switchover: {phases}");
         lock (gate)
         {
             downtimeMs = (long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds;
@@ -97,21 +108,6 @@ public sealed partial class MigrationSource
         }
     }
 
-    /// <summary>XXH3-64 of all guest RAM, read in large runs (the guest is paused).</summary>
-    private ulong DigestOfRam()
-    {
-        using var digest = new RamDigest();
-        ComputeDigest(machine.Memory, digest);
-        return digest.Value;
-    }
-
-    internal static void ComputeDigest(Tern.Memory.IGuestMemory memory, RamDigest digest)
-    {
-        const int Chunk = 1 << 30;
-        for (ulong offset = 0; offset < memory.Size; offset += Chunk)
-        {
-            int length = (int)Math.Min(Chunk, memory.Size - offset);
-            digest.DigestRange(new Tern.Memory.GuestAddress(offset).Page, memory.GetSpan(new Tern.Memory.GuestAddress(offset), length));
-        }
-    }
+    /// <summary>XXH3-64 of all guest RAM (the guest is paused).</summary>
+    private ulong DigestOfRam() => RamDigests.Compute(machine.Memory).Digest;
 }

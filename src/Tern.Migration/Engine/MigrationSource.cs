@@ -28,6 +28,7 @@ public sealed partial class MigrationSource : IDisposable
     private string? errorText;
     private long setupMs = -1, totalMs = -1, expectedDowntimeMs = -1, downtimeMs = -1, guestDowntimeMs = -1;
     private bool converging = true;
+    private bool pausedForSwitchover;
     private VerificationResult? verification;
     private Exception? failure;
     private MigrationOutcome outcome = MigrationOutcome.Running;
@@ -115,6 +116,7 @@ public sealed partial class MigrationSource : IDisposable
             bool cancelled = cancel.IsCancellationRequested && failure is null && !timedOut;
             string reason = cancelled ? "cancelled by the operator" : Describe(failure ?? e);
             SendBestEffortError(cancelled ? ErrorMessage.Cancelled : ErrorMessage.Failed, reason);
+            StopTracking();
             ResumeGuestHere();
             Finish(cancelled ? MigrationStatus.Cancelled : MigrationStatus.Failed,
                 cancelled ? reason : $"{reason}; the VM keeps running on the source", MigrationOutcome.SourceKeepsVm);
@@ -125,12 +127,26 @@ public sealed partial class MigrationSource : IDisposable
         }
     }
 
+    /// <summary>Dirty tracking slows the guest (every first write after a sync faults): stop it once it is of no use.</summary>
+    private void StopTracking()
+    {
+        try
+        {
+            machine.DirtyTracker.Stop();
+        }
+        catch (Exception e)
+        {
+            Log($"could not stop dirty tracking: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs the guest here again if the switchover paused it (a guest the operator had paused stays paused).</summary>
     private void ResumeGuestHere()
     {
         counters.GuestPaused = false;
         try
         {
-            if (machine.State is MachineRunState.Paused) machine.Resume();
+            if (pausedForSwitchover && machine.State is MachineRunState.Paused) machine.Resume();
         }
         catch (Exception e)
         {

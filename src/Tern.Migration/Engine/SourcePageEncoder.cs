@@ -1,4 +1,5 @@
 using Tern.Memory;
+using Tern.Memory.Dirty;
 using Tern.Migration.Pages;
 using Tern.Migration.Protocol;
 
@@ -15,8 +16,20 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     public long NonZeroBytes { get; private set; }
     public long NonZeroPages { get; private set; }
 
+    /// <summary>
+    /// Pages known to be populated; any other page is a never-touched hole and is sent as zero without being read
+    /// (reading would allocate it). Set for the first pass only.
+    /// </summary>
+    public DirtyBitmap? Populated { get; set; }
+
     public void Encode(PageIndex page, PageBatch batch)
     {
+        if (Populated is { } populated && !populated.IsSet(page))
+        {
+            batch.AppendZero(page);
+            counters.ZeroPage();
+            return;
+        }
         var live = memory.GetSpan(page.Address, PageSize.Bytes);
         if (ZeroPage.IsZero(live))
         {

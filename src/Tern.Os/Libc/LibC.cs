@@ -48,6 +48,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "fallocate", SetLastError = true)]
     internal static partial int Fallocate(int fd, int mode, long offset, long length);
 
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long Lseek(int fd, long offset, int whence);
+
     [LibraryImport(Lib, EntryPoint = "pthread_self")]
     internal static partial nuint PthreadSelf();
 
@@ -106,6 +109,9 @@ internal static class LibCConstants
     public const int MADV_REMOVE = 9;
     public const int MADV_HUGEPAGE = 14;
     public const int MADV_POPULATE_WRITE = 23;
+
+    public const int SEEK_DATA = 3;
+    public const int SEEK_HOLE = 4;
 
     public const int FALLOC_FL_KEEP_SIZE = 0x01;
     public const int FALLOC_FL_PUNCH_HOLE = 0x02;

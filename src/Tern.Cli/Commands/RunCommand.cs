@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Tern.Cli.Display;
+using Tern.Control.Host;
+using Tern.Control.Qmp;
+using Tern.Guest;
+using Tern.Machine;
+using Tern.Machine.Kvm;
+using Tern.Memory;
+
+namespace Tern.Cli.Commands;
+
+/// <summary>
+/// <c>tern run</c>: boots a VM running a built-in workload (or waits for one to migrate in) and shows, live, its
+/// heartbeat rate, progress and dirty rate. With <c>--qmp unix:PATH</c> it serves QMP, so it can be migrated.
+/// </summary>
+public static class RunCommand
+{
+    public static Command Build()
+    {
+        var memory = new Option<string>("--memory", "-m")
+        {
+            Description = "Guest RAM, e.g. 512M or 1G (a multiple of 2 MiB)",
+            HelpName = "SIZE",
+            DefaultValueFactory = _ => "1G",
+        };
+        var vcpus = new Option<int>("--vcpus") { Description = "Number of vCPUs (1-64)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var workload = new Option<string>("--workload", "-w")
+        {
+            Description = "What the guest does: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; any takes rate=MiB/s and seed=N",
+            HelpName = "SPEC",
+            DefaultValueFactory = _ => "idle",
+        };
+        var backend = new Option<MachineBackend>("--backend")
+        {
+            Description = "kvm, sim (a simulated guest in this process), or auto (kvm when /dev/kvm exists)",
+            DefaultValueFactory = _ => MachineBackend.Auto,
+        };
+        var dirty = new Option<DirtyTrackingKind>("--dirty-tracking")
+        {
+            Description = "KVM dirty-page tracking: log (bitmap) or ring (per-vCPU rings)",
+            DefaultValueFactory = _ => DirtyTrackingKind.Log,
+        };
+        var hugePages = new Option<bool>("--huge-pages") { Description = "Back guest RAM with 2 MiB huge pages (reserve them first)" };
+        var qmp = new Option<string?>("--qmp") { Description = "Serve QMP on a unix socket: unix:PATH", HelpName = "unix:PATH" };
+        var incoming = new Option<string?>("--incoming")
+        {
+            Description = "Wait for a VM to migrate in: tcp:HOST:PORT, or defer (then start with QMP migrate-incoming)",
+            HelpName = "URI",
+        };
+        var serial = new Option<string>("--serial")
+        {
+            Description = "Where the guest's serial port goes: stdout, none, or a file path",
+            HelpName = "TARGET",
+            DefaultValueFactory = _ => "stdout",
+        };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl-C or QMP quit)", HelpName = "S" };
+        var display = new Option<DisplayMode>("--display")
+        {
+            Description = "live (a table that updates), plain (a line a second), or none",
+            DefaultValueFactory = _ => DisplayMode.Auto,
+        };
+
+        var command = new Command("run", "Run a VM with a built-in workload and show it live; with --incoming, wait for one to migrate in.")
+        {
+            memory, vcpus, workload, backend, dirty, hugePages, qmp, incoming, serial, duration, display,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new RunOptions
+            {
+                Memory = parse.GetValue(memory)!,
+                Vcpus = parse.GetValue(vcpus),
+                Workload = parse.GetValue(workload)!,
+                Host = new MachineHostOptions
+                {
+                    Backend = parse.GetValue(backend),
+                    DirtyTracking = parse.GetValue(dirty),
+                    HugePages = parse.GetValue(hugePages),
+                },
+                Qmp = parse.GetValue(qmp),
+                Incoming = parse.GetValue(incoming),
+                Serial = parse.GetValue(serial)!,
+                Duration = parse.GetValue(duration),
+                Display = parse.GetValue(display),
+            };
+            return Run(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
+        return command;
+    }
+
+    private sealed record RunOptions
+    {
+        public required string Memory { get; init; }
+        public int Vcpus { get; init; }
+        public required string Workload { get; init; }
+        public required MachineHostOptions Host { get; init; }
+        public string? Qmp { get; init; }
+        public string? Incoming { get; init; }
+        public required string Serial { get; init; }
+        public double? Duration { get; init; }
+        public DisplayMode Display { get; init; }
+    }
+
+    private static int Run(RunOptions o, TextWriter output, TextWriter error)
+    {
+        if (!ByteSize.TryParse(o.Memory, out ulong memory))
+        {
+            error.WriteLine($"tern run: --memory '{o.Memory}' is not a size (examples: 512M, 1G)");
+            return 2;
+        }
+        if (!WorkloadSpec.TryParse(o.Workload, out var spec, out var specError))
+        {
+            error.WriteLine($"tern run: --workload: {specError}");
+            return 2;
+        }
+        using var serial = SerialTarget.Open(o.Serial, output);
+        var host = o.Host with { SerialOutput = serial };
+        VmHost vm;
+        try
+        {
+            vm = o.Incoming is null
+                ? new VmHost(MachineBuilder.Boot(spec!, memory, o.Vcpus, host), host)
+                : new VmHost(host);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or GuestConfigurationException
+                                      or Tern.Kvm.KvmUnavailableException or Tern.Os.OsException)
+        {
+            error.WriteLine($"tern run: {e.Message}");
+            return 1;
+        }
+
+        using (vm)
+        {
+            vm.Log += line => error.WriteLine($"tern: {line}");
+            QmpServer? server = null;
+            try
+            {
+                if (o.Qmp is not null)
+                {
+                    server = new QmpServer(QmpAddress.ParseUnixPath(o.Qmp), vm);
+                    server.Start();
+                }
+                if (o.Incoming is null) vm.Start();
+                else if (o.Incoming != "defer") vm.StartIncoming(o.Incoming);
+            }
+            catch (Exception e) when (e is Tern.Control.VmControlException or IOException or ArgumentException or FormatException)
+            {
+                error.WriteLine($"tern run: {e.Message}");
+                server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                return 1;
+            }
+
+            output.WriteLine(o.Incoming is null
+                ? $"tern: running {spec} on {o.Vcpus} vCPU(s) with {ByteSize.Format(memory)} ({host.Resolved.ToString().ToLowerInvariant()}){(o.Qmp is null ? "" : $", QMP at {o.Qmp}")}"
+                : $"tern: waiting for an incoming migration ({(o.Incoming == "defer" ? "deferred: use QMP migrate-incoming" : o.Incoming)}){(o.Qmp is null ? "" : $", QMP at {o.Qmp}")}");
+
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            if (o.Duration is { } seconds) stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            vm.QuitRequested.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+
+            RunDisplay.Show(vm, o.Display, output, stop.Token);
+
+            server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            var last = vm.Sample(measureDirtyRate: false);
+            output.WriteLine($"tern: stopped ({last.State.ToString().ToLowerInvariant()}, {last.Heartbeats} heartbeats)");
+        }
+        return 0;
+    }
+}

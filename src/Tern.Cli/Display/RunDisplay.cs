@@ -1,0 +1,85 @@
+using System.Globalization;
+using Spectre.Console;
+using Tern.Control.Host;
+using Tern.Memory;
+using Tern.Migration.Api;
+
+namespace Tern.Cli.Display;
+
+/// <summary>Shows a VM once a second until stopped: a live table on a terminal, plain lines otherwise.</summary>
+internal static class RunDisplay
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    public static void Show(VmHost vm, DisplayMode mode, TextWriter output, CancellationToken stop)
+    {
+        if (mode == DisplayMode.Auto) mode = Console.IsOutputRedirected || output != Console.Out ? DisplayMode.Plain : DisplayMode.Live;
+        switch (mode)
+        {
+            case DisplayMode.Live:
+                AnsiConsole.Live(Table(vm.Sample())).AutoClear(false).Start(context =>
+                {
+                    while (!stop.WaitHandle.WaitOne(Interval))
+                    {
+                        context.UpdateTarget(Table(vm.Sample()));
+                        context.Refresh();
+                    }
+                });
+                break;
+            case DisplayMode.Plain:
+                while (!stop.WaitHandle.WaitOne(Interval)) output.WriteLine(Line(vm.Sample()));
+                break;
+            default:
+                while (!stop.WaitHandle.WaitOne(Interval)) vm.Sample();
+                break;
+        }
+    }
+
+    /// <summary>One line: state, heartbeats, progress, dirty rate and the migration, if any.</summary>
+    public static string Line(VmSample s)
+    {
+        var parts = new List<string> { s.State.ToQapi() };
+        if (s.Workload.Length > 0) parts.Add(s.Workload);
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"heartbeats {s.HeartbeatsPerSecond:0}/s"));
+        if (s.ProgressPerSecond is { } p) parts.Add($"progress {Rate(p)} writes/s");
+        if (s.DirtyPagesPerSecond is { } d) parts.Add($"dirty {Rate(d)} pages/s ({ByteSize.Format((ulong)(d * PageSize.Bytes))}/s)");
+        if (Migration(s.Migration) is { } m) parts.Add(m);
+        if (s.Note is { } note) parts.Add(note);
+        return "tern: " + string.Join("  ", parts);
+    }
+
+    private static Table Table(VmSample s)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("VM").AddColumn(new TableColumn("").LeftAligned());
+        table.AddRow("state", Markup.Escape(s.State.ToQapi()));
+        if (s.Workload.Length > 0) table.AddRow("workload", Markup.Escape(s.Workload));
+        table.AddRow("heartbeats", string.Create(CultureInfo.InvariantCulture, $"{s.HeartbeatsPerSecond:0}/s ({s.Heartbeats} total)"));
+        if (s.ProgressPerSecond is { } p) table.AddRow("progress", $"{Rate(p)} writes/s");
+        if (s.Progress is { } counters) table.AddRow("counters", string.Join(" ", counters));
+        if (s.DirtyPagesPerSecond is { } d) table.AddRow("dirty rate", $"{Rate(d)} pages/s ({ByteSize.Format((ulong)(d * PageSize.Bytes))}/s)");
+        if (Migration(s.Migration) is { } m) table.AddRow("migration", Markup.Escape(m));
+        if (s.Note is { } note) table.AddRow("note", Markup.Escape(note));
+        return table;
+    }
+
+    private static string? Migration(MigrationInfo info)
+    {
+        if (info.Status == MigrationStatus.None) return null;
+        var text = $"migration {info.Status.ToQapi()}";
+        if (info.Ram is { } ram)
+            text += string.Create(CultureInfo.InvariantCulture,
+                $", pass {ram.DirtySyncCount}, {ByteSize.Format((ulong)ram.Transferred)} sent, {ByteSize.Format((ulong)ram.Remaining)} left, {ram.Mbps:0} Mbit/s");
+        if (info.ExpectedDowntimeMs is { } e) text += $", expected downtime {e} ms";
+        if (info.DowntimeMs is { } dt) text += $", downtime {dt} ms";
+        if (info.ErrorDesc is { } why) text += $": {why}";
+        return text;
+    }
+
+    private static string Rate(double perSecond) => perSecond switch
+    {
+        >= 1e9 => string.Create(CultureInfo.InvariantCulture, $"{perSecond / 1e9:0.0} G"),
+        >= 1e6 => string.Create(CultureInfo.InvariantCulture, $"{perSecond / 1e6:0.0} M"),
+        >= 1e3 => string.Create(CultureInfo.InvariantCulture, $"{perSecond / 1e3:0.0} K"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{perSecond:0}"),
+    };
+}

@@ -1,0 +1,223 @@
+using System.Net.Sockets;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+using Tern.Migration.Transport;
+
+namespace Tern.Control.Host;
+
+public sealed partial class VmHost
+{
+    private MigrationSource? outgoing;
+    private Task? outgoingRun;
+    private bool runningBeforeMigration;
+    private MigrationDestination? incoming;
+    private TcpListener? incomingListener;
+    private Task? incomingLoop;
+    private readonly CancellationTokenSource incomingCancel = new();
+
+    /// <summary>The address an incoming migration listens on, once listening (useful with port 0).</summary>
+    public MigrationUri? IncomingAddress { get; private set; }
+
+    public void StartMigration(string uri)
+    {
+        if (!MigrationUri.TryParse(uri, out var destination, out var error)) throw new VmControlException(error);
+        lock (gate)
+        {
+            if (machine is null || runState is not (RunState.Running or RunState.Paused or RunState.Prelaunch))
+                throw new VmControlException($"there is no VM here to migrate (state {runState.ToQapi()})");
+            if (outgoing is { } o && !o.Status.IsFinished()) throw new VmControlException("a migration is already under way");
+            if (incoming is not null) throw new VmControlException("this VM is being migrated in");
+            outgoing?.Dispose();
+            var source = new MigrationSource(machine, Settings);
+            source.Event += e => OnOutgoingEvent(source, e);
+            runningBeforeMigration = runState == RunState.Running;
+            outgoing = source;
+            outgoingRun = source.RunAsync(destination!).ContinueWith(_ => OnOutgoingFinished(source), TaskScheduler.Default);
+        }
+    }
+
+    public void StartIncoming(string uri)
+    {
+        if (!MigrationUri.TryParse(uri, out var address, out var error)) throw new VmControlException(error);
+        lock (gate)
+        {
+            if (runState != RunState.InMigrate || machine is not null)
+                throw new VmControlException("migrate-incoming needs a VM started with --incoming defer that has received nothing yet");
+            if (incomingListener is not null) throw new VmControlException($"already waiting for an incoming migration on {IncomingAddress}");
+            try
+            {
+                incomingListener = TcpTransport.Listen(address!);
+            }
+            catch (IOException e)
+            {
+                throw new VmControlException(e.Message, e);
+            }
+            IncomingAddress = address! with { Port = TcpTransport.BoundPort(incomingListener) };
+            incomingLoop = Task.Factory.StartNew(IncomingLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        Log?.Invoke($"waiting for an incoming migration on {IncomingAddress}");
+    }
+
+    public void CancelMigration()
+    {
+        MigrationSource? o;
+        MigrationDestination? i;
+        lock (gate)
+        {
+            o = outgoing;
+            i = incoming;
+        }
+        if (o is { } source && !source.Status.IsFinished()) source.Cancel();
+        else i?.Cancel();
+    }
+
+    public MigrationInfo QueryMigrate()
+    {
+        lock (gate)
+        {
+            if (outgoing is not null) return outgoing.Info();
+            if (incoming is not null) return incoming.Info();
+            return lastIncoming ?? new MigrationInfo();
+        }
+    }
+
+    public IReadOnlyDictionary<MigrationCapability, bool> GetCapabilities() => Settings.Capabilities;
+
+    public void SetCapabilities(IReadOnlyDictionary<MigrationCapability, bool> changes)
+    {
+        foreach (var (capability, on) in changes) Settings.SetCapability(capability, on);
+    }
+
+    public MigrationParameters GetParameters() => Settings.Parameters;
+
+    public void SetParameters(MigrationParameters parameters)
+    {
+        try
+        {
+            Settings.SetParameters(parameters);
+        }
+        catch (ArgumentException e)
+        {
+            throw new VmControlException(e.Message, e);
+        }
+    }
+
+    private MigrationInfo? lastIncoming;
+
+    private void OnOutgoingEvent(MigrationSource source, MigrationEvent e)
+    {
+        switch (e)
+        {
+            case MigrationStatusChanged s:
+                if (Settings.IsEnabled(MigrationCapability.Events)) Raise(VmEvent.Migration(s.Status));
+                break;
+            case MigrationPassStarted p:
+                if (Settings.IsEnabled(MigrationCapability.Events)) Raise(VmEvent.MigrationPass(p.Pass));
+                break;
+            case MigrationSwitchoverStarted:
+                lock (gate) if (outgoing == source && runState == RunState.Running) runState = RunState.FinishMigrate;
+                break;
+            case MigrationLog l:
+                Log?.Invoke(l.Text);
+                break;
+        }
+    }
+
+    private void OnOutgoingFinished(MigrationSource source)
+    {
+        lock (gate)
+        {
+            if (outgoing != source) return;
+            switch (source.Outcome)
+            {
+                case MigrationOutcome.Completed:
+                    runState = RunState.PostMigrate;
+                    note = "the VM was migrated and runs on the destination";
+                    break;
+                case MigrationOutcome.HandOverUncertain:
+                    runState = RunState.Paused;
+                    note = source.Info().ErrorDesc;
+                    break;
+                default:
+                    if (machine is { } m && runState is RunState.FinishMigrate or RunState.Running or RunState.Paused)
+                        runState = m.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Accepts migration attempts until one completes: a failed attempt discards its copy and the host waits for the
+    /// source to try again.
+    /// </summary>
+    private void IncomingLoop()
+    {
+        while (!incomingCancel.IsCancellationRequested)
+        {
+            var destination = new MigrationDestination(incomingListener!, d => MachineBuilder.CreateIncoming(d, hostOptions));
+            destination.Event += OnIncomingEvent;
+            lock (gate) incoming = destination;
+            destination.RunAsync().GetAwaiter().GetResult();
+            lock (gate)
+            {
+                incoming = null;
+                lastIncoming = destination.Info();
+                switch (destination.State)
+                {
+                    case DestinationState.Completed:
+                        machine = destination.Machine!;
+                        machine.Faulted += OnFault;
+                        runState = RunState.Running;
+                        break;
+                    case DestinationState.HandOverUncertain:
+                        machine = destination.Machine!;
+                        machine.Faulted += OnFault;
+                        runState = RunState.Paused;
+                        note = lastIncoming.ErrorDesc;
+                        break;
+                }
+                if (machine is not null)
+                {
+                    incomingListener!.Stop();
+                    destination.Dispose();
+                    break;
+                }
+            }
+            destination.Dispose();
+            if (!incomingCancel.IsCancellationRequested) Log?.Invoke($"still waiting for an incoming migration on {IncomingAddress}");
+        }
+        if (RunState == RunState.Running) Raise(VmEvent.Resume());
+    }
+
+    private void OnIncomingEvent(MigrationEvent e)
+    {
+        switch (e)
+        {
+            case MigrationStatusChanged s when Settings.IsEnabled(MigrationCapability.Events):
+                Raise(VmEvent.Migration(s.Status));
+                break;
+            case MigrationLog l:
+                Log?.Invoke(l.Text);
+                break;
+        }
+    }
+
+    private void CancelAll()
+    {
+        MigrationSource? o;
+        MigrationDestination? i;
+        lock (gate)
+        {
+            o = outgoing;
+            i = incoming;
+        }
+        incomingCancel.Cancel();
+        i?.Cancel();
+        incomingListener?.Stop();
+        o?.Cancel();
+        outgoingRun?.Wait(TimeSpan.FromSeconds(10));
+        incomingLoop?.Wait(TimeSpan.FromSeconds(10));
+        o?.Dispose();
+    }
+}

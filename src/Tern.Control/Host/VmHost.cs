@@ -1,0 +1,151 @@
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+
+namespace Tern.Control.Host;
+
+/// <summary>
+/// One VM process: the machine (or the promise of one, for an incoming migration), the operator's migration
+/// settings, and at most one migration at a time. It is what QMP drives (<see cref="IVmControl"/>), and it keeps the
+/// run state honest: a VM that has been handed over is never resumed here by accident, and a failed migration
+/// leaves the VM running where it was.
+/// </summary>
+public sealed partial class VmHost : IVmControl, IDisposable
+{
+    private readonly object gate = new();
+    private readonly MachineHostOptions hostOptions;
+    private readonly TaskCompletionSource quitRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IVirtualMachine? machine;
+    private RunState runState;
+    private string? note;
+
+    /// <summary>A host for a machine that is already built (booted, not yet running).</summary>
+    public VmHost(IVirtualMachine machine, MachineHostOptions hostOptions)
+    {
+        this.machine = machine;
+        this.hostOptions = hostOptions;
+        runState = RunState.Prelaunch;
+        machine.Faulted += OnFault;
+    }
+
+    /// <summary>A host waiting for an incoming migration (<c>--incoming</c>): no machine until one arrives.</summary>
+    public VmHost(MachineHostOptions hostOptions)
+    {
+        this.hostOptions = hostOptions;
+        runState = RunState.InMigrate;
+    }
+
+    public MigrationSettings Settings { get; } = new();
+
+    public event EventHandler<VmEvent>? EventRaised;
+
+    /// <summary>Human-readable lines about what the host did (migration decisions, failures); the CLI prints them.</summary>
+    public event Action<string>? Log;
+
+    /// <summary>Completes when a QMP client sent <c>quit</c>.</summary>
+    public Task QuitRequested => quitRequested.Task;
+
+    /// <summary>The machine, once there is one.</summary>
+    public IVirtualMachine? Machine { get { lock (gate) return machine; } }
+
+    public RunState RunState { get { lock (gate) return runState; } }
+
+    /// <summary>Why the VM is in its state, when that needs saying (after a failed hand-over, a fault).</summary>
+    public string? Note { get { lock (gate) return note; } }
+
+    /// <summary>Starts the guest for the first time.</summary>
+    public void Start()
+    {
+        lock (gate)
+        {
+            if (runState != RunState.Prelaunch || machine is null) throw new VmControlException($"the VM cannot start from state {runState.ToQapi()}");
+            machine.Resume();
+            runState = RunState.Running;
+        }
+        Raise(VmEvent.Resume());
+    }
+
+    public void Stop()
+    {
+        lock (gate)
+        {
+            switch (runState)
+            {
+                case RunState.Running:
+                    machine!.Pause();
+                    runState = RunState.Paused;
+                    break;
+                case RunState.Paused or RunState.PostMigrate:
+                    return;
+                case RunState.FinishMigrate:
+                    throw new VmControlException("the VM is paused for the final stage of a migration");
+                case RunState.InMigrate:
+                    throw new VmControlException("the VM is being migrated in and is not running yet");
+                default:
+                    throw new VmControlException($"the VM cannot be stopped in state {runState.ToQapi()}");
+            }
+        }
+        Raise(VmEvent.Stop());
+    }
+
+    public void Cont()
+    {
+        lock (gate)
+        {
+            switch (runState)
+            {
+                case RunState.Running:
+                    return;
+                case RunState.Paused or RunState.Prelaunch:
+                    if (machine is null) throw new VmControlException("there is no VM here to run");
+                    if (outgoing is { Status: MigrationStatus.Active or MigrationStatus.Setup or MigrationStatus.Cancelling })
+                        throw new VmControlException("a migration is under way; cancel it first (migrate_cancel)");
+                    machine.Resume();
+                    runState = RunState.Running;
+                    note = null;
+                    break;
+                case RunState.PostMigrate:
+                    throw new VmControlException("the VM was migrated away and runs on the destination; running it here too would run it twice");
+                case RunState.InMigrate:
+                    throw new VmControlException("the VM is being migrated in; it runs here once the source commits the hand-over");
+                case RunState.FinishMigrate:
+                    throw new VmControlException("the VM is paused for the final stage of a migration");
+                default:
+                    throw new VmControlException($"the VM cannot run in state {runState.ToQapi()}{(note is null ? "" : $": {note}")}");
+            }
+        }
+        Raise(VmEvent.Resume());
+    }
+
+    public void Quit()
+    {
+        Raise(VmEvent.Shutdown(guest: false, "host-qmp-quit"));
+        quitRequested.TrySetResult();
+    }
+
+    private void OnFault(MachineFault fault)
+    {
+        lock (gate)
+        {
+            runState = fault.Kind == MachineFaultKind.GuestPanic ? RunState.GuestPanicked
+                : fault.Kind == MachineFaultKind.Shutdown ? RunState.Shutdown : RunState.InternalError;
+            note = fault.ToString();
+        }
+        Log?.Invoke($"guest stopped: {fault}");
+        Raise(fault.Kind == MachineFaultKind.Shutdown ? VmEvent.Shutdown(guest: true, "guest-shutdown") : VmEvent.Stop());
+    }
+
+    private void Raise(VmEvent e) => EventRaised?.Invoke(this, e);
+
+    public void Dispose()
+    {
+        CancelAll();
+        IVirtualMachine? m;
+        lock (gate)
+        {
+            m = machine;
+            machine = null;
+        }
+        m?.Dispose();
+    }
+}
