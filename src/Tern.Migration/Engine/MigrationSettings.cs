@@ -25,6 +25,8 @@ public sealed class MigrationSettings
     public void SetParameters(MigrationParameters value)
     {
         if (value.Validate() is { } problem) throw new ArgumentException(problem);
+        if (Compression.PageCodecOptions.LevelRange(value.CompressMethod) is { } range && (value.CompressLevel < range.Min || value.CompressLevel > range.Max))
+            throw new ArgumentException($"compress-level {value.CompressLevel} is out of range for {value.CompressMethod} ({range.Min}-{range.Max})");
         parameters = value;
         Changed?.Invoke();
     }

@@ -1,19 +1,108 @@
+using Tern.Memory;
+using Tern.Memory.Dirty;
 using Tern.Migration.Api;
+using Tern.Migration.Protocol;
+using Tern.Migration.Xbzrle;
+using Tern.Os;
 
 namespace Tern.Migration.Engine;
 
 public sealed partial class MigrationSource
 {
     private SourcePageEncoder? encoder;
+    private bool xbzrleOn;
+    private string? compressMethodOn;
+    private DirtyBitmap? previousDirty;
+    private long workingSetPages;
+    private XbzrleCacheStats? xbzrleStats;
+    private CompressionStats? compressionStats;
 
-    /// <summary>The page encoder for the next pass, configured from the operator's current settings.</summary>
     private SourcePageEncoder PrepareEncoder() => encoder ??= new SourcePageEncoder(machine.Memory, counters);
+
+    /// <summary>
+    /// The encoding for the next pass, from the operator's current settings: a capability switched on or off during
+    /// the migration takes effect here, and the XBZRLE cache is sized (or resized) from the measured working set.
+    /// </summary>
+    private EncoderSettings EncoderSettingsForPass()
+    {
+        var p = settings.Parameters;
+        bool xbzrle = settings.IsEnabled(MigrationCapability.Xbzrle) && (negotiated & ProtocolCapability.Xbzrle) != 0;
+        bool compress = settings.IsEnabled(MigrationCapability.Compress) && (negotiated & ProtocolCapabilities.ForCompressMethod(p.CompressMethod)) != 0;
+        ulong cacheBytes = xbzrle ? XbzrleCacheSize(p) : 0;
+        return new EncoderSettings(pass, xbzrle && cacheBytes > 0, cacheBytes, compress, p.CompressMethod, p.CompressLevel, p.CompressThreads);
+    }
+
+    /// <summary>
+    /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest dirtied again in
+    /// consecutive passes; never above the host memory budget. Before any working set is measured (the first pass,
+    /// when the cache could not hit anyway) there is no cache.
+    /// </summary>
+    private ulong XbzrleCacheSize(MigrationParameters p)
+    {
+        ulong current = encoder?.CacheBytes ?? 0;
+        if (p.XbzrleCacheSize == 0 && workingSetPages == 0) return 0;
+        var budget = MemoryBudget.Resolve(p.MemoryBudget, HostMemoryInfo.Read());
+        var decision = p.XbzrleCacheSize != 0
+            ? XbzrleCacheSizer.ForConfigured(p.XbzrleCacheSize, machine.Memory.Size, budget.Bytes)
+            : XbzrleCacheSizer.Choose((ulong)workingSetPages, machine.Memory.Size, budget.Bytes, current);
+        if (decision.Bytes != current) Log($"xbzrle cache {ByteSize.Format(current)} -> {ByteSize.Format(decision.Bytes)}: {decision.Reason}");
+        return decision.Bytes;
+    }
+
+    /// <summary>Tells the destination which capabilities the coming pass uses, when that changed.</summary>
+    private void AnnounceCapabilities(EncoderSettings next)
+    {
+        var payload = new PayloadWriter();
+        if (next.Xbzrle != xbzrleOn)
+        {
+            new SetCapabilityMessage(ProtocolCapability.Xbzrle, next.Xbzrle).Write(payload);
+            channels[0].Send(MessageType.SetCapability, payload);
+            Log($"xbzrle {(next.Xbzrle ? "on" : "off")} from pass {pass}");
+            xbzrleOn = next.Xbzrle;
+        }
+        string? method = next.Compress ? next.CompressMethod : null;
+        if (method != compressMethodOn)
+        {
+            var capability = ProtocolCapabilities.ForCompressMethod(method ?? compressMethodOn!);
+            payload.Reset();
+            new SetCapabilityMessage(capability, method is not null).Write(payload);
+            channels[0].Send(MessageType.SetCapability, payload);
+            Log(method is null ? $"compression off from pass {pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {pass}");
+            compressMethodOn = method;
+        }
+    }
+
+    /// <summary>
+    /// After a sync: the pages dirtied in this pass and the previous one are the working set XBZRLE can help with
+    /// (a page dirtied once and never again gains nothing from a cache).
+    /// </summary>
+    private void MeasureWorkingSet()
+    {
+        var now = dirty!;
+        if (previousDirty is null)
+        {
+            previousDirty = new DirtyBitmap(now.PageCount);
+            workingSetPages = now.Count();
+        }
+        else
+        {
+            long both = 0;
+            var a = now.Words;
+            var b = previousDirty.Words;
+            for (int i = 0; i < a.Length; i++) both += System.Numerics.BitOperations.PopCount(a[i] & b[i]);
+            workingSetPages = both;
+        }
+        now.Words.CopyTo(previousDirty.Words);
+    }
 
     private void AfterPass()
     {
+        if (encoder is null) return;
+        if (encoder.CacheBytes > 0 || xbzrleOn) xbzrleStats = encoder.XbzrleSnapshot();
+        if (encoder.Compression is { } c) compressionStats = c.Snapshot();
     }
 
-    private XbzrleCacheStats? XbzrleStats() => null;
+    private XbzrleCacheStats? XbzrleStats() => xbzrleStats ?? (settings.IsEnabled(MigrationCapability.Xbzrle) ? new XbzrleCacheStats() : null);
 
-    private CompressionStats? CompressionStats() => null;
+    private CompressionStats? CompressionStats() => compressionStats ?? (settings.IsEnabled(MigrationCapability.Compress) ? new CompressionStats() : null);
 }

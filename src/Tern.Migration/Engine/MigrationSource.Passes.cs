@@ -67,6 +67,7 @@ public sealed partial class MigrationSource
     private ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
     {
         var result = tracker.Sync(dirty!);
+        MeasureWorkingSet();
         long now = Stopwatch.GetTimestamp();
         double seconds = Math.Max(Stopwatch.GetElapsedTime(lastSyncTimestamp, now).TotalSeconds, 1e-6);
         lastSyncTimestamp = now;
@@ -86,39 +87,29 @@ public sealed partial class MigrationSource
         int channelCount = EnsureChannels();
         var started = Stopwatch.GetTimestamp();
         long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
-        var encoder = PrepareEncoder();
-        long nonZeroPagesBefore = encoder.NonZeroPages, nonZeroBytesBefore = encoder.NonZeroBytes;
+        var encoding = EncoderSettingsForPass();
+        AnnounceCapabilities(encoding);
 
         var payload = new PayloadWriter();
         new PassBeginMessage(pass, channelCount, final).Write(payload);
         channels[0].Send(MessageType.PassBegin, payload);
 
-        var records = new ulong[channelCount];
-        int next = 0;
+        var writer = new PassWriter(pass, channels, channelCount);
+        var encoder = PrepareEncoder();
+        encoder.BeginPass(writer, encoding);
         long remaining = dirty!.Count();
-        var batch = new PageBatch();
-        batch.Begin(pass);
-        long sent = 0;
+        long done = 0;
         foreach (var page in dirty.SetPages())
         {
-            encoder.Encode(page, batch);
-            if (batch.IsFull)
+            encoder.Encode(page);
+            if ((++done & 1023) == 0)
             {
-                records[next] += batch.Records;
-                sent += batch.Records;
-                channels[next].Send(batch.Finish());
-                next = (next + 1) % channelCount;
-                batch.Begin(pass);
-                counters.Remaining(remaining - sent);
+                counters.Remaining(remaining - done);
                 if (failure is not null || cancel.IsCancellationRequested) cancel.Token.ThrowIfCancellationRequested();
             }
         }
-        encoder.Flush(batch);
-        if (!batch.IsEmpty)
-        {
-            records[next] += batch.Records;
-            channels[next].Send(batch.Finish());
-        }
+        encoder.EndPass();
+        var records = writer.Finish();
         dirty.ClearAll();
         counters.Remaining(0);
 
@@ -132,7 +123,7 @@ public sealed partial class MigrationSource
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
-        estimator.RecordPass(bytes, elapsed, encoder.NonZeroPages - nonZeroPagesBefore, encoder.NonZeroBytes - nonZeroBytesBefore);
+        estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
         AfterPass();

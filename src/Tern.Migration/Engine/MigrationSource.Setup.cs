@@ -151,5 +151,6 @@ public sealed partial class MigrationSource
         channels.Clear();
         main?.Dispose();
         returnPathThread?.Join(TimeSpan.FromSeconds(5));
+        encoder?.Dispose();
     }
 }
