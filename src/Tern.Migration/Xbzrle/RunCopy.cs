@@ -40,6 +40,53 @@ internal static class RunCopy
         for (int k = 0; k < length; k++) Unsafe.Add(ref to, k) = Unsafe.Add(ref from, k);
     }
 
+    /// <summary>
+    /// Copies exactly <paramref name="length"/> bytes, writing nothing outside them: short lengths as two
+    /// overlapping loads and stores of the largest width that fits (the way memmove does small sizes), longer ones in
+    /// 32-byte pieces. Used where the bytes after the run must not be touched, even with their own values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyExact(ref byte from, ref byte to, int length)
+    {
+        if (length >= 16)
+        {
+            if (length > ShortRunBytes)
+            {
+                Copy(ref from, ref to, length, roomToOverwrite: false);
+                return;
+            }
+            var head = Vector128.LoadUnsafe(ref from);
+            var tail = Vector128.LoadUnsafe(ref from, (nuint)(length - 16));
+            head.StoreUnsafe(ref to);
+            tail.StoreUnsafe(ref to, (nuint)(length - 16));
+        }
+        else if (length >= 8)
+        {
+            ulong head = Unsafe.ReadUnaligned<ulong>(ref from);
+            ulong tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, length - 8));
+            Unsafe.WriteUnaligned(ref to, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 8), tail);
+        }
+        else if (length >= 4)
+        {
+            uint head = Unsafe.ReadUnaligned<uint>(ref from);
+            uint tail = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, length - 4));
+            Unsafe.WriteUnaligned(ref to, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 4), tail);
+        }
+        else if (length >= 2)
+        {
+            ushort head = Unsafe.ReadUnaligned<ushort>(ref from);
+            ushort tail = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, length - 2));
+            Unsafe.WriteUnaligned(ref to, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 2), tail);
+        }
+        else if (length == 1)
+        {
+            to = from;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy32(ref byte from, ref byte to)
     {
