@@ -149,7 +149,7 @@ public static class XbzrleEncoder
             if (length <= RunCopy.ShortRunBytes && d <= lastShortCopy && start <= lastShortCopy)
                 RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d)); // may write past the run: room checked
             else
-                RunCopy.Copy(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length, roomToOverwrite: false);
+                RunCopy.CopyExact(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length);
             d += length;
 
             if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded((int)d);
