@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Tern.Memory;
 
 namespace Tern.Migration.Xbzrle;
@@ -16,14 +15,14 @@ namespace Tern.Migration.Xbzrle;
 /// <remarks>
 /// Errors come back as a result, not an exception: bad input from the network is expected, not exceptional. Like
 /// QEMU's, the decoder works in one pass, so after an error the page may hold some of the runs before it; discard it.
-/// It never writes outside <c>page</c>. Short runs are written with a 32-byte read-modify-write of the page, so the
-/// page must not change under the decoder (a destination's pages do not: its guest is not running).
+/// It never writes outside <c>page</c>, nor outside the runs the encoding names.
 /// </remarks>
 public static class XbzrleDecoder
 {
     public static XbzrleDecodeResult Decode(ReadOnlySpan<byte> encoded, Span<byte> page) =>
-        Decode(encoded, page, Vector256.IsHardwareAccelerated);
+        Decode(encoded, page, useVectorCopies: true);
 
+    /// <summary>Decodes with the runs copied by <see cref="RunCopy.CopyExact"/> or, for tests, by a general copy.</summary>
     internal static XbzrleDecodeResult Decode(ReadOnlySpan<byte> encoded, Span<byte> page, bool useVectorCopies)
     {
         if (page.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(page), page.Length);
@@ -58,19 +57,15 @@ public static class XbzrleDecoder
             if (count > inputLength - i) return XbzrleDecodeResult.Failure(XbzrleDecodeError.ChangedBytesPastInput, at, d, count);
 
             // Checked above: i + count <= inputLength and d + count <= pageBytes.
-            CopyRun(ref Unsafe.Add(ref src, i), ref Unsafe.Add(ref dst, d), count,
-                useVectorCopies && i + ShortRunBytes <= inputLength && d + ShortRunBytes <= pageBytes);
+            if (useVectorCopies)
+                RunCopy.CopyExact(ref Unsafe.Add(ref src, i), ref Unsafe.Add(ref dst, d), count);
+            else
+                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref dst, d), ref Unsafe.Add(ref src, i), (uint)count);
             d += count;
             i += count;
         }
         return XbzrleDecodeResult.Success(d);
     }
-
-    private const int ShortRunBytes = RunCopy.ShortRunBytes;
-
-    /// <summary>Bytes 0..31, to build "the first n lanes" masks for short runs.</summary>
-    private static readonly Vector256<byte> LaneIndices = Vector256.Create(
-        (byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
 
     /// <summary>
     /// Reads a 1- or 2-byte ULEB128 length as QEMU's <c>uleb128_decode_small</c> does (non-shortest forms are
@@ -89,23 +84,5 @@ public static class XbzrleDecoder
         lengthBytes = 2;
         if (second >= 0x80) return -1;
         return (first & 0x7F) | (second << 7);
-    }
-
-    /// <summary>
-    /// Copies a changed run into the page. A short run is blended into 32 bytes of the page (its own bytes in the
-    /// first lanes, the page's unchanged bytes written back in the rest) when both buffers have 32 bytes of room.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(ref byte from, ref byte to, int length, bool vectorRoom)
-    {
-        if (vectorRoom && length <= ShortRunBytes)
-        {
-            var run = Vector256.LoadUnsafe(ref from);
-            var current = Vector256.LoadUnsafe(ref to);
-            var inRun = Vector256.LessThan(LaneIndices, Vector256.Create((byte)length));
-            Vector256.ConditionalSelect(inRun, run, current).StoreUnsafe(ref to);
-            return;
-        }
-        RunCopy.Copy(ref from, ref to, length, roomToOverwrite: false);
     }
 }

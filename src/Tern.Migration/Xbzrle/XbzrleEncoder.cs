@@ -64,8 +64,8 @@ public static class XbzrleEncoder
         // The 64 words of change bits, then the two words of the block summary: kept in memory next to the bits
         // rather than in registers, as the walk needs them only when it leaves a block.
         Span<ulong> changed = stackalloc ulong[ChangeMask.Blocks + 2];
-        if (!ChangeMask.Compute(oldPage, newPage, changed, implementation)) return XbzrleEncodeResult.Unchanged;
-        var summary = BlockSummary.Of(changed);
+        var summary = ChangeMask.Compute(oldPage, newPage, changed, implementation);
+        if (!summary.AnyChanged) return XbzrleEncodeResult.Unchanged;
         changed[WithChangesWord] = summary.WithChanges;
         changed[WithUnchangedWord] = summary.WithUnchanged;
         return WriteRuns(changed, newPage, destination);
@@ -149,7 +149,7 @@ public static class XbzrleEncoder
             if (length <= RunCopy.ShortRunBytes && d <= lastShortCopy && start <= lastShortCopy)
                 RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d)); // may write past the run: room checked
             else
-                RunCopy.Copy(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length, roomToOverwrite: false);
+                RunCopy.CopyExact(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length);
             d += length;
 
             if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded((int)d);
