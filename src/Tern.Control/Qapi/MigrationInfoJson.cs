@@ -88,6 +88,12 @@ public static class MigrationInfoJson
             };
         }
         AddIfPresent(o, "x-channels", info.Channels);
+        if (info.ChannelBytes is { } perChannel)
+        {
+            var array = new JsonArray();
+            foreach (var b in perChannel) array.Add(b);
+            o["x-channel-bytes"] = array;
+        }
         if (info.Converging is { } converging)
         {
             o["x-converging"] = converging;
@@ -129,6 +135,9 @@ public static class MigrationInfoJson
             GuestDowntimeMs = OptionalInt64(json, "x-guest-downtime"),
             Verification = json.TryGetProperty("x-verify", out var v) ? ReadVerification(v) : null,
             Channels = (int?)OptionalInt64(json, "x-channels"),
+            ChannelBytes = json.TryGetProperty("x-channel-bytes", out var cb) && cb.ValueKind == JsonValueKind.Array
+                ? cb.EnumerateArray().Select(e => e.TryGetInt64(out var n) ? n : throw Bad("x-channel-bytes", "an array of integers")).ToList()
+                : null,
             Converging = OptionalBool(json, "x-converging"),
         };
     }

@@ -76,6 +76,7 @@ public static class InfoMigrateFormatter
                   $"destination digest 0x{v.DestinationDigest:x16})");
         }
         if (info.Channels is { } channels) Line($"channels: {channels}");
+        if (info.ChannelBytes is { Count: > 1 } perChannel) Line($"channel bytes: {string.Join(", ", perChannel.Select(b => $"{b / 1024} kbytes"))}");
         if (info.Converging is { } converging) Line($"converging: {(converging ? "yes" : "no")}");
         return text.ToString();
     }

@@ -23,6 +23,8 @@ public sealed record MigrationInfo
     public VerificationResult? Verification { get; init; }
     /// <summary><c>x-channels</c>: the number of page-data connections in use.</summary>
     public int? Channels { get; init; }
+    /// <summary><c>x-channel-bytes</c>: bytes each page-data connection has carried (channel 0 is the main connection).</summary>
+    public IReadOnlyList<long>? ChannelBytes { get; init; }
     /// <summary><c>x-converging</c>: false while the guest dirties memory faster than the link sends it.</summary>
     public bool? Converging { get; init; }
 }

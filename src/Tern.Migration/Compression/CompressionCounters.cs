@@ -59,8 +59,10 @@ public sealed class CompressionCounters
                 Pages = now.Pages,
                 Busy = now.Busy,
                 CompressedSize = now.CompressedSize,
-                BusyRate = offered == 0 ? 0 : (double)(now.Busy - _previous.Busy) / offered,
-                CompressionRate = size == 0 ? 0 : (double)pages * PageSize.Bytes / size,
+                // An interval with nothing in it (a tiny final pass) keeps the last measured rate, as QEMU does for
+                // compression-rate: an operator wants the ratio, not a zero that only says "nothing happened".
+                BusyRate = offered == 0 ? (_latest?.BusyRate ?? 0) : (double)(now.Busy - _previous.Busy) / offered,
+                CompressionRate = size == 0 ? (_latest?.CompressionRate ?? 0) : (double)pages * PageSize.Bytes / size,
             };
             _previous = now;
             Volatile.Write(ref _latest, stats);

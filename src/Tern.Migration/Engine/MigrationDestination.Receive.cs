@@ -142,6 +142,7 @@ public sealed partial class MigrationDestination
                     if (connections.Count >= ProtocolConstants.MaxChannels) throw new ProtocolException($"more than {ProtocolConstants.MaxChannels} page channels");
                     connections.Add(connection);
                     index = channelCount++;
+                    Monitor.PulseAll(gate);
                 }
                 var t = new Thread(() => ReceiveChannel(connection, index)) { IsBackground = true, Name = $"tern incoming channel {index}" };
                 lock (gate) receivers.Add(t);
@@ -157,6 +158,24 @@ public sealed partial class MigrationDestination
         }
     }
 
+    /// <summary>
+    /// A pass may use channels whose connections the accept thread has not taken yet (the source opens them just
+    /// before the pass): wait a little for them. Returns how many are open.
+    /// </summary>
+    private int WaitForChannels(int wanted)
+    {
+        var deadline = DateTime.UtcNow + ChannelConnectTimeout;
+        lock (gate)
+        {
+            while (connections.Count < wanted && DateTime.UtcNow < deadline && !cancel.IsCancellationRequested)
+                Monitor.Wait(gate, TimeSpan.FromMilliseconds(50));
+            return connections.Count;
+        }
+    }
+
+    /// <summary>How long a pass waits for the page channels it names to connect.</summary>
+    private static readonly TimeSpan ChannelConnectTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>The main connection's state machine.</summary>
     private void ReceiveMain(FrameConnection main)
     {
@@ -171,9 +190,7 @@ public sealed partial class MigrationDestination
                 case (MessageType.PassBegin, DestinationState.Receiving):
                     var begin = PassBeginMessage.Read(payload.Span);
                     if (finalPassBegun) throw new ProtocolException($"PassBegin for pass {begin.Pass} after the final pass {finalPass}");
-                    int open;
-                    lock (gate) open = connections.Count;
-                    barrier.Begin(begin.Pass, begin.Channels, open);
+                    barrier.Begin(begin.Pass, begin.Channels, WaitForChannels(begin.Channels));
                     if (begin.Final) { finalPassBegun = true; finalPass = begin.Pass; }
                     break;
                 case (MessageType.Pages, DestinationState.Receiving):

@@ -33,8 +33,7 @@ public sealed partial class MigrationSource
             pass++;
             Event?.Invoke(new MigrationPassStarted(pass));
             // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
-            PrepareEncoder().Populated = pass == 1 ? populated : null;
-            SendPass(final: false);
+            SendPass(final: false, pass == 1 ? populated : null);
             var snapshot = SyncDirtyPages(tracker);
             lock (gate)
             {
@@ -82,7 +81,8 @@ public sealed partial class MigrationSource
     /// Sends every page set in <see cref="dirty"/> (and clears it) as pass <see cref="pass"/>: PassBegin on the main
     /// channel, page batches spread over the pass's channels, PassEnd on each. Returns once all of it is written.
     /// </summary>
-    private void SendPass(bool final)
+    /// <param name="populated">For the first pass only: the pages that were not holes when tracking started.</param>
+    private void SendPass(bool final, DirtyBitmap? populated = null)
     {
         int channelCount = EnsureChannels();
         var started = Stopwatch.GetTimestamp();
@@ -96,7 +96,7 @@ public sealed partial class MigrationSource
 
         var writer = new PassWriter(pass, channels, channelCount);
         var encoder = PrepareEncoder();
-        encoder.BeginPass(writer, encoding);
+        encoder.BeginPass(writer, encoding, populated);
         long remaining = dirty!.Count();
         long done = 0;
         foreach (var page in dirty.SetPages())

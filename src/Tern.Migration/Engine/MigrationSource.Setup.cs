@@ -49,7 +49,7 @@ public sealed partial class MigrationSource
         maxChannels = Math.Max(1, welcome.Channels);
         Log($"connected to {destination}: protocol {welcome.Version}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
 
-        channels.Add(new ChannelWriter(0, main, limiter, counters, cancel.Token, Fail));
+        lock (gate) channels.Add(new ChannelWriter(0, main, limiter, counters, cancel.Token, Fail));
         returnPathThread = new Thread(ReadReturnPath) { IsBackground = true, Name = "tern migration return path" };
         returnPathThread.Start();
     }
@@ -73,7 +73,7 @@ public sealed partial class MigrationSource
             new ChannelHelloMessage(session, index).Write(payload);
             connection.Write(MessageType.ChannelHello, payload);
             connection.Flush();
-            channels.Add(new ChannelWriter(index, connection, limiter, counters, cancel.Token, Fail));
+            lock (gate) channels.Add(new ChannelWriter(index, connection, limiter, counters, cancel.Token, Fail));
             Log($"opened page channel {index}");
         }
         lock (gate) channelsInUse = wanted;
@@ -143,12 +143,14 @@ public sealed partial class MigrationSource
 
     private void OnSettingsChanged() => limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
 
+    private int tornDown;
+
     private void Teardown()
     {
+        if (Interlocked.Exchange(ref tornDown, 1) == 1) return;
         cancel.Cancel();
         foreach (var c in channels) c.Connection.Dispose();
         foreach (var c in channels) c.Dispose();
-        channels.Clear();
         main?.Dispose();
         returnPathThread?.Join(TimeSpan.FromSeconds(5));
         encoder?.Dispose();

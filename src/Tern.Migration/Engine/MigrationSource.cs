@@ -90,6 +90,7 @@ public sealed partial class MigrationSource : IDisposable
                 GuestDowntimeMs = guestDowntimeMs >= 0 ? guestDowntimeMs : null,
                 Verification = verification,
                 Channels = channels.Count > 0 ? channelsInUse : null,
+                ChannelBytes = channels.Count > 0 ? channels.Select(c => c.Connection.BytesWritten).ToList() : null,
                 Converging = status == MigrationStatus.Active ? converging : null,
             };
         }

@@ -38,16 +38,18 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
 
     public CompressionCounters? Compression => pipeline?.Counters;
 
-    /// <summary>
-    /// Pages known to be populated; any other page is a never-touched hole and is sent as zero without being read
-    /// (reading would allocate it). Set for the first pass only.
-    /// </summary>
-    public DirtyBitmap? Populated { get; set; }
+    private DirtyBitmap? populated;
 
-    /// <summary>Starts a pass with the given settings: creates, resizes or drops the cache and the compression workers.</summary>
-    public void BeginPass(PassWriter passWriter, EncoderSettings next)
+    /// <summary>
+    /// Starts a pass with the given settings: creates, resizes or drops the cache and the compression workers.
+    /// <paramref name="populatedPages"/>, for the first pass only, lists the pages that were not holes when dirty
+    /// tracking started: any other page is sent as zero without being read (reading would allocate it); if the
+    /// guest fills it later, it is dirty and a later pass sends it. It applies to this pass and no other.
+    /// </summary>
+    public void BeginPass(PassWriter passWriter, EncoderSettings next, DirtyBitmap? populatedPages = null)
     {
         writer = passWriter;
+        populated = populatedPages;
         settings = next;
         if (next.Xbzrle && next.XbzrleCacheBytes > 0)
         {
@@ -72,7 +74,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     public void Encode(PageIndex page)
     {
         var w = writer!;
-        if (Populated is { } populated && !populated.IsSet(page))
+        if (populated is { } known && !known.IsSet(page))
         {
             w.AppendZero(page);
             counters.ZeroPage();
@@ -96,6 +98,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     {
         pipeline?.Flush();
         writer = null;
+        populated = null;
     }
 
     /// <summary>XBZRLE: true when the page is dealt with (sent as a delta, or unchanged and skipped).</summary>

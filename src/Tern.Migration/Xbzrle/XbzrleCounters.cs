@@ -27,6 +27,7 @@ public sealed class XbzrleCounters
     private long _bytesAtSnapshot;
     private long _lookupsAtSnapshot;
     private long _missesAtSnapshot;
+    private XbzrleCacheStats? _latest;
 
     /// <summary>A cache lookup that found the page.</summary>
     public void RecordHit() => Interlocked.Increment(ref _lookups);
@@ -78,16 +79,18 @@ public sealed class XbzrleCounters
             _bytesAtSnapshot = bytes;
             _lookupsAtSnapshot = lookups;
             _missesAtSnapshot = misses;
-            return new XbzrleCacheStats
+            // An interval without lookups or encoded pages (a tiny final pass) keeps the last measured rates.
+            _latest = new XbzrleCacheStats
             {
                 CacheSize = cacheSizeBytes,
                 Bytes = bytes,
                 Pages = pages,
                 CacheMiss = misses,
-                CacheMissRate = intervalLookups == 0 ? 0 : (double)intervalMisses / intervalLookups,
-                EncodingRate = intervalPages == 0 || intervalBytes == 0 ? 0 : (double)intervalPages * PageSize.Bytes / intervalBytes,
+                CacheMissRate = intervalLookups == 0 ? (_latest?.CacheMissRate ?? 0) : (double)intervalMisses / intervalLookups,
+                EncodingRate = intervalPages == 0 || intervalBytes == 0 ? (_latest?.EncodingRate ?? 0) : (double)intervalPages * PageSize.Bytes / intervalBytes,
                 Overflow = Overflows,
             };
+            return _latest;
         }
     }
 }

@@ -32,6 +32,11 @@ public sealed class CompressionCountersTests
         Assert.Equal(0, second.BusyRate);
         Assert.Equal(8.0, second.CompressionRate); // 4096 / 512 over this interval only
         Assert.Equal(2048 + PageSize.Bytes + 512, second.CompressedSize);
+
+        // An interval with nothing compressed (a tiny final pass) keeps the last measured rates.
+        var third = counters.Snapshot();
+        Assert.Equal(8.0, third.CompressionRate);
+        Assert.Equal(0, third.BusyRate);
     }
 
     [Fact]

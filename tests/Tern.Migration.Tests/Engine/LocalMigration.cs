@@ -49,6 +49,14 @@ internal sealed class LocalMigration : IDisposable
         return (source, source.RunAsync(Uri));
     }
 
+    /// <summary>Waits for a migration started with <see cref="Start"/> and for the destination to finish.</summary>
+    public void Finish(MigrationSource source, Task run, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(90);
+        Assert.True(run.Wait(limit), $"the source did not finish within {limit.TotalSeconds} s; {Describe(source)}");
+        Assert.True(DestinationRun.Wait(limit), $"the destination did not finish within {limit.TotalSeconds} s; {Describe(source)}");
+    }
+
     /// <summary>Migrates and waits for both sides to finish.</summary>
     public MigrationSource Run(TimeSpan? timeout = null)
     {
