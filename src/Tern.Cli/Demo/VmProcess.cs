@@ -28,14 +28,17 @@ internal sealed class VmProcess : IAsyncDisposable
     {
         string qmp = Path.Combine(directory, $"{name}.sock");
         string logPath = Path.Combine(directory, $"{name}.log");
-        var info = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the tern executable"))
+        // The tern executable itself when the demo runs as `tern`; otherwise (for example inside a test host) the dotnet
+        // host running tern.dll.
+        string self = Environment.ProcessPath ?? "";
+        bool isTern = Path.GetFileNameWithoutExtension(self) == "tern";
+        var info = new ProcessStartInfo(isTern ? self : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        // Run through the same host the demo runs in (`dotnet tern.dll` or the apphost).
-        if (Path.GetFileNameWithoutExtension(info.FileName) == "dotnet") info.ArgumentList.Add(typeof(VmProcess).Assembly.Location);
+        if (!isTern) info.ArgumentList.Add(typeof(VmProcess).Assembly.Location);
         info.ArgumentList.Add("run");
         foreach (var a in arguments) info.ArgumentList.Add(a);
         info.ArgumentList.Add("--qmp");

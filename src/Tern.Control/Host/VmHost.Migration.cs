@@ -24,6 +24,7 @@ public sealed partial class VmHost
         if (!MigrationUri.TryParse(uri, out var destination, out var error)) throw new VmControlException(error);
         lock (gate)
         {
+            SettleOutgoing();
             if (machine is null || runState is not (RunState.Running or RunState.Paused or RunState.Prelaunch))
                 throw new VmControlException($"there is no VM here to migrate (state {runState.ToQapi()})");
             if (outgoing is { } o && !o.Status.IsFinished()) throw new VmControlException("a migration is already under way");
@@ -33,7 +34,8 @@ public sealed partial class VmHost
             source.Event += e => OnOutgoingEvent(source, e);
             runningBeforeMigration = runState == RunState.Running;
             outgoing = source;
-            outgoingRun = source.RunAsync(destination!).ContinueWith(_ => OnOutgoingFinished(source), TaskScheduler.Default);
+            outgoingSettled = false;
+            outgoingRun = source.RunAsync(destination!).ContinueWith(_ => { lock (gate) SettleOutgoing(); }, TaskScheduler.Default);
         }
     }
 
@@ -124,26 +126,31 @@ public sealed partial class VmHost
         }
     }
 
-    private void OnOutgoingFinished(MigrationSource source)
+    private bool outgoingSettled = true;
+
+    /// <summary>
+    /// Brings the run state in line with a finished outgoing migration (called with the lock held, whenever the state
+    /// is read or changed): the outcome is visible as soon as the migration's final status is, so a client never sees
+    /// "completed" next to a stale "finish-migrate".
+    /// </summary>
+    private void SettleOutgoing()
     {
-        lock (gate)
+        if (outgoingSettled || outgoing is not { } source || source.Outcome == MigrationOutcome.Running) return;
+        outgoingSettled = true;
+        switch (source.Outcome)
         {
-            if (outgoing != source) return;
-            switch (source.Outcome)
-            {
-                case MigrationOutcome.Completed:
-                    runState = RunState.PostMigrate;
-                    note = "the VM was migrated and runs on the destination";
-                    break;
-                case MigrationOutcome.HandOverUncertain:
-                    runState = RunState.Paused;
-                    note = source.Info().ErrorDesc;
-                    break;
-                default:
-                    if (machine is { } m && runState is RunState.FinishMigrate or RunState.Running or RunState.Paused)
-                        runState = m.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
-                    break;
-            }
+            case MigrationOutcome.Completed:
+                runState = RunState.PostMigrate;
+                note = "the VM was migrated and runs on the destination";
+                break;
+            case MigrationOutcome.HandOverUncertain:
+                runState = RunState.Paused;
+                note = source.Info().ErrorDesc;
+                break;
+            default:
+                if (machine is { } m && runState is RunState.FinishMigrate or RunState.Running or RunState.Paused)
+                    runState = m.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
+                break;
         }
     }
 

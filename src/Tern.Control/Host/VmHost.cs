@@ -48,7 +48,17 @@ public sealed partial class VmHost : IVmControl, IDisposable
     /// <summary>The machine, once there is one.</summary>
     public IVirtualMachine? Machine { get { lock (gate) return machine; } }
 
-    public RunState RunState { get { lock (gate) return runState; } }
+    public RunState RunState
+    {
+        get
+        {
+            lock (gate)
+            {
+                SettleOutgoing();
+                return runState;
+            }
+        }
+    }
 
     /// <summary>Why the VM is in its state, when that needs saying (after a failed hand-over, a fault).</summary>
     public string? Note { get { lock (gate) return note; } }
@@ -69,6 +79,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
     {
         lock (gate)
         {
+            SettleOutgoing();
             switch (runState)
             {
                 case RunState.Running:
@@ -92,6 +103,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
     {
         lock (gate)
         {
+            SettleOutgoing();
             switch (runState)
             {
                 case RunState.Running:

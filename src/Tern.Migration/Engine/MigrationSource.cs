@@ -55,11 +55,8 @@ public sealed partial class MigrationSource : IDisposable
     /// <summary>Asks the migration to stop; the guest stays (or resumes) on the source unless the hand-over was committed.</summary>
     public void Cancel()
     {
-        lock (gate)
-        {
-            if (status.IsFinished()) return;
-            if (status != MigrationStatus.Cancelling) SetStatusLocked(MigrationStatus.Cancelling);
-        }
+        if (Status.IsFinished()) return;
+        SetStatus(MigrationStatus.Cancelling);
         cancel.Cancel();
     }
 
@@ -161,24 +158,22 @@ public sealed partial class MigrationSource : IDisposable
         {
             totalMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
             errorText = error;
+            // The outcome is visible no later than the final status, so whoever sees the status can act on it.
             outcome = result;
-            SetStatusLocked(final);
         }
+        SetStatus(final);
         if (error is not null) Log(error);
     }
 
+    /// <summary>Changes the status and raises the event outside the lock (handlers may call back into Info()).</summary>
     private void SetStatus(MigrationStatus next)
     {
-        lock (gate) SetStatusLocked(next);
-    }
-
-    private void SetStatusLocked(MigrationStatus next)
-    {
-        if (status == next || status.IsFinished()) return;
-        status = next;
-        var handler = Event;
-        // Raised outside callers' expectations of ordering only in that handlers must be quick.
-        handler?.Invoke(new MigrationStatusChanged(next));
+        lock (gate)
+        {
+            if (status == next || status.IsFinished()) return;
+            status = next;
+        }
+        Event?.Invoke(new MigrationStatusChanged(next));
     }
 
     private void Log(string text) => Event?.Invoke(new MigrationLog(text));

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Tern.Control.Qmp;
+
+namespace Tern.Cli.Tests.EndToEnd;
+
+/// <summary>
+/// A real `tern run` process (the built tern.dll run by the dotnet host), with a QMP socket in a temp directory and
+/// everything it prints captured. Real processes, real sockets: what an operator would run.
+/// </summary>
+internal sealed class TernProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+
+    private TernProcess(Process process, string qmpPath)
+    {
+        this.process = process;
+        QmpPath = qmpPath;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string QmpPath { get; }
+    public Process Process => process;
+    public string Output { get { lock (output) return output.ToString(); } }
+
+    public static TernProcess Run(string directory, string name, params string[] arguments)
+    {
+        string qmp = Path.Combine(directory, name + ".sock");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(typeof(TernCommandLine).Assembly.Location);
+        info.ArgumentList.Add("run");
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        info.ArgumentList.Add("--qmp");
+        info.ArgumentList.Add("unix:" + qmp);
+        info.ArgumentList.Add("--display");
+        info.ArgumentList.Add("plain");
+        return new TernProcess(Process.Start(info)!, qmp);
+    }
+
+    public async Task<QmpClient> ConnectAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            Assert.False(process.HasExited, $"tern run exited early:\n{Output}");
+            if (File.Exists(QmpPath))
+            {
+                try { return await QmpClient.ConnectAsync(QmpPath, Ct); }
+                catch (QmpConnectionException) when (DateTime.UtcNow < deadline) { }
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no QMP socket after 60 s:\n{Output}");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    public static async Task<string> StatusAsync(QmpClient client) =>
+        (await client.ExecuteAsync("query-status", cancel: Ct)).GetProperty("status").GetString()!;
+
+    /// <summary>The guest's total progress counter (x-query-guest).</summary>
+    public static async Task<ulong> ProgressAsync(QmpClient client)
+    {
+        var guest = await client.ExecuteAsync("x-query-guest", cancel: Ct);
+        ulong sum = 0;
+        foreach (var p in guest.GetProperty("progress").EnumerateArray()) sum += p.GetUInt64();
+        return sum;
+    }
+
+    public static async Task<JsonElement> WaitForMigrationAsync(QmpClient client, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var info = await client.ExecuteAsync("query-migrate", cancel: Ct);
+            var status = info.TryGetProperty("status", out var s) ? s.GetString() : "none";
+            if (status is "completed" or "failed" or "cancelled") return info;
+            Assert.True(DateTime.UtcNow < deadline, $"migration still {status} after {timeout.TotalSeconds} s");
+            await Task.Delay(200, Ct);
+        }
+    }
+
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}

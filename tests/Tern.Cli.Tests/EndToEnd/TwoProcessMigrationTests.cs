@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using Tern.Control.Qmp;
+
+namespace Tern.Cli.Tests.EndToEnd;
+
+/// <summary>Live migration between two `tern run` processes over loopback, driven over QMP as an operator would.</summary>
+[Collection(ProcessCollection.Name)]
+public sealed class TwoProcessMigrationTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("tern-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public async Task A_running_guest_moves_to_another_process_verified_and_continues_there()
+    {
+        int port = TernProcess.FreePort();
+        await using var destination = TernProcess.Run(dir, "dst", "--incoming", $"tcp:127.0.0.1:{port}", "--serial", "none");
+        await using var source = TernProcess.Run(dir, "src", "--memory", "256M", "--vcpus", "2", "--workload", "seq:ws=64M,rate=100");
+        await using var src = await source.ConnectAsync();
+        await using var dst = await destination.ConnectAsync();
+        Assert.Equal("inmigrate", await TernProcess.StatusAsync(dst));
+        Assert.Equal("running", await TernProcess.StatusAsync(src));
+
+        await src.ExecuteAsync("migrate-set-capabilities", new JsonObject
+        {
+            ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "x-verify", ["state"] = true }),
+        }, Ct);
+        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
+        var info = await TernProcess.WaitForMigrationAsync(src, TimeSpan.FromSeconds(120));
+
+        Assert.True(info.GetProperty("status").GetString() == "completed", $"{info}\n{source.Output}\n{destination.Output}");
+        Assert.True(info.GetProperty("x-verify").GetProperty("matched").GetBoolean());
+        Assert.True(info.GetProperty("downtime").GetInt64() >= 0);
+        Assert.True(info.TryGetProperty("x-guest-downtime", out _), "the guest-observed downtime is reported");
+        Assert.Equal("postmigrate", await TernProcess.StatusAsync(src));
+        Assert.Equal("running", await TernProcess.StatusAsync(dst));
+
+        ulong before = await TernProcess.ProgressAsync(dst);
+        await Task.Delay(500, Ct);
+        Assert.True(await TernProcess.ProgressAsync(dst) > before, "the guest keeps making progress on the destination");
+
+        // The source gave the VM up: running it there too would run it twice, and Tern refuses.
+        var refused = await Assert.ThrowsAsync<QmpErrorException>(() => src.ExecuteAsync("cont", cancel: Ct));
+        Assert.Contains("twice", refused.Description);
+    }
+
+    [Fact]
+    public async Task When_the_destination_is_killed_mid_migration_the_source_keeps_running_and_says_why()
+    {
+        int port = TernProcess.FreePort();
+        await using var destination = TernProcess.Run(dir, "dst", "--incoming", $"tcp:127.0.0.1:{port}", "--serial", "none");
+        await using var source = TernProcess.Run(dir, "src", "--memory", "256M", "--workload", "seq:ws=128M");
+        await using var src = await source.ConnectAsync();
+        await using (await destination.ConnectAsync()) { }
+
+        // A slow link, so the migration is still in its first passes when the destination dies.
+        await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 8 << 20 }, Ct);
+        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
+        await Task.Delay(1500, Ct);
+        destination.Process.Kill(entireProcessTree: true);
+
+        var info = await TernProcess.WaitForMigrationAsync(src, TimeSpan.FromSeconds(60));
+        Assert.Equal("failed", info.GetProperty("status").GetString());
+        var why = info.GetProperty("error-desc").GetString()!;
+        Assert.Contains("keeps running on the source", why);
+        Assert.Equal("running", await TernProcess.StatusAsync(src));
+        ulong before = await TernProcess.ProgressAsync(src);
+        await Task.Delay(300, Ct);
+        Assert.True(await TernProcess.ProgressAsync(src) > before, "the guest still runs on the source");
+    }
+
+    [Fact]
+    public async Task A_qmp_client_that_disconnects_mid_migration_does_not_stop_it()
+    {
+        int port = TernProcess.FreePort();
+        await using var destination = TernProcess.Run(dir, "dst", "--incoming", $"tcp:127.0.0.1:{port}", "--serial", "none");
+        await using var source = TernProcess.Run(dir, "src", "--memory", "128M", "--workload", "random:ws=32M,rate=50");
+        await using (await destination.ConnectAsync()) { }
+        await using (var first = await source.ConnectAsync())
+        {
+            await first.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 32 << 20 }, Ct);
+            await first.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
+        }
+        await using var second = await source.ConnectAsync();
+        var info = await TernProcess.WaitForMigrationAsync(second, TimeSpan.FromSeconds(120));
+        Assert.True(info.GetProperty("status").GetString() == "completed", $"{info}\n{source.Output}");
+    }
+
+    [Fact]
+    public async Task Tern_migrate_drives_a_migration_and_prints_the_final_statistics()
+    {
+        int port = TernProcess.FreePort();
+        await using var destination = TernProcess.Run(dir, "dst", "--incoming", $"tcp:127.0.0.1:{port}", "--serial", "none");
+        await using var source = TernProcess.Run(dir, "src", "--memory", "128M", "--workload", "hotcold:ws=32M,hot=4M,p=0.9,rate=50");
+        await using (await destination.ConnectAsync()) { }
+        await using (await source.ConnectAsync()) { }
+
+        var (code, output, error) = await TernRun.InvokeAsync("migrate", "--qmp", source.QmpPath, $"tcp:127.0.0.1:{port}", "--verify", "--xbzrle");
+        Assert.True(code == 0, $"{output}\n{error}\n{source.Output}");
+        Assert.Contains("Migration status: completed", output);
+        Assert.Contains("verification: matched", output);
+    }
+}
