@@ -53,6 +53,24 @@ public static class MigrateCommand
             HelpName = "BYTES/s",
             CustomParser = ParseBandwidth,
         };
+        var memoryBudget = new Option<ulong?>("--memory-budget")
+        {
+            Description = "Host memory Tern's caches may use, e.g. 2G (x-memory-budget; default a quarter of available host memory)",
+            HelpName = "SIZE",
+            CustomParser = r => ParseSize(r, "--memory-budget"),
+        };
+        var cacheSize = new Option<ulong?>("--xbzrle-cache-size")
+        {
+            Description = "A fixed XBZRLE cache size, e.g. 256M; by default it is sized from the measured working set",
+            HelpName = "SIZE",
+            CustomParser = r => ParseSize(r, "--xbzrle-cache-size"),
+        };
+        var method = new Option<string?>("--compress-method")
+        {
+            Description = "Page compression codec: zstd, lz4 or zlib (x-compress-method; default zstd)",
+            HelpName = "CODEC",
+        };
+        method.AcceptOnlyFromAmong("zstd", "lz4", "zlib");
         var timeout = new Option<long?>("--timeout")
         {
             Description = "Give up after this many seconds; the guest keeps running here (x-timeout)",
@@ -68,7 +86,7 @@ public static class MigrateCommand
 
         var command = new Command("migrate", "Migrate a running VM to another host, live, through its QMP socket.")
         {
-            qmp, uri, verify, xbzrle, compress, channels, downtime, bandwidth, timeout,
+            qmp, uri, verify, xbzrle, compress, channels, downtime, bandwidth, timeout, memoryBudget, cacheSize, method,
         };
         // A synchronous action: Ctrl-C must cancel the migration and then wait for the VM to confirm, which can take
         // longer than the grace period System.CommandLine gives asynchronous actions.
@@ -83,6 +101,9 @@ public static class MigrateCommand
                 DowntimeLimitMs = parseResult.GetValue(downtime),
                 MaxBandwidth = parseResult.GetValue(bandwidth),
                 TimeoutMs = parseResult.GetValue(timeout) * 1000,
+                MemoryBudget = parseResult.GetValue(memoryBudget),
+                XbzrleCacheSize = parseResult.GetValue(cacheSize),
+                CompressMethod = parseResult.GetValue(method),
             };
             return Run(parseResult.GetValue(qmp)!, request, parseResult.InvocationConfiguration);
         });
@@ -175,6 +196,14 @@ public static class MigrateCommand
             return bytes;
         }
         result.AddError($"--max-bandwidth: '{text}' is not a rate in bytes per second (examples: 125000000, 100M, 1G)");
+        return null;
+    }
+
+    private static ulong? ParseSize(ArgumentResult result, string option)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (ByteSize.TryParse(text, out var bytes)) return bytes;
+        result.AddError($"{option}: '{text}' is not a size (examples: 512M, 2G)");
         return null;
     }
 

@@ -54,6 +54,11 @@ public static class RunCommand
             HelpName = "TARGET",
             DefaultValueFactory = _ => "stdout",
         };
+        var memoryBudget = new Option<string?>("--memory-budget")
+        {
+            Description = "Host memory migration caches may use, e.g. 2G (default: a quarter of available host memory)",
+            HelpName = "SIZE",
+        };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl-C or QMP quit)", HelpName = "S" };
         var display = new Option<DisplayMode>("--display")
         {
@@ -63,7 +68,7 @@ public static class RunCommand
 
         var command = new Command("run", "Run a VM with a built-in workload and show it live; with --incoming, wait for one to migrate in.")
         {
-            memory, vcpus, workload, backend, dirty, hugePages, qmp, incoming, serial, duration, display,
+            memory, vcpus, workload, backend, dirty, hugePages, qmp, incoming, serial, memoryBudget, duration, display,
         };
         command.SetAction(parse =>
         {
@@ -82,6 +87,7 @@ public static class RunCommand
                 Incoming = parse.GetValue(incoming),
                 Serial = parse.GetValue(serial)!,
                 Duration = parse.GetValue(duration),
+                MemoryBudget = parse.GetValue(memoryBudget),
                 Display = parse.GetValue(display),
             };
             return Run(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
@@ -99,6 +105,7 @@ public static class RunCommand
         public string? Incoming { get; init; }
         public required string Serial { get; init; }
         public double? Duration { get; init; }
+        public string? MemoryBudget { get; init; }
         public DisplayMode Display { get; init; }
     }
 
@@ -112,6 +119,12 @@ public static class RunCommand
         if (!WorkloadSpec.TryParse(o.Workload, out var spec, out var specError))
         {
             error.WriteLine($"tern run: --workload: {specError}");
+            return 2;
+        }
+        ulong budget = 0;
+        if (o.MemoryBudget is { } budgetText && !ByteSize.TryParse(budgetText, out budget))
+        {
+            error.WriteLine($"tern run: --memory-budget '{budgetText}' is not a size (examples: 512M, 2G)");
             return 2;
         }
         using var serial = SerialTarget.Open(o.Serial, output);
@@ -133,6 +146,7 @@ public static class RunCommand
         using (vm)
         {
             vm.Log += line => error.WriteLine($"tern: {line}");
+            if (budget != 0) vm.Settings.SetParameters(vm.Settings.Parameters with { MemoryBudget = budget });
             QmpServer? server = null;
             try
             {

@@ -19,6 +19,12 @@ public sealed record MigrateRequest(string Uri)
     /// <summary>Bytes per second; 0 means unlimited.</summary>
     public ulong? MaxBandwidth { get; init; }
     public long? TimeoutMs { get; init; }
+    /// <summary>x-memory-budget: host bytes caches may use (the XBZRLE cache stays below it).</summary>
+    public ulong? MemoryBudget { get; init; }
+    /// <summary>xbzrle-cache-size: a fixed cache size instead of sizing it from the working set.</summary>
+    public ulong? XbzrleCacheSize { get; init; }
+    /// <summary>x-compress-method: zstd, lz4 or zlib.</summary>
+    public string? CompressMethod { get; init; }
 
     /// <summary>
     /// The capabilities to switch on. <c>events</c> is always among them: the progress display follows MIGRATION_PASS.
@@ -64,6 +70,18 @@ public sealed record MigrateRequest(string Uri)
         if (TimeoutMs is { } timeout)
         {
             update["x-timeout"] = timeout;
+        }
+        if (MemoryBudget is { } budget)
+        {
+            update["x-memory-budget"] = budget;
+        }
+        if (XbzrleCacheSize is { } cache)
+        {
+            update["xbzrle-cache-size"] = cache;
+        }
+        if (CompressMethod is { } method)
+        {
+            update["x-compress-method"] = method;
         }
         return update.Count == 0 ? null : update;
     }

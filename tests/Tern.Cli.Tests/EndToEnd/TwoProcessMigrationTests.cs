@@ -101,4 +101,21 @@ public sealed class TwoProcessMigrationTests : IDisposable
         Assert.Contains("Migration status: completed", output);
         Assert.Contains("verification: matched", output);
     }
+
+    [Fact]
+    public async Task A_deferred_destination_listens_once_told_to_with_migrate_incoming()
+    {
+        int port = TernProcess.FreePort();
+        await using var destination = TernProcess.Run(dir, "dst", "--incoming", "defer", "--serial", "none");
+        await using var source = TernProcess.Run(dir, "src", "--memory", "64M", "--workload", "idle");
+        await using var dst = await destination.ConnectAsync();
+        await using var src = await source.ConnectAsync();
+        var bad = await Assert.ThrowsAsync<QmpErrorException>(() => dst.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "rdma:host:1" }, Ct));
+        Assert.Contains("rdma", bad.Description);
+        await dst.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
+        await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
+        var info = await TernProcess.WaitForMigrationAsync(src, TimeSpan.FromSeconds(60));
+        Assert.True(info.GetProperty("status").GetString() == "completed", $"{info}\n{destination.Output}");
+        Assert.Equal("running", await TernProcess.StatusAsync(dst));
+    }
 }
