@@ -88,6 +88,12 @@ public sealed partial class VmHost
 
     public void SetCapabilities(IReadOnlyDictionary<MigrationCapability, bool> changes)
     {
+        // Refuse the whole request before changing anything, so a refused request has no effect.
+        foreach (var (capability, on) in changes)
+        {
+            if (on && capability is MigrationCapability.AutoConverge or MigrationCapability.PostcopyRam)
+                throw new VmControlException($"{capability.ToQapi()} is not available in this version of Tern");
+        }
         foreach (var (capability, on) in changes) Settings.SetCapability(capability, on);
     }
 
