@@ -1,3 +1,5 @@
+using Tern.Os.Native;
+
 namespace Tern.Migration.Compression;
 
 /// <summary>Makes page codecs by method name. Each call makes a new, independent instance for one thread.</summary>
@@ -12,9 +14,9 @@ public static class PageCodecFactory
         ArgumentNullException.ThrowIfNull(options);
         return options.Method switch
         {
-            PageCodecOptions.Zstd => new ZstdPageCodec(options.Level),
-            PageCodecOptions.Lz4 => new Lz4PageCodec(options.Level),
-            PageCodecOptions.Zlib => new ZlibPageCodec(options.Level),
+            PageCodecOptions.Zstd => new NativePageCodec<ZstdCompressor, ZstdDecompressor>(PageCodecOptions.Zstd, NativeLibraryInfo.Zstd, options.Level),
+            PageCodecOptions.Lz4 => new NativePageCodec<Lz4Compressor, Lz4Decompressor>(PageCodecOptions.Lz4, NativeLibraryInfo.Lz4, options.Level),
+            PageCodecOptions.Zlib => new NativePageCodec<ZlibCompressor, ZlibDecompressor>(PageCodecOptions.Zlib, NativeLibraryInfo.Zlib, options.Level),
             _ => throw new ArgumentException($"unknown compression method '{options.Method}'"),
         };
     }

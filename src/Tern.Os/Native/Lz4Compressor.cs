@@ -15,7 +15,7 @@ namespace Tern.Os.Native;
 /// machine, both run at about 600 MB/s on 4 KiB text pages: the choice is about ownership, not speed.) The HC state
 /// (about 256 KiB) is created only when an HC level is first used.</para>
 /// </remarks>
-public sealed class Lz4Compressor : IDisposable
+public sealed class Lz4Compressor : IBlockCompressor
 {
     public const int MinLevel = 1;
     public const int MaxLevel = Lz4Interop.HighCompressionMaxLevel;

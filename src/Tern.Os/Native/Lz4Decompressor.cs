@@ -8,7 +8,7 @@ namespace Tern.Os.Native;
 /// <c>compressedSize</c> nor writes past <c>dstCapacity</c>, and returns a negative number for a malformed block.
 /// A block that decodes to fewer bytes than expected is a failure too.
 /// </remarks>
-public sealed class Lz4Decompressor : IDisposable
+public sealed class Lz4Decompressor : IBlockDecompressor
 {
     private const string Codec = "lz4";
 

@@ -8,7 +8,7 @@ namespace Tern.Os.Native;
 /// Adler-32 trailer, and Tern accepts only a stream that ends exactly when the destination is full and the input is
 /// used up.
 /// </remarks>
-public sealed class ZlibDecompressor : IDisposable
+public sealed class ZlibDecompressor : IBlockDecompressor
 {
     private const string Codec = "zlib";
     private readonly ZlibStreamHandle _stream;

@@ -7,7 +7,7 @@ namespace Tern.Os.Native;
 /// between calls, which matters when every call is a single 4 KiB page. Not thread-safe: one per worker thread.
 /// Each call produces one complete, independent zstd frame.
 /// </summary>
-public sealed class ZstdCompressor : IDisposable
+public sealed class ZstdCompressor : IBlockCompressor
 {
     private readonly ZstdCompressionContextHandle _context;
     // Read once: validating the level must not cost two native calls per page.

@@ -8,7 +8,7 @@ namespace Tern.Os.Native;
 /// length; one-shot decompression into a flat buffer allocates no window, whatever window size a frame declares; and
 /// any result other than exactly the expected length is a failure.
 /// </remarks>
-public sealed class ZstdDecompressor : IDisposable
+public sealed class ZstdDecompressor : IBlockDecompressor
 {
     private const string Codec = "zstd";
     private readonly ZstdDecompressionContextHandle _context;
