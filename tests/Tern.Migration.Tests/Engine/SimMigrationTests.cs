@@ -31,11 +31,19 @@ public sealed class SimMigrationTests
         var destination = (Tern.Machine.Sim.SimMachine)m.DestinationMachine!;
         Assert.Equal(MachineRunState.Running, destination.State);
         var atArrival = destination.ReadCounters();
-        Thread.Sleep(100);
+        // Every vCPU must make progress there; on a loaded machine a thread may wait a while for a core, so poll.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline && !AllAdvanced(atArrival, destination.ReadCounters())) Thread.Sleep(20);
         destination.Pause();
         var later = destination.ReadCounters();
         for (int v = 0; v < later.Length; v++) Assert.True(later[v] > atArrival[v], $"vCPU {v} continued on the destination ({atArrival[v]} -> {later[v]})");
         var report = destination.Model.Verify(destination.Ram.GetSpan(default, (int)destination.Ram.Size), later);
         Assert.True(report.IsExact, report.ToString());
+    }
+
+    private static bool AllAdvanced(ulong[] before, ulong[] now)
+    {
+        for (int v = 0; v < now.Length; v++) if (now[v] <= before[v]) return false;
+        return true;
     }
 }
