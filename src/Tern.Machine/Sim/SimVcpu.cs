@@ -24,8 +24,11 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private readonly int batch;
     private readonly double pagesPerSecondCap;
     private readonly Thread thread;
-    private readonly ManualResetEventSlim runSignal = new(false);
-    private readonly ManualResetEventSlim parked = new(true);
+    // Run/park handshake under one monitor: the thread parks (and says so) only after it has seen `running` false,
+    // and Pause returns only once it has. Two events set and reset from both sides could lose a wake-up when a
+    // Resume is followed at once by a Pause, leaving Pause waiting for a thread that never woke.
+    private readonly object gate = new();
+    private bool isParked;
     private volatile bool running;
     private volatile bool exiting;
     private volatile int throttlePermille;
@@ -61,18 +64,37 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
 
     public void Resume()
     {
-        counter = ReadCounterFromRam();
-        running = true;
-        parked.Reset();
-        runSignal.Set();
+        lock (gate)
+        {
+            // The thread is parked (or about to be), so it does not touch the counter while it is reloaded.
+            counter = ReadCounterFromRam();
+            running = true;
+            Monitor.PulseAll(gate);
+        }
     }
 
     /// <summary>Stops after the current batch and waits until the thread is parked.</summary>
     public void Pause()
     {
-        running = false;
-        runSignal.Reset();
-        parked.Wait();
+        lock (gate)
+        {
+            running = false;
+            while (!isParked) Monitor.Wait(gate);
+        }
+    }
+
+    /// <summary>Parks the thread until it is resumed or told to exit; false when it must exit.</summary>
+    private bool Park()
+    {
+        lock (gate)
+        {
+            isParked = true;
+            Monitor.PulseAll(gate);
+            while (!running && !exiting) Monitor.Wait(gate);
+            if (exiting) return false;
+            isParked = false;
+            return true;
+        }
     }
 
     private void Run()
@@ -85,15 +107,13 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         {
             if (!running)
             {
-                parked.Set();
-                runSignal.Wait();
-                if (exiting) return;
+                if (!Park()) return;
                 rateStart = Stopwatch.GetTimestamp();
                 rateBase = counter;
                 periodStart = rateStart;
                 continue;
             }
-            if (exiting) { parked.Set(); return; }
+            if (exiting) { Park(); return; }
 
             if (model.Workload.Kind == WorkloadKind.Idle)
             {
@@ -154,11 +174,12 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
 
     public void Dispose()
     {
-        exiting = true;
-        running = false;
-        runSignal.Set();
+        lock (gate)
+        {
+            exiting = true;
+            running = false;
+            Monitor.PulseAll(gate);
+        }
         thread.Join(TimeSpan.FromSeconds(5));
-        runSignal.Dispose();
-        parked.Dispose();
     }
 }
