@@ -43,7 +43,8 @@ public sealed unsafe class Kvm : IDisposable
         }
     }
 
-    private static string? Advice(int errno) => errno switch
+    /// <summary>What the operator can do about a failed open of /dev/kvm, by errno; null when Tern has no advice.</summary>
+    internal static string? Advice(int errno) => errno switch
     {
         Errno.ENOENT or Errno.ENODEV or Errno.ENXIO =>
             "This host has no KVM: enable virtualization in the firmware and load the kvm module (modprobe kvm_intel or kvm_amd), " +

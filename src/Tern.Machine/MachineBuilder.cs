@@ -32,7 +32,7 @@ public static class MachineBuilder
     public static IVirtualMachine Boot(WorkloadSpec workload, ulong memoryBytes, int vcpus, MachineHostOptions host)
     {
         if (host.Resolved == MachineBackend.Sim)
-            return SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, workload));
+            return SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, workload) { HugePages = host.HugePages });
 
         var machine = KvmMachine.Create(KvmOptions(memoryBytes, vcpus, workload.ToString(), host));
         try
@@ -63,7 +63,7 @@ public static class MachineBuilder
         {
             var spec = WorkloadSpec.TryParse(description.Workload, out var parsed, out var error)
                 ? parsed! : throw new InvalidOperationException($"the simulated source describes workload '{description.Workload}': {error}");
-            return SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, spec));
+            return SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, spec) { HugePages = host.HugePages });
         }
         return KvmMachine.Create(KvmOptions(description.MemoryBytes, description.VcpuCount, description.Workload, host));
     }

@@ -36,9 +36,23 @@ public static class MemFd
         if (LibC.Fallocate(fd.Number, 0, 0, (long)size) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new OsException($"reserve {size / (1 << 20)} MiB of huge pages", errno,
-                $"Reserve enough 2 MiB huge pages first, e.g. `echo {size / (2 << 20)} > /proc/sys/vm/nr_hugepages`, or run without --huge-pages.");
+            throw new OsException($"reserve {size / (1 << 20)} MiB of huge pages", errno, HugePageAdvice(size));
         }
+    }
+
+    /// <summary>
+    /// How many huge pages to reserve: what this memfd needs on top of those already in use, so the operator can
+    /// paste the command even when other users hold some of the pool.
+    /// </summary>
+    private static string HugePageAdvice(ulong size)
+    {
+        const ulong twoMiB = 2UL << 20;
+        long needed = (long)(size / twoMiB);
+        if (HostHugePages.TryRead() is not { PageBytes: twoMiB } pool)
+            return $"Reserve enough 2 MiB huge pages first, e.g. `echo {needed} > /proc/sys/vm/nr_hugepages`, or run without --huge-pages.";
+        long target = pool.Total - pool.Free + needed;
+        return $"This needs {needed} free 2 MiB huge pages and the host has {pool.Free} free of {pool.Total} reserved: " +
+               $"reserve more first, e.g. `echo {target} > /proc/sys/vm/nr_hugepages` as root, or run without --huge-pages.";
     }
 
     /// <summary>

@@ -179,7 +179,8 @@ public static class RunCommand
 
             server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             var last = vm.Sample(measureDirtyRate: false);
-            output.WriteLine($"tern: stopped ({last.State.ToString().ToLowerInvariant()}, {last.Heartbeats} heartbeats)");
+            string writes = last.Progress is { } counters ? $", {counters.Aggregate(0UL, (sum, c) => sum + c)} writes" : "";
+            output.WriteLine($"tern: stopped ({last.State.ToString().ToLowerInvariant()}, {last.Heartbeats} heartbeats{writes})");
         }
         return 0;
     }

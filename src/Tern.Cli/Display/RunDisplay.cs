@@ -14,6 +14,10 @@ internal static class RunDisplay
     public static void Show(VmHost vm, DisplayMode mode, TextWriter output, CancellationToken stop)
     {
         if (mode == DisplayMode.Auto) mode = Console.IsOutputRedirected || output != Console.Out ? DisplayMode.Plain : DisplayMode.Live;
+        // Rates are measured between samples: the first one only sets the baseline (and starts dirty tracking), so
+        // it is taken a full interval before the first one shown.
+        vm.Sample();
+        if (stop.WaitHandle.WaitOne(Interval)) return;
         switch (mode)
         {
             case DisplayMode.Live:
@@ -27,10 +31,12 @@ internal static class RunDisplay
                 });
                 break;
             case DisplayMode.Plain:
-                while (!stop.WaitHandle.WaitOne(Interval)) output.WriteLine(Line(vm.Sample()));
+                do output.WriteLine(Line(vm.Sample()));
+                while (!stop.WaitHandle.WaitOne(Interval));
                 break;
             default:
-                while (!stop.WaitHandle.WaitOne(Interval)) vm.Sample();
+                do vm.Sample();
+                while (!stop.WaitHandle.WaitOne(Interval));
                 break;
         }
     }

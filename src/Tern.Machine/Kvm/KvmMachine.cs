@@ -66,7 +66,7 @@ public sealed class KvmMachine : IVirtualMachine
         }
         else
         {
-            tracker = new KvmDirtyLogTracker(vm, [slot], manualProtect);
+            tracker = new KvmDirtyLogTracker(vm, [slot], manualProtect, options.DirtyLogClearWords);
         }
 
         int xsave = kvm.CheckExtension(KvmCapability.Xsave2);

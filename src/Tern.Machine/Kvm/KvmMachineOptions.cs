@@ -1,4 +1,5 @@
 using Tern.Memory;
+using Tern.Memory.Dirty;
 
 namespace Tern.Machine.Kvm;
 
@@ -28,6 +29,19 @@ public sealed record KvmMachineOptions
 
     /// <summary>Dirty ring size per vCPU in bytes (16 bytes an entry); clamped to what KVM allows.</summary>
     public int DirtyRingBytes { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// With the dirty log, the largest range one <c>KVM_CLEAR_DIRTY_LOG</c> re-protects, in words of 64 pages
+    /// (default 1 GiB). Smaller chunks bound the time each call holds KVM's MMU lock at the cost of more calls.
+    /// </summary>
+    public int DirtyLogClearWords
+    {
+        get => dirtyLogClearWords;
+        init => dirtyLogClearWords = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(DirtyLogClearWords), $"the CLEAR chunk must be at least one word (64 pages), got {value}");
+    }
+
+    private readonly int dirtyLogClearWords = KvmDirtyLogTracker.DefaultMaxClearWords;
 
     /// <summary>Create the in-kernel i8254 PIT (Tern's guests do not need it).</summary>
     public bool Pit { get; init; }

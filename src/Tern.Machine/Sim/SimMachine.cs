@@ -45,7 +45,7 @@ public sealed class SimMachine : IVirtualMachine
     private static SimMachine Build(SimMachineOptions options, bool loadImage)
     {
         var layout = GuestLayout.Compute(options.Workload, options.MemoryBytes, options.VcpuCount);
-        var ram = GuestRam.Create(options.MemoryBytes);
+        var ram = GuestRam.Create(options.MemoryBytes, options.HugePages);
         try
         {
             return new SimMachine(options, ram, new WorkloadModel(layout), loadImage);

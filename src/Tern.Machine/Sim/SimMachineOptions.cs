@@ -21,6 +21,9 @@ public sealed record SimMachineOptions
     public int VcpuCount { get; }
     public WorkloadSpec Workload { get; }
 
+    /// <summary>Back RAM with 2 MiB huge pages, as a KVM guest would (they must be reserved on the host).</summary>
+    public bool HugePages { get; init; }
+
     /// <summary>Writes a vCPU performs between checks for pause, throttle and heartbeat.</summary>
     public int BatchWrites { get; init; } = 4096;
 }

@@ -22,7 +22,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private readonly SoftwareDirtyTracker tracker;
     private readonly HeartbeatMonitor heartbeats;
     private readonly int batch;
-    private readonly double pagesPerSecondCap;
+    private readonly double writesPerSecondCap;
     private readonly Thread thread;
     // Run/park handshake under one monitor: the thread parks (and says so) only after it has seen `running` false,
     // and Pause returns only once it has. Two events set and reset from both sides could lose a wake-up when a
@@ -43,12 +43,14 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         this.ram = ram;
         this.tracker = tracker;
         this.heartbeats = heartbeats;
-        this.batch = batch;
+        // The same cap as the real guest's (MiB/s of distinct pages, as writes a second), in batches of at most the
+        // real guest's chunk under a cap: about a millisecond of writes, so a capped guest dirties steadily rather
+        // than in bursts of a whole batch. For idle the cap has no meaning.
+        writesPerSecondCap = GuestImageBuilder.RateWritesPerSecond(model.Workload);
+        this.batch = writesPerSecondCap > 0 ? (int)Math.Min((ulong)batch, GuestImageBuilder.ChunkWrites(model.Workload)) : batch;
         // One page a write at most, plus the control page where the counter is stored.
-        touched = new TouchedPages(batch + 2);
+        touched = new TouchedPages(this.batch + 2);
         markDirty = page => tracker.MarkDirty(page, index);
-        // The cap counts distinct 4 KiB pages dirtied a second; for idle it has no meaning.
-        pagesPerSecondCap = model.Workload.RateMiBPerSecond is { } mib ? mib * (1 << 20) / PageSize.Bytes : 0;
         thread = new Thread(Run) { IsBackground = true, Name = $"tern sim vCPU {index}" };
         thread.Start();
     }
@@ -103,17 +105,26 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         long periodStart = Stopwatch.GetTimestamp();
         long rateStart = 0;
         ulong rateBase = 0;
+        bool clocksStarted = false;
         while (true)
         {
             if (!running)
             {
+                clocksStarted = false;
                 if (!Park()) return;
-                rateStart = Stopwatch.GetTimestamp();
-                rateBase = counter;
-                periodStart = rateStart;
                 continue;
             }
             if (exiting) { Park(); return; }
+            if (!clocksStarted)
+            {
+                // The rate and throttle clocks restart whenever the vCPU starts running, also when Resume came before
+                // this thread first looked (then it never parked, and a rate clock left at 0 would cap nothing).
+                clocksStarted = true;
+                rateStart = Stopwatch.GetTimestamp();
+                rateBase = counter;
+                periodStart = rateStart;
+                nextBeat = rateStart + HeartbeatTicks;
+            }
 
             if (model.Workload.Kind == WorkloadKind.Idle)
             {
@@ -138,12 +149,21 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 heartbeats.Beat(index);
                 nextBeat = now + HeartbeatTicks;
             }
-            if (pagesPerSecondCap > 0)
+            if (writesPerSecondCap > 0)
             {
-                // Spin-wait (with sleeps) until the writes done fit the cap, as the guest does with rdtsc.
-                double allowedSeconds = (counter - rateBase) / pagesPerSecondCap;
+                // Wait (with sleeps) until the writes done fit the cap, as the guest does with rdtsc, and keep beating
+                // meanwhile: a guest held back by its cap is not stalled.
+                double allowedSeconds = (counter - rateBase) / writesPerSecondCap;
                 long due = rateStart + (long)(allowedSeconds * Stopwatch.Frequency);
-                while (running && Stopwatch.GetTimestamp() < due) Thread.Sleep(1);
+                while (running && Stopwatch.GetTimestamp() < due)
+                {
+                    Thread.Sleep(1);
+                    if (Stopwatch.GetTimestamp() >= nextBeat)
+                    {
+                        heartbeats.Beat(index);
+                        nextBeat = Stopwatch.GetTimestamp() + HeartbeatTicks;
+                    }
+                }
             }
             int permille = throttlePermille;
             if (permille > 0 && now - periodStart >= ThrottlePeriodTicks * (1000 - permille) / 1000)

@@ -11,16 +11,23 @@ namespace Tern.Memory.Dirty;
 /// </summary>
 public sealed class KvmDirtyLogTracker : IDirtyTracker
 {
-    /// <summary>Largest range one CLEAR covers, so a huge dirty slot is re-protected in bounded steps.</summary>
-    private const int MaxClearWords = 4096; // 256 Ki pages = 1 GiB
+    /// <summary>Default largest range one CLEAR covers, so a huge dirty slot is re-protected in bounded steps.</summary>
+    public const int DefaultMaxClearWords = 4096; // 256 Ki pages = 1 GiB
+
+    private readonly int maxClearWords;
 
     private readonly KvmVm vm;
     private readonly IReadOnlyList<MemorySlot> slots;
     private readonly ulong[][] slotBitmaps;
     private bool tracking;
 
-    public KvmDirtyLogTracker(KvmVm vm, IReadOnlyList<MemorySlot> slots, bool manualProtect)
+    /// <param name="maxClearWords">
+    /// Largest range one <c>KVM_CLEAR_DIRTY_LOG</c> covers, in bitmap words of 64 pages (tests use small values to
+    /// cross chunk boundaries in small guests).
+    /// </param>
+    public KvmDirtyLogTracker(KvmVm vm, IReadOnlyList<MemorySlot> slots, bool manualProtect, int maxClearWords = DefaultMaxClearWords)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxClearWords, 1);
         foreach (var s in slots)
         {
             if ((s.FirstPage.Value & 63) != 0)
@@ -29,6 +36,7 @@ public sealed class KvmDirtyLogTracker : IDirtyTracker
         this.vm = vm;
         this.slots = slots;
         ManualProtect = manualProtect;
+        this.maxClearWords = maxClearWords;
         slotBitmaps = slots.Select(s => new ulong[(s.PageCount + 63) / 64]).ToArray();
     }
 
@@ -88,7 +96,7 @@ public sealed class KvmDirtyLogTracker : IDirtyTracker
         {
             if (bitmap[w] == 0) { w++; continue; }
             int start = w;
-            while (w < bitmap.Length && bitmap[w] != 0 && w - start < MaxClearWords) w++;
+            while (w < bitmap.Length && bitmap[w] != 0 && w - start < maxClearWords) w++;
             ulong firstPage = (ulong)start * 64;
             ulong pages = Math.Min((ulong)(w - start) * 64, slot.PageCount - firstPage);
             vm.ClearDirtyLog(slot.Slot, firstPage, (uint)pages, bitmap.AsSpan(start, w - start));

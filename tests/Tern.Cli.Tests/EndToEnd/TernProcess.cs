@@ -33,15 +33,44 @@ internal sealed class TernProcess : IAsyncDisposable
     public static TernProcess Run(string directory, string name, params string[] arguments)
     {
         string qmp = Path.Combine(directory, name + ".sock");
+        return Start(qmp, ["run", .. arguments, "--qmp", "unix:" + qmp, "--display", "plain"]);
+    }
+
+    /// <summary>Any tern command line, as typed (no QMP socket added).</summary>
+    public static TernProcess Start(params string[] arguments) => Start("", arguments);
+
+    private static TernProcess Start(string qmpPath, string[] arguments)
+    {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(typeof(TernCommandLine).Assembly.Location);
-        info.ArgumentList.Add("run");
         foreach (var a in arguments) info.ArgumentList.Add(a);
-        info.ArgumentList.Add("--qmp");
-        info.ArgumentList.Add("unix:" + qmp);
-        info.ArgumentList.Add("--display");
-        info.ArgumentList.Add("plain");
-        return new TernProcess(Process.Start(info)!, qmp);
+        return new TernProcess(Process.Start(info)!, qmpPath);
+    }
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code (fails the test after the timeout).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(timeout);
+        try { await process.WaitForExitAsync(limit.Token); }
+        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+        {
+            Assert.Fail($"tern did not exit within {timeout.TotalSeconds} s:\n{Output}");
+        }
+        process.WaitForExit(); // flushes the redirected output
+        return process.ExitCode;
+    }
+
+    /// <summary>Waits until the output has at least <paramref name="count"/> lines matching <paramref name="pattern"/>.</summary>
+    public async Task WaitForLinesAsync(System.Text.RegularExpressions.Regex pattern, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Output.Split('\n').Count(pattern.IsMatch) < count)
+        {
+            Assert.False(process.HasExited, $"tern exited early:\n{Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} lines like {pattern} after {timeout.TotalSeconds} s:\n{Output}");
+            await Task.Delay(100, Ct);
+        }
     }
 
     public async Task<QmpClient> ConnectAsync()
