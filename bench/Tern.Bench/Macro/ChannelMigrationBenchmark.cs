@@ -26,7 +26,7 @@ public static class ChannelMigrationBenchmark
             for (int r = 0; r < options.Repeat; r++)
             {
                 loopback.Add(LoopbackThroughput.Measure(channels, TimeSpan.FromSeconds(1)));
-                var result = MigrateOnce(size, channels);
+                var result = MigrateOnce(size, channels, options.EngineLog);
                 var info = result.Info;
                 if (info.Channels != channels) throw new InvalidOperationException($"asked for {channels} channels, the migration used {info.Channels}");
                 double seconds = info.TotalTimeMs!.Value / 1000.0;
@@ -44,11 +44,11 @@ public static class ChannelMigrationBenchmark
         output.WriteLine(table);
     }
 
-    private static MigrationResult MigrateOnce(ulong size, int channels)
+    private static MigrationResult MigrateOnce(ulong size, int channels, Action<string>? log)
     {
         var workload = WorkloadSpec.Parse("idle");
         var machine = SimGuests.Boot(workload.ToString(), size, Vcpus);
-        using var migration = new InProcessMigration(machine, SimGuests.Host);
+        using var migration = new InProcessMigration(machine, SimGuests.Host, log);
         RamFill.AboveGuest(machine, workload);
         machine.Resume();
         Thread.Sleep(100);

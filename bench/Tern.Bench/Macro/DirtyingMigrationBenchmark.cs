@@ -32,7 +32,7 @@ public static class DirtyingMigrationBenchmark
                 var sent = new Samples();
                 for (int r = 0; r < options.Repeat; r++)
                 {
-                    var result = MigrateOnce(workload);
+                    var result = MigrateOnce(workload, options.EngineLog);
                     var info = result.Info;
                     passes.Add(result.LivePasses);
                     syncs.Add(info.Ram!.DirtySyncCount);
@@ -54,10 +54,10 @@ public static class DirtyingMigrationBenchmark
         output.WriteLine(table);
     }
 
-    private static MigrationResult MigrateOnce(string workload)
+    private static MigrationResult MigrateOnce(string workload, Action<string>? log)
     {
         var machine = SimGuests.Boot(workload, Memory, Vcpus);
-        using var migration = new InProcessMigration(machine, SimGuests.Host);
+        using var migration = new InProcessMigration(machine, SimGuests.Host, log);
         machine.Resume();
         // Let the guest run for a second first: the migration starts on a guest in its steady state.
         Thread.Sleep(1000);

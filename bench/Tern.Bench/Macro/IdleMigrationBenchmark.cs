@@ -15,13 +15,14 @@ public static class IdleMigrationBenchmark
 
     public static void Run(MacroOptions options, TextWriter output)
     {
-        var table = new TextTable("guest", "RAM", "total-time ms", "downtime ms", "sent GiB", "RAM GB/s", "wire GB/s", "loopback GB/s", "wire / loopback");
+        var table = new TextTable("guest", "RAM", "total-time ms", "setup ms", "downtime ms", "sent GiB", "RAM GB/s", "wire GB/s", "loopback GB/s", "wire / loopback");
         foreach (ulong size in options.Sizes)
         {
             foreach (bool filled in new[] { false, true })
             {
                 var loopback = new Samples();
                 var total = new Samples();
+                var setup = new Samples();
                 var downtime = new Samples();
                 var sent = new Samples();
                 var ramRate = new Samples();
@@ -29,17 +30,18 @@ public static class IdleMigrationBenchmark
                 for (int r = 0; r < options.Repeat; r++)
                 {
                     loopback.Add(LoopbackThroughput.Measure(1, TimeSpan.FromSeconds(1)));
-                    var result = MigrateOnce(size, filled);
+                    var result = MigrateOnce(size, filled, options.EngineLog);
                     var ram = result.Info.Ram!;
                     double seconds = result.Info.TotalTimeMs!.Value / 1000.0;
                     total.Add(result.Info.TotalTimeMs.Value);
+                    setup.Add(result.Info.SetupTimeMs ?? double.NaN);
                     downtime.Add(result.Info.DowntimeMs ?? double.NaN);
                     sent.Add(ram.Transferred / (double)(1L << 30));
                     ramRate.Add(ram.Total / seconds);
                     wireRate.Add(ram.Transferred / seconds);
                     output.WriteLine($"  idle{(filled ? ", RAM filled" : "")} {Units.Gib(size)} run {r + 1}: {result.Info.TotalTimeMs} ms, {ram.Transferred / 1e9:0.000} GB sent, loopback {loopback.Max / 1e9:0.00} GB/s best so far");
                 }
-                table.Add(filled ? "idle, RAM filled" : "idle", Units.Gib(size), Units.Count(total.Median), Units.Count(downtime.Median),
+                table.Add(filled ? "idle, RAM filled" : "idle", Units.Gib(size), Units.Count(total.Median), Units.Count(setup.Median), Units.Count(downtime.Median),
                     Units.Fixed(sent.Median, 3), Units.GBps(ramRate.Median), Units.GBps(wireRate.Median), Units.GBps(loopback.Median),
                     Units.Ratio(wireRate.Median / loopback.Median));
             }
@@ -50,11 +52,11 @@ public static class IdleMigrationBenchmark
         output.WriteLine(table);
     }
 
-    private static MigrationResult MigrateOnce(ulong size, bool filled)
+    private static MigrationResult MigrateOnce(ulong size, bool filled, Action<string>? log)
     {
         var workload = WorkloadSpec.Parse("idle");
         var machine = SimGuests.Boot(workload.ToString(), size, Vcpus);
-        using var migration = new InProcessMigration(machine, SimGuests.Host);
+        using var migration = new InProcessMigration(machine, SimGuests.Host, log);
         if (filled) RamFill.AboveGuest(machine, workload);
         machine.Resume();
         Thread.Sleep(100);

@@ -23,13 +23,17 @@ public sealed class InProcessMigration : IDisposable
     private readonly TcpListener listener;
     private readonly MigrationDestination destination;
     private readonly Task destinationRun;
+    private readonly Action<string>? log;
 
-    public InProcessMigration(IVirtualMachine source, MachineHostOptions host)
+    /// <param name="log">Receives the engine's log lines from both ends (for --verbose), or null.</param>
+    public InProcessMigration(IVirtualMachine source, MachineHostOptions host, Action<string>? log = null)
     {
         this.source = source;
+        this.log = log;
         listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
         Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
         destination = new MigrationDestination(listener, description => MachineBuilder.CreateIncoming(description, host));
+        if (log is not null) destination.Event += e => { if (e is MigrationLog l) log("    dst: " + l.Text); };
         destinationRun = destination.RunAsync();
     }
 
@@ -41,7 +45,11 @@ public sealed class InProcessMigration : IDisposable
     {
         using var migration = new MigrationSource(source, Settings);
         long livePasses = 0;
-        migration.Event += e => { if (e is MigrationPassStarted p) Interlocked.Exchange(ref livePasses, p.Pass); };
+        migration.Event += e =>
+        {
+            if (e is MigrationPassStarted p) Interlocked.Exchange(ref livePasses, p.Pass);
+            if (e is MigrationLog l) log?.Invoke("    src: " + l.Text);
+        };
         long started = Stopwatch.GetTimestamp();
         var run = migration.RunAsync(Uri);
         if (!run.Wait(timeout) || !destinationRun.Wait(timeout))

@@ -12,7 +12,7 @@ public static class MacroBenchmarks
           migration [--only idle|channels|dirtying]   whole migrations over loopback (sim backend), next to loopback TCP
           machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
           kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
-        Options: --repeat N (default 3), --sizes 1G,4G (guest sizes where a table has them).
+        Options: --repeat N (default 3), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
@@ -35,7 +35,33 @@ public static class MacroBenchmarks
         }
         var output = Console.Out;
         output.WriteLine($"Tern macro benchmarks: {args[0]}; {Environment.ProcessorCount} CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        switch (args[0])
+        output.WriteLine($"Load average at start: {LoadAverage()}");
+        try
+        {
+            return RunMode(args[0], options, output);
+        }
+        finally
+        {
+            // A shared host's load moves every number here: say how busy it was.
+            output.WriteLine($"Load average at end: {LoadAverage()} ({DateTime.UtcNow:HH:mm} UTC)");
+        }
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) + " (1, 5, 15 min)";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static int RunMode(string mode, MacroOptions options, TextWriter output)
+    {
+        switch (mode)
         {
             case "migration":
                 if (options.Runs("idle")) IdleMigrationBenchmark.Run(options, output);
