@@ -12,15 +12,19 @@ namespace Tern.Bench.Macro;
 public static class IdleMigrationBenchmark
 {
     private const int Vcpus = 2;
+    /// <summary>Fresh guest RAM used for the first-touch baselines (large enough to last a fraction of a second).</summary>
+    private const ulong BaselineRamBytes = 256UL << 20;
 
     public static void Run(MacroOptions options, TextWriter output)
     {
-        var table = new TextTable("guest", "RAM", "total-time ms", "setup ms", "downtime ms", "sent GiB", "RAM GB/s", "wire GB/s", "loopback GB/s", "wire / loopback");
+        var table = new TextTable("guest", "RAM", "total-time ms", "setup ms", "downtime ms", "sent GiB", "RAM GB/s", "wire GB/s", "loopback GB/s", "wire / loopback", "first-touch GB/s", "populate GB/s");
         foreach (ulong size in options.Sizes)
         {
             foreach (bool filled in new[] { false, true })
             {
                 var loopback = new Samples();
+                var firstTouch = new Samples();
+                var populate = new Samples();
                 var total = new Samples();
                 var setup = new Samples();
                 var downtime = new Samples();
@@ -30,6 +34,8 @@ public static class IdleMigrationBenchmark
                 for (int r = 0; r < options.Repeat; r++)
                 {
                     loopback.Add(LoopbackThroughput.Measure(1, TimeSpan.FromSeconds(1)));
+                    firstTouch.Add(FirstTouchThroughput.PageCopies(BaselineRamBytes));
+                    populate.Add(FirstTouchThroughput.Populate(BaselineRamBytes));
                     var result = MigrateOnce(size, filled, options.EngineLog);
                     var ram = result.Info.Ram!;
                     double seconds = result.Info.TotalTimeMs!.Value / 1000.0;
@@ -43,12 +49,13 @@ public static class IdleMigrationBenchmark
                 }
                 table.Add(filled ? "idle, RAM filled" : "idle", Units.Gib(size), Units.Count(total.Median), Units.Count(setup.Median), Units.Count(downtime.Median),
                     Units.Fixed(sent.Median, 3), Units.GBps(ramRate.Median), Units.GBps(wireRate.Median), Units.GBps(loopback.Median),
-                    Units.Ratio(wireRate.Median / loopback.Median));
+                    Units.Ratio(wireRate.Median / loopback.Median), Units.GBps(firstTouch.Median), Units.GBps(populate.Median));
             }
         }
         output.WriteLine();
         output.WriteLine($"Idle guest ({Vcpus} vCPUs, sim backend), loopback, no bandwidth cap; medians of {options.Repeat} runs.");
         output.WriteLine("RAM GB/s = guest RAM size / total-time; wire GB/s = bytes sent / total-time; loopback = one TCP stream pumping 1 MiB buffers.");
+        output.WriteLine("first-touch = copying a page into each page of fresh guest RAM (what a destination does as pages arrive); populate = MADV_POPULATE_WRITE of fresh guest RAM.");
         output.WriteLine(table);
     }
 
