@@ -12,6 +12,7 @@ public static class MacroBenchmarks
           migration [--only idle|channels|dirtying]   whole migrations over loopback (sim backend), next to loopback TCP
           machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
           kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
+          macro-help                                  this text
         Options: --repeat N (default 3), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
