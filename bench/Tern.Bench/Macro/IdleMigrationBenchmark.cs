@@ -7,7 +7,8 @@ namespace Tern.Bench.Macro;
 /// Issue 3: an idle guest migrated over loopback without a bandwidth cap, total time and throughput next to the
 /// loopback TCP throughput measured in the same run. Two kinds of idle guest: one whose RAM was never touched (a
 /// memfd hole: the first pass skips it, so this measures the engine's fixed costs and hole scan), and one whose RAM
-/// was filled first (every page travels whole: this measures the link).
+/// was filled first (every page travels whole: this measures the whole path, the link and the destination writing
+/// each page into fresh RAM, hence the first-touch baselines next to the loopback one).
 /// </summary>
 public static class IdleMigrationBenchmark
 {
