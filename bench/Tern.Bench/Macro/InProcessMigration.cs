@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+using Tern.Migration.Transport;
+
+namespace Tern.Bench.Macro;
+
+/// <summary>What one benchmarked migration reported, plus what the benchmark counted itself.</summary>
+/// <param name="Info">The source's final <c>query-migrate</c>.</param>
+/// <param name="Wall">From starting the source to the destination finishing.</param>
+/// <param name="LivePasses">Passes sent while the guest ran (the stop-and-copy pass comes after them).</param>
+public sealed record MigrationResult(MigrationInfo Info, TimeSpan Wall, long LivePasses);
+
+/// <summary>
+/// A source and a destination in this process over real loopback TCP, as the engine tests and `tern run
+/// --incoming` set them up: the destination builds its machine from the source's description. Owns both machines.
+/// </summary>
+public sealed class InProcessMigration : IDisposable
+{
+    private readonly IVirtualMachine source;
+    private readonly TcpListener listener;
+    private readonly MigrationDestination destination;
+    private readonly Task destinationRun;
+    private readonly Action<string>? log;
+
+    /// <param name="log">Receives the engine's log lines from both ends (for --verbose), or null.</param>
+    public InProcessMigration(IVirtualMachine source, MachineHostOptions host, Action<string>? log = null)
+    {
+        this.source = source;
+        this.log = log;
+        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
+        Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
+        destination = new MigrationDestination(listener, description => MachineBuilder.CreateIncoming(description, host));
+        if (log is not null) destination.Event += e => { if (e is MigrationLog l) log("    dst: " + l.Text); };
+        destinationRun = destination.RunAsync();
+    }
+
+    public MigrationUri Uri { get; }
+    public MigrationSettings Settings { get; } = new();
+
+    /// <summary>Migrates the source (running or not) and waits for both sides; throws unless it completed.</summary>
+    public MigrationResult Run(TimeSpan timeout)
+    {
+        using var migration = new MigrationSource(source, Settings);
+        long livePasses = 0;
+        migration.Event += e =>
+        {
+            if (e is MigrationPassStarted p) Interlocked.Exchange(ref livePasses, p.Pass);
+            if (e is MigrationLog l) log?.Invoke("    src: " + l.Text);
+        };
+        long started = Stopwatch.GetTimestamp();
+        var run = migration.RunAsync(Uri);
+        if (!run.Wait(timeout) || !destinationRun.Wait(timeout))
+        {
+            migration.Cancel();
+            throw new TimeoutException($"the migration did not finish within {timeout.TotalSeconds:0} s (status {migration.Status})");
+        }
+        var wall = Stopwatch.GetElapsedTime(started);
+        var info = migration.Info();
+        if (info.Status != MigrationStatus.Completed)
+            throw new InvalidOperationException($"the migration ended {info.Status.ToQapi()}: {info.ErrorDesc}; destination: {destination.Info().ErrorDesc}");
+        return new MigrationResult(info, wall, Interlocked.Read(ref livePasses));
+    }
+
+    public void Dispose()
+    {
+        destination.Dispose();
+        destinationRun.Wait(TimeSpan.FromSeconds(10));
+        listener.Stop();
+        destination.Machine?.Dispose();
+        source.Dispose();
+    }
+}

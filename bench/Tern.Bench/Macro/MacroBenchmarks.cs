@@ -1,0 +1,91 @@
+namespace Tern.Bench.Macro;
+
+/// <summary>
+/// The macro benchmarks: whole migrations between two in-process endpoints over loopback TCP, and live guests'
+/// dirty tracking. Each measurement takes seconds, so each is repeated a few times and reported by its median,
+/// next to a baseline measured in the same run.
+/// </summary>
+public static class MacroBenchmarks
+{
+    private const string Usage = """
+        Macro benchmarks (plain text output, medians of --repeat runs):
+          migration [--only idle|channels|dirtying]   whole migrations over loopback (sim backend), next to loopback TCP
+          machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
+          kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
+          macro-help                                  this text
+        Options: --repeat N (default 3), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
+        Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
+        """;
+
+    private static readonly string[] Modes = ["migration", "machine", "kvm"];
+
+    public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
+
+    public static int Run(string[] args)
+    {
+        MacroOptions options;
+        try
+        {
+            options = MacroOptions.Parse(args[1..]);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        var output = Console.Out;
+        output.WriteLine($"Tern macro benchmarks: {args[0]}; {Environment.ProcessorCount} CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        output.WriteLine($"Load average at start: {LoadAverage()}");
+        try
+        {
+            return RunMode(args[0], options, output);
+        }
+        finally
+        {
+            // A shared host's load moves every number here: say how busy it was.
+            output.WriteLine($"Load average at end: {LoadAverage()} ({DateTime.UtcNow:HH:mm} UTC)");
+        }
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) + " (1, 5, 15 min)";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static int RunMode(string mode, MacroOptions options, TextWriter output)
+    {
+        switch (mode)
+        {
+            case "migration":
+                if (options.Runs("idle")) IdleMigrationBenchmark.Run(options, output);
+                if (options.Runs("channels")) ChannelMigrationBenchmark.Run(options, output);
+                if (options.Runs("dirtying")) DirtyingMigrationBenchmark.Run(options, output);
+                return 0;
+            case "machine":
+                RunMachine(options, [MachineBackendChoice.Sim, MachineBackendChoice.KvmLog, MachineBackendChoice.KvmRing], output);
+                return 0;
+            case "kvm":
+                RunMachine(options, [MachineBackendChoice.KvmLog, MachineBackendChoice.KvmRing], output);
+                return 0;
+            default:
+                output.WriteLine(Usage);
+                return 0;
+        }
+    }
+
+    private static void RunMachine(MacroOptions options, MachineBackendChoice[] backends, TextWriter output)
+    {
+        if (!global::Tern.Kvm.Kvm.IsPresent) output.WriteLine("KVM backends: skipped: /dev/kvm absent on this host (no real VM can run here).");
+        if (options.Runs("sync")) DirtySyncBenchmark.Run(options, backends, output);
+        if (options.Runs("pause")) PauseLatencyBenchmark.Run(options, backends, output);
+        if (options.Runs("rate")) DirtyRateBenchmark.Run(options, backends, output);
+    }
+}
