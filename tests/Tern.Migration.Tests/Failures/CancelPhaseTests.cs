@@ -9,6 +9,7 @@ namespace Tern.Migration.Tests.Failures;
 /// migrate_cancel in every phase: the migration stops promptly, the VM keeps running on the source (resumed if the
 /// switchover had paused it), and the destination discards its copy knowing it was a cancel.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class CancelPhaseTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Tern.Migration.Tests.Failures;
 /// back. Neither side can know whether the other runs the VM, so both stay paused, say so, and keep the VM's memory
 /// for the operator's `cont` on one side.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class CommitLostTests
 {
     [Fact]

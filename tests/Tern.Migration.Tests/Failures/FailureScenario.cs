@@ -17,10 +17,10 @@ internal sealed class FailureScenario : IDisposable
     /// <summary>Converges in a pass or two over loopback: reaches the switchover.</summary>
     public const string Converging = "random:ws=8M,rate=4";
     /// <summary>
-    /// Dirties its 4 MiB working set many times a second: at <see cref="SlowLink"/> what is left after each pass takes
+    /// Dirties its 4 MiB working set four times a second (rate-limited, so it leaves CPU to the rest): at <see cref="SlowLink"/> what is left after each pass takes
     /// about a second to send, far over the 300 ms downtime limit, so passes go on until stopped.
     /// </summary>
-    public const string NeverConverging = "random:ws=4M";
+    public const string NeverConverging = "random:ws=4M,rate=16";
 
     /// <summary>A link slow enough that <see cref="NeverConverging"/> never converges and each pass lasts about a second.</summary>
     public const ulong SlowLink = 4 << 20;

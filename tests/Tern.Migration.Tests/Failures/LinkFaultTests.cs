@@ -10,6 +10,7 @@ namespace Tern.Migration.Tests.Failures;
 /// resets, truncates or corrupts). Before the hand-over, every failure leaves the VM running on the source, the
 /// destination discards its copy, and both sides' errors name the cause.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class LinkFaultTests
 {
     /// <summary>What a reset or closed connection is called, on whichever side notices first.</summary>

@@ -38,6 +38,14 @@ public sealed class HostileStreamTests
     }
 
     [Fact]
+    public void The_reserved_Cancel_message()
+    {
+        using var raw = Welcomed();
+        raw.Send(MessageType.Cancel, _ => { });
+        Assert.Contains("unexpected Cancel message while receiving RAM", raw.ExpectRejection().Text);
+    }
+
+    [Fact]
     public void Flags_in_a_frame()
     {
         using var raw = Welcomed();

@@ -1,6 +1,7 @@
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
 using Tern.Migration.Tests.Engine;
+using Tern.Migration.Tests.Failures;
 using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Regressions;
@@ -9,6 +10,7 @@ namespace Tern.Migration.Tests.Regressions;
 /// A cancel that arrives after the destination's Ready but before Commit is written must leave the VM on the source:
 /// Commit never went out, so the destination cannot be running it. (It once ended as "both sides paused".)
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class CancelBeforeCommitTests
 {
     [Fact]

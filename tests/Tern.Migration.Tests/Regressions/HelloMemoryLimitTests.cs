@@ -4,11 +4,13 @@ using Tern.Memory;
 using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Engine;
+using Tern.Migration.Tests.Failures;
 using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Regressions;
 
 /// <summary>A Hello may not ask the destination for more RAM than it allows (by default, the host's memory).</summary>
+[Collection(FaultCollection.Name)]
 public sealed class HelloMemoryLimitTests
 {
     [Fact]

@@ -1,5 +1,6 @@
 using Tern.Migration.Api;
 using Tern.Migration.Tests.Engine;
+using Tern.Migration.Tests.Failures;
 
 namespace Tern.Migration.Tests.Regressions;
 
@@ -7,6 +8,7 @@ namespace Tern.Migration.Tests.Regressions;
 /// query-migrate's mbps and pages-per-second are live during a long pass; they were once updated only when a pass
 /// ended, so a slow first pass showed zeros for its whole length.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class LiveRatesTests
 {
     [Fact]

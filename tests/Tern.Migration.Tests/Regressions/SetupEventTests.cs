@@ -1,10 +1,12 @@
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
 using Tern.Migration.Tests.Engine;
+using Tern.Migration.Tests.Failures;
 
 namespace Tern.Migration.Tests.Regressions;
 
 /// <summary>Like QEMU, the source announces "setup" first: MIGRATION events go setup, active, completed.</summary>
+[Collection(FaultCollection.Name)]
 public sealed class SetupEventTests
 {
     [Fact]

@@ -1,6 +1,7 @@
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
 using Tern.Migration.Tests.Engine;
+using Tern.Migration.Tests.Failures;
 using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Regressions;
@@ -9,6 +10,7 @@ namespace Tern.Migration.Tests.Regressions;
 /// x-timeout ends a migration even in the middle of a long pass. It was once checked only between passes, so a slow
 /// first pass (here 32 MiB at 512 KiB/s, about a minute) ran to its end first.
 /// </summary>
+[Collection(FaultCollection.Name)]
 public sealed class TimeoutInsidePassTests
 {
     [Fact]
