@@ -56,14 +56,16 @@ public sealed partial class MigrationSource : IDisposable
     public void Cancel()
     {
         if (Status.IsFinished()) return;
+        bool tooLate;
         lock (commitGate)
         {
-            if (commitWritten)
-            {
-                Log("cancel refused: the hand-over was already committed (the VM is the destination's now)");
-                return;
-            }
-            cancel.Cancel();
+            tooLate = commitWritten;
+            if (!tooLate) cancel.Cancel();
+        }
+        if (tooLate)
+        {
+            Log("cancel refused: the hand-over was already committed (the VM is the destination's now)");
+            return;
         }
         SetStatus(MigrationStatus.Cancelling);
     }
