@@ -22,7 +22,7 @@ public sealed class UncertainHandOverTests
     {
         public Pair()
         {
-            Source = new VmHost(MachineBuilder.Boot(WorkloadSpec.Parse("random:ws=4M,rate=4"), 64 << 20, 1, Sim), Sim);
+            Source = new VmHost(MachineBuilder.Boot(WorkloadSpec.Parse("random:ws=4M,rate=64"), 64 << 20, 1, Sim), Sim);
             Destination = new VmHost(Sim);
             Source.Start();
             Destination.StartIncoming("tcp:127.0.0.1:0");

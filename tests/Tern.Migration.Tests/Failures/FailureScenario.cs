@@ -14,8 +14,8 @@ namespace Tern.Migration.Tests.Failures;
 /// </summary>
 internal sealed class FailureScenario : IDisposable
 {
-    /// <summary>Converges in a pass or two over loopback: reaches the switchover.</summary>
-    public const string Converging = "random:ws=8M,rate=4";
+    /// <summary>Converges in a pass or two over loopback (unlimited): reaches the switchover.</summary>
+    public const string Converging = "random:ws=8M,rate=64";
     /// <summary>
     /// Dirties its 4 MiB working set four times a second (rate-limited, so it leaves CPU to the rest): at <see cref="SlowLink"/> what is left after each pass takes
     /// about a second to send, far over the 300 ms downtime limit, so passes go on until stopped.
@@ -29,7 +29,8 @@ internal sealed class FailureScenario : IDisposable
 
     public FailureScenario(string workload, LinkFault? fault = null, ulong maxBandwidth = 0)
     {
-        var guest = SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)));
+        // Small batches: the progress counter then moves several times a second even in a rate-limited guest.
+        var guest = SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 });
         Migration = new LocalMigration(guest, d =>
         {
             var m = SimMachine.CreateIncoming(new SimMachineOptions(d.MemoryBytes, d.VcpuCount, WorkloadSpec.Parse(d.Workload)));
