@@ -13,6 +13,9 @@ public sealed class BandwidthLimiter
     private double tokens;
     private long lastRefill = Stopwatch.GetTimestamp();
 
+    /// <summary>The longest a waiting sender sleeps before it looks at the rate again.</summary>
+    private static readonly TimeSpan MaxSleep = TimeSpan.FromMilliseconds(50);
+
     public BandwidthLimiter(ulong bytesPerSecond) => this.bytesPerSecond = (long)Math.Min(bytesPerSecond, long.MaxValue);
 
     public ulong BytesPerSecond
@@ -42,7 +45,8 @@ public sealed class BandwidthLimiter
                 }
                 wait = TimeSpan.FromSeconds((bytes - tokens) / rate);
             }
-            cancel.WaitHandle.WaitOne(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait);
+            // Sleep in short slices: the operator may raise (or lift) the limit while a sender waits for a minute's worth.
+            cancel.WaitHandle.WaitOne(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait > MaxSleep ? MaxSleep : wait);
             cancel.ThrowIfCancellationRequested();
         }
     }

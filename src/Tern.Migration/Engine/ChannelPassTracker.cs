@@ -21,6 +21,7 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
         if (pass < currentPass) throw new ProtocolException($"pages of pass {pass} on channel {channel} after pages of pass {currentPass}");
         if (pass > currentPass)
         {
+            RequireBegun(pass, "Pages", cancel);
             barrier.WaitCompleted(pass - 1, cancel);
             currentPass = pass;
             records = 0;
@@ -28,8 +29,9 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
         records += applier.Apply(payload, decoders, out _);
     }
 
-    public void End(PassEndMessage end)
+    public void End(PassEndMessage end, CancellationToken cancel)
     {
+        RequireBegun(end.Pass, "PassEnd", cancel);
         if (end.Pass == 0 || end.Pass < currentPass)
             throw new ProtocolException($"PassEnd for pass {end.Pass} on channel {channel} after pages of pass {currentPass}");
         if (end.Pass > currentPass)
@@ -41,6 +43,21 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
             throw new ProtocolException($"PassEnd for pass {end.Pass} on channel {channel} claims {end.Records} page records, {records} arrived");
         barrier.ChannelDone(end.Pass, channel);
     }
+
+    /// <summary>
+    /// Data of a pass needs its PassBegin first. On the main connection PassBegin travels ahead of the pass's data, so
+    /// its absence is an error at once. An extra channel's data may overtake the PassBegin on the main connection
+    /// (another socket, another thread), so it waits up to <see cref="PassBeginGrace"/> for it.
+    /// </summary>
+    private void RequireBegun(uint pass, string message, CancellationToken cancel)
+    {
+        if (barrier.WaitBegun(pass, channel == 0 ? TimeSpan.Zero : PassBeginGrace, cancel)) return;
+        throw new ProtocolException($"{message} for pass {pass} on channel {channel} while receiving RAM, but pass {pass} has not begun " +
+            $"(no PassBegin for it; the last pass begun is {barrier.LastBegun})");
+    }
+
+    /// <summary>How long an extra channel's data waits for its pass's PassBegin to be read on the main connection.</summary>
+    public static readonly TimeSpan PassBeginGrace = TimeSpan.FromSeconds(10);
 
     public void Dispose() => decoders.Dispose();
 }

@@ -13,9 +13,10 @@ public sealed partial class MigrationDestination
     private bool finalPassBegun;
     private uint finalPass;
     private int channelCount = 1;
+    private Task? running;
 
     /// <summary>Runs one incoming migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
-    public Task RunAsync() => Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task RunAsync() => running = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Abandons the attempt (for example when the operator quits); the copy is discarded.</summary>
     public void Cancel() => Fail(new OperationCanceledException("cancelled on the destination"));
@@ -83,6 +84,12 @@ public sealed partial class MigrationDestination
         ushort version = Math.Min(h.MaxVersion, ProtocolConstants.MaxVersion);
         if (h.Machine.MemoryBytes == 0 || h.Machine.MemoryBytes % Tern.Memory.PageSize.Bytes != 0)
             throw new ProtocolException($"Hello describes {h.Machine.MemoryBytes} bytes of RAM, not a whole number of pages");
+        if (h.Machine.MemoryBytes > memoryLimit.Bytes)
+        {
+            var text = $"the source asks for {ByteSize(h.Machine.MemoryBytes)} of guest RAM, more than {memoryLimit.Description}";
+            SendError(main, ErrorMessage.Incompatible, text);
+            throw new RemoteMigrationException(text);
+        }
         try
         {
             machine = createMachine(h.Machine);
@@ -197,7 +204,7 @@ public sealed partial class MigrationDestination
                     pages.Apply(applier!, payload.Span, cancel.Token);
                     break;
                 case (MessageType.PassEnd, DestinationState.Receiving):
-                    pages.End(PassEndMessage.Read(payload.Span));
+                    pages.End(PassEndMessage.Read(payload.Span), cancel.Token);
                     break;
                 case (MessageType.SetCapability, DestinationState.Receiving):
                     var change = SetCapabilityMessage.Read(payload.Span);
@@ -245,7 +252,7 @@ public sealed partial class MigrationDestination
                         pages.Apply(applier!, payload.Span, cancel.Token);
                         break;
                     case MessageType.PassEnd when now == DestinationState.Receiving:
-                        pages.End(PassEndMessage.Read(payload.Span));
+                        pages.End(PassEndMessage.Read(payload.Span), cancel.Token);
                         break;
                     default:
                         throw ProtocolException.Unexpected(type, $"{StateText(now)} on page channel {index}");

@@ -129,6 +129,7 @@ public sealed partial class MigrationDestination
     public void Dispose()
     {
         Fail(new OperationCanceledException("the destination was shut down"));
-        cancel.Dispose();
+        // The receiving thread still uses the token while it winds down: dispose it only once that thread is done.
+        if (running is null || running.Wait(TimeSpan.FromSeconds(10))) cancel.Dispose();
     }
 }

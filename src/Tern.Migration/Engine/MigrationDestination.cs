@@ -5,6 +5,7 @@ using Tern.Migration.Api;
 using Tern.Migration.Pages;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
+using Tern.Os;
 
 namespace Tern.Migration.Engine;
 
@@ -37,13 +38,20 @@ public sealed partial class MigrationDestination : IDisposable
     private ProtocolCapability negotiated;
     private PageApplier? applier;
     private long totalMs = -1;
+    private readonly (ulong Bytes, string Description) memoryLimit;
 
     /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>).</param>
     /// <param name="createMachine">Builds (or checks and returns) the machine that will receive the guest; throws to refuse.</param>
-    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine)
+    /// <param name="memoryLimit">
+    /// The most guest RAM a source may ask for, in bytes; null means the host's memory (MemTotal). A Hello is only a
+    /// claim from the network: without a limit a peer could make this process reserve any amount.
+    /// </param>
+    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, ulong? memoryLimit = null)
     {
         this.listener = listener;
         this.createMachine = createMachine;
+        ulong bytes = memoryLimit ?? HostMemoryInfo.Read().TotalBytes;
+        this.memoryLimit = (bytes, memoryLimit is null ? $"the host's {ByteSize(bytes)} of memory" : $"the {ByteSize(bytes)} this destination allows");
     }
 
     public event Action<MigrationEvent>? Event;

@@ -16,3 +16,9 @@ public sealed record MigrationLog(string Text) : MigrationEvent;
 
 /// <summary>The source is about to pause the guest for the final copy.</summary>
 public sealed record MigrationSwitchoverStarted : MigrationEvent;
+
+/// <summary>
+/// The destination confirmed that it holds everything (Ready, verified when verifying); the source is about to commit
+/// the hand-over. Until Commit is written a cancel still keeps the VM on the source.
+/// </summary>
+public sealed record MigrationDestinationReady : MigrationEvent;

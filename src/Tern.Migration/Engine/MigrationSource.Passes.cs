@@ -10,7 +10,8 @@ public sealed partial class MigrationSource
     private DirtyBitmap? dirty;
     private uint pass;
     private long lastSyncTimestamp;
-    private bool timedOut;
+    private volatile bool timedOut;
+    private volatile bool iterating = true;
 
     /// <summary>
     /// Pre-copy: the first pass sends all of RAM, then each pass sends what the guest dirtied during the previous one,
@@ -28,6 +29,10 @@ public sealed partial class MigrationSource
         long timeoutMs = settings.Parameters.TimeoutMs;
 
         var populated = PopulatedPages(machine.Memory);
+        // A pass can be long (all of RAM over a slow link): the timeout must end it where it stands, not after it.
+        using var deadline = timeoutMs > 0
+            ? new Timer(_ => TimeOutInsidePass(timeoutMs), null, TimeUntil(timeoutMs), Timeout.InfiniteTimeSpan)
+            : null;
         while (true)
         {
             pass++;
@@ -44,7 +49,11 @@ public sealed partial class MigrationSource
                         $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
                 converging = nowConverging;
             }
-            if (ConvergencePolicy.ShouldSwitchOver(snapshot)) return;
+            if (ConvergencePolicy.ShouldSwitchOver(snapshot))
+            {
+                iterating = false;
+                return;
+            }
             if (timeoutMs > 0 && Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds > timeoutMs)
             {
                 timedOut = true;
@@ -53,6 +62,21 @@ public sealed partial class MigrationSource
             }
             cancel.Token.ThrowIfCancellationRequested();
         }
+    }
+
+    private TimeSpan TimeUntil(long timeoutMs)
+    {
+        var left = TimeSpan.FromMilliseconds(timeoutMs) - Stopwatch.GetElapsedTime(startedAt);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    /// <summary>The x-timeout timer: ends the migration in the middle of a pass (the guest never left the source).</summary>
+    private void TimeOutInsidePass(long timeoutMs)
+    {
+        if (!iterating) return; // the switchover has begun: it either completes or fails on its own
+        timedOut = true;
+        Fail(new TimeoutException($"the migration did not converge within {timeoutMs / 1000.0:0.#} s (x-timeout): " +
+            $"pass {pass} still had {counters.RemainingPages} pages to send"));
     }
 
     private static DirtyBitmap PopulatedPages(IGuestMemory memory)
@@ -94,6 +118,9 @@ public sealed partial class MigrationSource
         new PassBeginMessage(pass, channelCount, final).Write(payload);
         channels[0].Send(MessageType.PassBegin, payload);
 
+        long pagesBefore = counters.PagesSent;
+        // query-migrate shows live rates: refresh them while the pass runs, not only when it ends.
+        using var liveRates = new Timer(_ => RefreshPassRates(started, bytesBefore, pagesBefore), null, RateRefresh, RateRefresh);
         var writer = new PassWriter(pass, channels, channelCount);
         var encoder = PrepareEncoder();
         encoder.BeginPass(writer, encoding, populated);
@@ -121,11 +148,26 @@ public sealed partial class MigrationSource
         }
         foreach (var c in channels) c.WaitUntilSent();
 
+        liveRates.Dispose();
         var elapsed = Stopwatch.GetElapsedTime(started);
         long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
         estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
         AfterPass();
+    }
+
+    /// <summary>How often mbps and pages-per-second are refreshed during a pass.</summary>
+    private static readonly TimeSpan RateRefresh = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The rates of the pass so far: bytes on the wire and pages encoded since it began.</summary>
+    private void RefreshPassRates(long started, long bytesBefore, long pagesBefore)
+    {
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (seconds <= 0) return;
+        long bytes;
+        lock (gate) bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
+        long pages = counters.PagesSent - pagesBefore;
+        counters.PassRates(bytes * 8 / 1e6 / seconds, (long)(pages / seconds));
     }
 }

@@ -108,10 +108,20 @@ public sealed partial class MigrationSource
         }
     }
 
-    private static (MessageType, ReadOnlyMemory<byte>) ReadWithTimeout(FrameConnection connection, TimeSpan timeout, string what)
+    private (MessageType, ReadOnlyMemory<byte>) ReadWithTimeout(FrameConnection connection, TimeSpan timeout, string what)
     {
         var read = Task.Run(connection.Read);
-        if (!read.Wait(timeout))
+        bool arrived;
+        try
+        {
+            arrived = read.Wait(timeout, cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            connection.Dispose(); // unblocks the read
+            throw;
+        }
+        if (!arrived)
         {
             connection.Dispose();
             throw new IOException($"no reply from {connection.Peer} within {timeout.TotalSeconds:0} s while waiting for {what}");

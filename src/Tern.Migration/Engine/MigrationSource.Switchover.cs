@@ -7,6 +7,10 @@ namespace Tern.Migration.Engine;
 
 public sealed partial class MigrationSource
 {
+    /// <summary>Orders a cancel against the commit: a cancel either comes before Commit is written or is refused.</summary>
+    private readonly object commitGate = new();
+    private bool commitWritten;
+
     /// <summary>
     /// Stops the guest, sends the last dirty pages and the device state, then hands the VM over in two steps: the
     /// destination confirms it holds everything (Ready), the source commits (Commit) and the destination resumes
@@ -57,19 +61,9 @@ public sealed partial class MigrationSource
                 throw new InvalidOperationException($"verification failed: guest RAM digest 0x{digest:x16} on the source, 0x{confirmation.Digest:x16} on the destination");
             Log($"verified: {result.PagesCompared} pages, XXH3 0x{digest:x16} on both sides");
         }
+        Event?.Invoke(new MigrationDestinationReady());
 
-        try
-        {
-            payload.Reset();
-            channels[0].Send(MessageType.Commit, payload);
-            channels[0].WaitUntilSent();
-        }
-        catch (Exception e)
-        {
-            throw new HandOverUncertainException(
-                $"the link failed while committing the hand-over ({Describe(failure ?? e)}): both sides are paused; " +
-                "run `cont` on the side that should keep the VM", e);
-        }
+        Commit();
 
         ResumedMessage done;
         try
@@ -91,6 +85,38 @@ public sealed partial class MigrationSource
             downtimeMs = (long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds;
             if (done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0)
                 guestDowntimeMs = Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000);
+        }
+    }
+
+    /// <summary>
+    /// Step two of the hand-over. Before the first byte of Commit is written the VM is still the source's: a cancel or
+    /// a failure up to that point throws an ordinary error, and the guest resumes here. From then on the destination
+    /// may be running it, so a failure is <see cref="HandOverUncertainException"/> and a cancel is refused.
+    /// Commit is written here on the migration thread, not queued to the channel writer, so that "written or not" is
+    /// known exactly.
+    /// </summary>
+    private void Commit()
+    {
+        // Every earlier frame was handed to the kernel (WaitUntilSent before Ready): stop the writer so nothing else
+        // can interleave with Commit on the main connection.
+        if (!channels[0].Stop(TimeSpan.FromSeconds(2)))
+            throw new IOException("the main connection's writer is stuck; not committing the hand-over");
+        lock (commitGate)
+        {
+            // A failure elsewhere (the return path, a writer) cancels the token too; the caller reports which.
+            cancel.Token.ThrowIfCancellationRequested();
+            commitWritten = true;
+        }
+        try
+        {
+            main!.Write(MessageType.Commit, ReadOnlySpan<byte>.Empty);
+            main.Flush();
+        }
+        catch (Exception e)
+        {
+            throw new HandOverUncertainException(
+                $"the link failed while committing the hand-over ({Describe(e)}): both sides are paused; " +
+                "run `cont` on the side that should keep the VM", e);
         }
     }
 

@@ -56,8 +56,18 @@ public sealed partial class MigrationSource : IDisposable
     public void Cancel()
     {
         if (Status.IsFinished()) return;
+        bool tooLate;
+        lock (commitGate)
+        {
+            tooLate = commitWritten;
+            if (!tooLate) cancel.Cancel();
+        }
+        if (tooLate)
+        {
+            Log("cancel refused: the hand-over was already committed (the VM is the destination's now)");
+            return;
+        }
         SetStatus(MigrationStatus.Cancelling);
-        cancel.Cancel();
     }
 
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
@@ -95,6 +105,8 @@ public sealed partial class MigrationSource : IDisposable
 
     private void Run(MigrationUri destination)
     {
+        // QEMU announces "setup" when a migration starts; the status starts there, so say it once here.
+        if (Status == MigrationStatus.Setup) Event?.Invoke(new MigrationStatusChanged(MigrationStatus.Setup));
         try
         {
             Setup(destination);

@@ -29,6 +29,7 @@ internal sealed class PassBarrier
                 throw new ProtocolException($"pass {pass} claims {channels} channels but {openChannels} are open");
             lastBegun = pass;
             channelsOfPass[pass] = channels;
+            Monitor.PulseAll(gate);
             TryComplete();
         }
     }
@@ -42,6 +43,27 @@ internal sealed class PassBarrier
             if (!set.Add(channel)) throw new ProtocolException($"channel {channel} ended pass {pass} twice");
             if (pass <= completed) throw new ProtocolException($"channel {channel} ended pass {pass}, which had already ended on every channel");
             TryComplete();
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="patience"/> for PassBegin of <paramref name="pass"/> (zero: only checks); false if it
+    /// has not begun by then.
+    /// </summary>
+    public bool WaitBegun(uint pass, TimeSpan patience, CancellationToken cancel)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        lock (gate)
+        {
+            while (lastBegun < pass)
+            {
+                if (broken is not null) throw new OperationCanceledException("the migration failed", broken);
+                cancel.ThrowIfCancellationRequested();
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return false;
+                Monitor.Wait(gate, left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100));
+            }
+            return true;
         }
     }
 

@@ -31,7 +31,10 @@ public enum MessageType : ushort
     Commit = 11,
     /// <summary>D: the VM runs on the destination.</summary>
     Resumed = 12,
-    /// <summary>S: the source cancels the migration; the destination discards its copy.</summary>
+    /// <summary>
+    /// Reserved: never sent in version 1, and rejected as unexpected if received. A cancel travels as
+    /// <see cref="Error"/> with code <see cref="ErrorMessage.Cancelled"/> (2); the destination then discards its copy.
+    /// </summary>
     Cancel = 13,
     /// <summary>S or D: the migration failed; the text says why.</summary>
     Error = 14,

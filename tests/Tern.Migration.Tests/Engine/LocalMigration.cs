@@ -17,12 +17,12 @@ internal sealed class LocalMigration : IDisposable
     private readonly TcpListener listener;
     private readonly List<string> log = [];
 
-    public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination)
+    public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination, ulong? destinationMemoryLimit = null)
     {
         Source = source;
         listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
         Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
-        Destination = new MigrationDestination(listener, createDestination);
+        Destination = new MigrationDestination(listener, createDestination, destinationMemoryLimit);
         Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add("dst: " + l.Text); };
         DestinationRun = Destination.RunAsync();
     }
@@ -41,12 +41,17 @@ internal sealed class LocalMigration : IDisposable
 
     public IVirtualMachine? DestinationMachine => Destination.Machine;
 
-    /// <summary>Starts a migration of the (running) source and returns it without waiting.</summary>
-    public (MigrationSource Source, Task Run) Start()
+    /// <summary>
+    /// Starts a migration of the (running) source and returns it without waiting. <paramref name="configure"/> sees
+    /// the source before it runs (to subscribe to its events); <paramref name="via"/> replaces the address it connects
+    /// to (a fault-injecting proxy in front of the destination).
+    /// </summary>
+    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null)
     {
         var source = new MigrationSource(Source, Settings);
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add("src: " + l.Text); };
-        return (source, source.RunAsync(Uri));
+        configure?.Invoke(source);
+        return (source, source.RunAsync(via ?? Uri));
     }
 
     /// <summary>Waits for a migration started with <see cref="Start"/> and for the destination to finish.</summary>

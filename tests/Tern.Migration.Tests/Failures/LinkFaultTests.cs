@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+using Tern.Migration.Api;
+using Tern.Migration.Protocol;
+using Tern.Migration.Tests.Support;
+
+namespace Tern.Migration.Tests.Failures;
+
+/// <summary>
+/// The link between source and destination fails at different points of a migration (real sockets, a proxy that
+/// resets, truncates or corrupts). Before the hand-over, every failure leaves the VM running on the source, the
+/// destination discards its copy, and both sides' errors name the cause.
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class LinkFaultTests
+{
+    /// <summary>What a reset or closed connection is called, on whichever side notices first.</summary>
+    private static readonly Regex LinkLost = new("reset|closed the connection|went away|broken pipe", RegexOptions.IgnoreCase);
+
+    [Fact]
+    public void Dropped_inside_the_Hello()
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.DropAfterBytes(Frame.HeaderSize + 20));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Matches(LinkLost, s.SourceError(source));
+        Assert.Matches(LinkLost, s.DestinationError);
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(5_000)]
+    [InlineData(60_000)]
+    [InlineData(130_000)] // the first pass alone carries 16,384 records of at least 8 bytes
+    public void Dropped_after_some_bytes(long offset)
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.DropAfterBytes(offset));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, s.Migration.Describe(source));
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Matches(LinkLost, s.SourceError(source));
+        Assert.Matches(LinkLost, s.DestinationError);
+    }
+
+    [Fact]
+    public void Dropped_in_the_first_pass()
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.DropAtPages(1));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, s.Migration.Describe(source));
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Matches(LinkLost, s.SourceError(source));
+        Assert.Matches(LinkLost, s.DestinationError);
+    }
+
+    [Fact]
+    public void Dropped_at_a_later_pass()
+    {
+        using var s = new FailureScenario(FailureScenario.NeverConverging, LinkFault.DropAtPass(3), maxBandwidth: FailureScenario.SlowLink);
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.True(source.Counters.DirtySyncCount >= 2, $"only {source.Counters.DirtySyncCount} passes");
+        Assert.Matches(LinkLost, s.SourceError(source));
+        Assert.Matches(LinkLost, s.DestinationError);
+    }
+
+    [Theory]
+    [InlineData(MessageType.DeviceState)]
+    [InlineData(MessageType.Complete)]
+    public void Dropped_during_the_switchover_while_the_guest_is_paused(MessageType at)
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.DropAt(at));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, "the migration never reached " + at);
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed); // the switchover paused it; the failure resumed it
+        Assert.Matches(LinkLost, s.SourceError(source));
+        Assert.Matches(LinkLost, s.DestinationError);
+    }
+
+    [Fact]
+    public void A_corrupted_byte_in_the_first_pass_is_caught_by_the_destination_and_reported_to_the_source()
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.CorruptByteAt(300_003));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, s.Migration.Describe(source));
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Contains("bad migration stream", s.DestinationError);
+        Assert.Contains("the destination reported: bad migration stream", s.SourceError(source));
+    }
+
+    [Fact]
+    public void A_stream_truncated_in_the_first_pass_is_reported_to_the_source()
+    {
+        using var s = new FailureScenario(FailureScenario.Converging, LinkFault.TruncateAfterBytes(300_003));
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, s.Migration.Describe(source));
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Contains("in the middle of a", s.DestinationError);
+        Assert.Contains("the destination reported: the source went away", s.SourceError(source));
+    }
+
+    [Fact]
+    public void The_destination_shut_down_mid_stream()
+    {
+        using var s = new FailureScenario(FailureScenario.NeverConverging, maxBandwidth: FailureScenario.SlowLink);
+        var (source, run) = s.Start();
+        Assert.True(SpinWait.SpinUntil(() => source.Counters.Transferred > (512 << 10), TimeSpan.FromSeconds(10)), "no data flowed");
+        s.Migration.Destination.Cancel();
+        s.Finish(source, run);
+
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Contains("cancelled on the destination", s.DestinationError);
+        Assert.Matches(new Regex("cancelled on the destination|reset|closed the connection|went away|broken pipe", RegexOptions.IgnoreCase), s.SourceError(source));
+    }
+}

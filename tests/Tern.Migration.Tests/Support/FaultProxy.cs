@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Tern.Migration.Protocol;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Tests.Support;
+
+/// <summary>
+/// A TCP proxy between a migration source and its destination that injects one <see cref="LinkFault"/> into the
+/// source-to-destination direction of the first (main) connection. That direction is forwarded frame by frame, so a
+/// fault can be placed at a byte offset or at a message; the return path and any extra channel pass through as they
+/// are. Test support: real sockets, real resets.
+/// </summary>
+internal sealed class FaultProxy : IDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly MigrationUri target;
+    private readonly LinkFault fault;
+    private readonly List<Socket> sockets = [];
+    private readonly List<Thread> threads = [];
+    private readonly ManualResetEventSlim fired = new(false);
+    private int connections;
+    private volatile bool disposed;
+
+    public FaultProxy(MigrationUri target, LinkFault fault)
+    {
+        this.target = target;
+        this.fault = fault;
+        listener.Start();
+        Uri = new MigrationUri("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port);
+        Start(AcceptLoop, "fault proxy accept");
+    }
+
+    /// <summary>Where the source should connect.</summary>
+    public MigrationUri Uri { get; }
+
+    /// <summary>Whether the fault has been applied.</summary>
+    public bool Fired => fired.IsSet;
+
+    public bool WaitFired(TimeSpan timeout) => fired.Wait(timeout);
+
+    private void AcceptLoop()
+    {
+        try
+        {
+            while (!disposed)
+            {
+                var fromSource = listener.AcceptSocket();
+                var toDestination = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                toDestination.Connect(IPAddress.Loopback, target.Port);
+                fromSource.NoDelay = true;
+                lock (sockets) sockets.AddRange([fromSource, toDestination]);
+                bool main = Interlocked.Increment(ref connections) == 1;
+                Start(() => Copy(toDestination, fromSource), "fault proxy return path");
+                Start(main ? () => ForwardMain(fromSource, toDestination) : () => Copy(fromSource, toDestination), "fault proxy forward");
+            }
+        }
+        catch (Exception) when (disposed)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    /// <summary>Source to destination on the main connection: whole frames, with the fault applied on the way.</summary>
+    private void ForwardMain(Socket source, Socket destination)
+    {
+        long offset = 0;
+        bool swallowing = false;
+        try
+        {
+            var header = new byte[Frame.HeaderSize];
+            while (true)
+            {
+                int got = ReadFully(source, header);
+                if (got < header.Length)
+                {
+                    if (!swallowing) SendAll(destination, header.AsSpan(0, got));
+                    break;
+                }
+                uint length = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)), (uint)Frame.MaxPayload);
+                var frame = new byte[Frame.HeaderSize + length];
+                header.CopyTo(frame, 0);
+                got = Frame.HeaderSize + ReadFully(source, frame.AsSpan(Frame.HeaderSize));
+                if (swallowing) continue;
+                var type = (MessageType)BinaryPrimitives.ReadUInt16LittleEndian(header);
+                var payload = frame.AsSpan(Frame.HeaderSize, got - Frame.HeaderSize);
+
+                if (!Fired && fault.Frame is { } match && got == frame.Length && match(type, payload))
+                {
+                    fired.Set();
+                    if (fault.What == LinkFault.Kind.DropAtFrame)
+                    {
+                        Reset(source, destination);
+                        return;
+                    }
+                    swallowing = true; // blackhole
+                    continue;
+                }
+                if (!Fired && fault.Offset >= 0 && offset + got > fault.Offset)
+                {
+                    int at = (int)(fault.Offset - offset);
+                    switch (fault.What)
+                    {
+                        case LinkFault.Kind.CorruptByteAt:
+                            frame[at] ^= 0x04;
+                            fired.Set();
+                            break;
+                        case LinkFault.Kind.DropAfterBytes:
+                            SendAll(destination, frame.AsSpan(0, at));
+                            fired.Set();
+                            Reset(source, destination);
+                            return;
+                        case LinkFault.Kind.TruncateAfterBytes:
+                            SendAll(destination, frame.AsSpan(0, at));
+                            destination.Shutdown(SocketShutdown.Send);
+                            fired.Set();
+                            swallowing = true;
+                            continue;
+                    }
+                }
+                SendAll(destination, frame.AsSpan(0, got));
+                offset += got;
+                if (got < frame.Length) break;
+            }
+            if (!swallowing) destination.Shutdown(SocketShutdown.Send);
+            else CloseBoth(source, destination); // the source is gone: nothing more will come
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            CloseBoth(source, destination);
+        }
+    }
+
+    /// <summary>A plain copy (the return path and extra channels); the end of one side is passed on to the other.</summary>
+    private static void Copy(Socket from, Socket to)
+    {
+        var buffer = new byte[64 << 10];
+        try
+        {
+            while (true)
+            {
+                int n = from.Receive(buffer);
+                if (n == 0)
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+                SendAll(to, buffer.AsSpan(0, n));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            CloseBoth(from, to);
+        }
+    }
+
+    private static int ReadFully(Socket socket, Span<byte> buffer)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n = socket.Receive(buffer[done..]);
+            if (n == 0) break;
+            done += n;
+        }
+        return done;
+    }
+
+    private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty) data = data[socket.Send(data)..];
+    }
+
+    /// <summary>Closes both sockets with a reset, as a dropped link or a killed peer looks.</summary>
+    private static void Reset(Socket a, Socket b)
+    {
+        foreach (var s in new[] { a, b })
+        {
+            try
+            {
+                s.LingerState = new LingerOption(true, 0);
+                s.Close();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private static void CloseBoth(Socket a, Socket b)
+    {
+        a.Dispose();
+        b.Dispose();
+    }
+
+    private void Start(Action body, string name)
+    {
+        var t = new Thread(() => body()) { IsBackground = true, Name = name };
+        lock (threads) threads.Add(t);
+        t.Start();
+    }
+
+    public void Dispose()
+    {
+        disposed = true;
+        listener.Stop();
+        lock (sockets) foreach (var s in sockets) s.Dispose();
+        lock (threads) foreach (var t in threads) t.Join(TimeSpan.FromSeconds(5));
+        fired.Dispose();
+    }
+}

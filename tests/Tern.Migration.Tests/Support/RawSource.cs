@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+using Tern.Guest;
+using Tern.Machine;
+using Tern.Machine.Sim;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+using Tern.Migration.Protocol;
+using Tern.Migration.Transport;
+
+namespace Tern.Migration.Tests.Support;
+
+/// <summary>
+/// A real <see cref="MigrationDestination"/> on loopback and a hand-driven "source" socket, for feeding the destination
+/// exactly the bytes a test wants (hostile, truncated, out of order) and reading what it answers. Every read has a
+/// timeout, so a destination that hangs fails the test instead of stalling it.
+/// </summary>
+internal sealed class RawSource : IDisposable
+{
+    public const ulong GuestBytes = 16 << 20;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private readonly TcpListener listener;
+    private readonly TcpClient client;
+    private readonly List<SimMachine> built = [];
+
+    public RawSource(ulong? memoryLimit = null)
+    {
+        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
+        Destination = new MigrationDestination(listener, d =>
+        {
+            var m = SimMachine.CreateIncoming(new SimMachineOptions(d.MemoryBytes, d.VcpuCount, WorkloadSpec.Parse(d.Workload)));
+            lock (built) built.Add(m);
+            return m;
+        }, memoryLimit);
+        Run = Destination.RunAsync();
+        client = new TcpClient("127.0.0.1", TcpTransport.BoundPort(listener)) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
+        Stream = client.GetStream();
+        Connection = new FrameConnection(Stream, "test destination");
+    }
+
+    public MigrationDestination Destination { get; }
+    public Task Run { get; }
+    public NetworkStream Stream { get; }
+    public FrameConnection Connection { get; }
+
+    /// <summary>The machine the destination built for the Hello, if it built one.</summary>
+    public SimMachine? Machine { get { lock (built) return built.FirstOrDefault(); } }
+    public int MachinesBuilt { get { lock (built) return built.Count; } }
+
+    public static HelloMessage Hello(ulong memory = GuestBytes, ProtocolCapability offered = ProtocolCapabilities.Supported,
+        ushort minVersion = ProtocolConstants.MinVersion, ushort maxVersion = ProtocolConstants.MaxVersion) =>
+        new(minVersion, maxVersion, offered, Guid.NewGuid(), 1, new MachineDescription(MachineDescription.SimBackend, memory, 1, "idle"));
+
+    public void Send(MessageType type, Action<PayloadWriter> write)
+    {
+        var payload = new PayloadWriter();
+        write(payload);
+        Connection.Write(type, payload);
+        Connection.Flush();
+    }
+
+    /// <summary>Says Hello and returns the Welcome.</summary>
+    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
+    {
+        Send(MessageType.Hello, (hello ?? Hello(offered: offered ?? ProtocolCapabilities.Supported)).Write);
+        var (type, payload) = Connection.Read();
+        Assert.Equal(MessageType.Welcome, type);
+        return WelcomeMessage.Read(payload.Span);
+    }
+
+    public void PassBegin(uint pass, bool final = false) => Send(MessageType.PassBegin, new PassBeginMessage(pass, 1, final).Write);
+
+    /// <summary>A Pages frame with the given records already encoded (header words and bodies).</summary>
+    public void Pages(uint pass, uint records, Action<PayloadWriter> body) => Send(MessageType.Pages, w =>
+    {
+        w.U32(pass);
+        w.U32(records);
+        body(w);
+    });
+
+    /// <summary>
+    /// Waits for the destination to give up: reads its Error (it must send one when the link still works), then
+    /// checks that it finished, failed and discarded its copy. Returns the Error's text.
+    /// </summary>
+    public ErrorMessage ExpectRejection(ushort? code = null)
+    {
+        ErrorMessage? error = null;
+        try
+        {
+            while (error is null)
+            {
+                var (type, payload) = Connection.Read();
+                if (type == MessageType.Error) error = ErrorMessage.Read(type, payload.Span);
+            }
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
+        {
+            Assert.Fail($"the destination did not answer within {Patience.TotalSeconds} s (it hangs); its status: {Destination.Status}");
+        }
+        Assert.True(Run.Wait(Patience), "the destination did not finish after rejecting the stream");
+        Assert.Equal(MigrationStatus.Failed, Destination.Status);
+        Assert.Equal(DestinationState.Discarded, Destination.State);
+        Assert.Null(Destination.Machine);
+        if (code is { } c) Assert.Equal(c, error.Code);
+        Assert.Contains(error.Text, Destination.Info().ErrorDesc);
+        return error;
+    }
+
+    public void Dispose()
+    {
+        Connection.Dispose();
+        client.Dispose();
+        Destination.Dispose();
+        Run.Wait(Patience);
+        listener.Stop();
+        lock (built) foreach (var m in built) m.Dispose();
+    }
+}
