@@ -41,10 +41,8 @@ public sealed partial class MigrationSource
     {
         ulong current = encoder?.CacheBytes ?? 0;
         if (p.XbzrleCacheSize == 0 && workingSetPages == 0) return 0;
-        var budget = MemoryBudget.Resolve(p.MemoryBudget, HostMemoryInfo.Read());
-        var decision = p.XbzrleCacheSize != 0
-            ? XbzrleCacheSizer.ForConfigured(p.XbzrleCacheSize, machine.Memory.Size, budget.Bytes)
-            : XbzrleCacheSizer.Choose((ulong)workingSetPages, machine.Memory.Size, budget.Bytes, current);
+        var decision = XbzrleCacheSizer.ForNextPass(p.XbzrleCacheSize, p.MemoryBudget, HostMemoryInfo.Read(),
+            (ulong)workingSetPages, machine.Memory.Size, current, encoder?.CacheHeldBytes ?? 0);
         if (decision.Bytes != current) Log($"xbzrle cache {ByteSize.Format(current)} -> {ByteSize.Format(decision.Bytes)}: {decision.Reason}");
         return decision.Bytes;
     }

@@ -36,6 +36,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// <summary>The cache's size now (0 when XBZRLE has not run).</summary>
     public ulong CacheBytes => cache?.CapacityBytes ?? 0;
 
+    /// <summary>Host memory the cache's storage holds now (it fills lazily, so this grows up to <see cref="CacheBytes"/>).</summary>
+    public ulong CacheHeldBytes => cache?.AllocatedBytes ?? 0;
+
     public CompressionCounters? Compression => pipeline?.Counters;
 
     private DirtyBitmap? populated;
