@@ -19,6 +19,14 @@ public sealed partial class XbzrlePageCache
             Generations = new ulong[slots];
         }
 
+        /// <summary>A chunk over existing page data (a shrink reuses the old storage's arrays), with its slots' metadata.</summary>
+        public Chunk(byte[] data, ulong[] keys, ulong[] generations)
+        {
+            Data = data;
+            Keys = keys;
+            Generations = generations;
+        }
+
         public byte[] Data { get; }
         public ulong[] Keys { get; }
         public ulong[] Generations { get; }
@@ -56,6 +64,16 @@ public sealed partial class XbzrlePageCache
         public int ChunkCount => _chunks.Length;
 
         public Chunk? ChunkAt(int index) => _chunks[index];
+
+        /// <summary>Slots of chunk <paramref name="index"/> in this geometry (the last chunk may be partial).</summary>
+        public int SlotsOfChunk(int index) => (int)Math.Min(SlotsPerChunk, Slots - (ulong)index * SlotsPerChunk);
+
+        /// <summary>Installs a chunk built elsewhere (by a shrink in place); counts the memory its data holds.</summary>
+        public void Install(int index, Chunk chunk)
+        {
+            _chunks[index] = chunk;
+            AllocatedBytes += (ulong)chunk.Data.Length;
+        }
 
         public SetLocation Locate(ulong set)
         {
