@@ -35,12 +35,12 @@ public sealed partial class MigrationSource
     /// <summary>
     /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest dirtied again in
     /// consecutive passes; never above the host memory budget. Before any working set is measured (the first pass,
-    /// when the cache could not hit anyway) there is no cache.
+    /// when the cache could not hit anyway) there is no cache; once there is one, a pass with no working set keeps it.
     /// </summary>
     private ulong XbzrleCacheSize(MigrationParameters p)
     {
         ulong current = encoder?.CacheBytes ?? 0;
-        if (p.XbzrleCacheSize == 0 && workingSetPages == 0) return 0;
+        if (p.XbzrleCacheSize == 0 && workingSetPages == 0 && current == 0) return 0;
         var decision = XbzrleCacheSizer.ForNextPass(p.XbzrleCacheSize, p.MemoryBudget, HostMemoryInfo.Read(),
             (ulong)workingSetPages, machine.Memory.Size, current, encoder?.CacheHeldBytes ?? 0);
         if (decision.Bytes != current) Log($"xbzrle cache {ByteSize.Format(current)} -> {ByteSize.Format(decision.Bytes)}: {decision.Reason}");
@@ -96,7 +96,9 @@ public sealed partial class MigrationSource
     private void AfterPass()
     {
         if (encoder is null) return;
-        if (encoder.CacheBytes > 0 || xbzrleOn) xbzrleStats = encoder.XbzrleSnapshot();
+        // Once XBZRLE has run, keep reporting: after it is switched off the cache is gone and cache-size says 0
+        // from the next pass, while the page and byte counts stay what the migration sent (cumulative).
+        if (encoder.CacheBytes > 0 || xbzrleOn || xbzrleStats is not null) xbzrleStats = encoder.XbzrleSnapshot();
         if (encoder.Compression is { } c) compressionStats = c.Snapshot();
     }
 

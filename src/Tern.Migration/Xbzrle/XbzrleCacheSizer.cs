@@ -81,9 +81,13 @@ public static class XbzrleCacheSizer
         ulong workingSetPages, ulong guestRamBytes, ulong currentSize, ulong heldBytes)
     {
         var budget = MemoryBudget.Resolve(configuredBudgetBytes, host, heldBytes);
-        return configuredCacheBytes != 0
-            ? ForConfigured(configuredCacheBytes, guestRamBytes, budget.Bytes, currentSize, heldBytes)
-            : Choose(workingSetPages, guestRamBytes, budget.Bytes, currentSize, heldBytes);
+        if (configuredCacheBytes != 0) return ForConfigured(configuredCacheBytes, guestRamBytes, budget.Bytes, currentSize, heldBytes);
+        // A pass in which no page was dirtied again (the guest idled, or was paused for the final pass) says nothing
+        // about the working set: keep the cache, within the budget, rather than shrink it to the minimum and lose
+        // the entries the next pass (the final one, often) would hit.
+        if (workingSetPages == 0 && currentSize != 0)
+            return Cap(currentSize, currentSize, currentSize, heldBytes, guestRamBytes, budget.Bytes, "no page dirtied again in the last pass: size kept");
+        return Choose(workingSetPages, guestRamBytes, budget.Bytes, currentSize, heldBytes);
     }
 
     /// <summary>

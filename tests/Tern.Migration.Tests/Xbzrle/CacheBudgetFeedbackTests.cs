@@ -103,4 +103,15 @@ public class CacheBudgetFeedbackTests
             if (c.Bytes > current) Assert.True(held + c.Bytes <= budget, c.Reason);
         }
     }
+
+    [Fact]
+    public void A_pass_with_no_page_dirtied_again_keeps_the_automatic_cache()
+    {
+        // The final pass runs with the guest paused: often nothing was dirtied in both of the last two passes.
+        var kept = XbzrleCacheSizer.ForNextPass(0, GiB, Host(8 * GiB), workingSetPages: 0, 16 * GiB, currentSize: 96 * MiB, heldBytes: 96 * MiB);
+        Assert.Equal(96 * MiB, kept.Bytes);
+        Assert.Contains("size kept", kept.Reason);
+        // Before there is a cache, no working set means none is made.
+        Assert.Equal(XbzrleCacheSizer.Minimum, XbzrleCacheSizer.ForNextPass(0, GiB, Host(8 * GiB), 0, 16 * GiB, 0, 0).Bytes);
+    }
 }
