@@ -61,10 +61,20 @@ public sealed partial class MigrationSource
         string? method = next.Compress ? next.CompressMethod : null;
         if (method != compressMethodOn)
         {
-            var capability = ProtocolCapabilities.ForCompressMethod(method ?? compressMethodOn!);
-            payload.Reset();
-            new SetCapabilityMessage(capability, method is not null).Write(payload);
-            channels[0].Send(MessageType.SetCapability, payload);
+            // A change of method switches the old one off and the new one on: the destination rejects records of a
+            // kind switched off, so each announcement must be exact.
+            if (compressMethodOn is not null)
+            {
+                payload.Reset();
+                new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(compressMethodOn), false).Write(payload);
+                channels[0].Send(MessageType.SetCapability, payload);
+            }
+            if (method is not null)
+            {
+                payload.Reset();
+                new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(method), true).Write(payload);
+                channels[0].Send(MessageType.SetCapability, payload);
+            }
             Log(method is null ? $"compression off from pass {pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {pass}");
             compressMethodOn = method;
         }
