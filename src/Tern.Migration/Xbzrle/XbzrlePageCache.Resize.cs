@@ -9,7 +9,8 @@ public sealed partial class XbzrlePageCache
     /// overflows the most recently used entries stay. Safe between any two calls during a migration: dropped pages
     /// are simply no longer cached, and the entries kept still equal what the destination holds.
     /// <para>Memory: a shrink works in place (<see cref="ShrinkInPlace"/>), so it never holds more page data than
-    /// the cache held before (it needs only about 24 bytes of bookkeeping per slot). A grow builds the new storage
+    /// the cache held before (it needs only about 24 bytes of bookkeeping per slot), and afterwards holds at most its
+    /// new capacity plus the unused tail of one chunk. A grow builds the new storage
     /// beside the old, which is released when it returns: while it runs both exist, which is why the sizer lets a
     /// cache grow only as far as the budget minus what it holds (<see cref="XbzrleCacheSizer"/>).</para>
     /// </summary>

@@ -4,8 +4,13 @@ namespace Tern.Migration.Xbzrle;
 
 public sealed partial class XbzrlePageCache
 {
-    /// <summary>Slots per chunk: 64 MiB of page data. A multiple of <see cref="Ways"/>, so no set straddles chunks.</summary>
-    internal const int SlotsPerChunk = 16384;
+    /// <summary>
+    /// Slots per chunk: 4 MiB of page data. A multiple of <see cref="Ways"/>, so no set straddles chunks. Small enough
+    /// that lazy allocation follows the cache's filling closely and that a shrink in place, which keeps the arrays of
+    /// the chunks it still uses, holds at most one chunk's worth beyond its new capacity; large enough that even a
+    /// 64 GiB cache has only 16384 of them.
+    /// </summary>
+    internal const int SlotsPerChunk = 1024;
 
     /// <summary>One lazily allocated piece of the cache: page data with each slot's key and generation.</summary>
     private sealed class Chunk

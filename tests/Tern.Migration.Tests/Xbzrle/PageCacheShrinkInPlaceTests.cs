@@ -15,7 +15,7 @@ public class PageCacheShrinkInPlaceTests
     [Fact]
     public void Shrinking_a_full_cache_allocates_no_new_page_storage()
     {
-        var cache = new XbzrlePageCache(64 * MiB); // 16384 pages, one chunk
+        var cache = new XbzrlePageCache(64 * MiB); // 16384 pages
         var random = new Random(3);
         for (int i = 0; i < 40_000; i++)
         {
@@ -31,14 +31,15 @@ public class PageCacheShrinkInPlaceTests
         Assert.Equal(24 * MiB, cache.CapacityBytes);
         Assert.True(allocated < 2 * (long)MiB, $"a shrink to 24 MiB allocated {allocated} bytes (bookkeeping only is expected)");
         Assert.True(cache.AllocatedBytes <= heldBefore, $"{cache.AllocatedBytes} held after, {heldBefore} before");
+        ulong chunkBytes = XbzrlePageCache.SlotsPerChunk * 4096UL;
+        Assert.True(cache.AllocatedBytes <= 24 * MiB + chunkBytes, $"the shrunk cache still holds {cache.AllocatedBytes} bytes");
         Assert.True(cache.Count > 5000, $"the shrunk cache kept {cache.Count} entries");
     }
 
     [Fact]
     public void Shrinking_across_chunks_keeps_correct_content()
     {
-        // 100 MiB spans two 64 MiB chunks, 80 MiB too (a shorter second one), 40 MiB one: entries move between
-        // chunks and within them.
+        // Entries move between chunks and within them; the last sizes end in a partial chunk.
         var cache = new XbzrlePageCache(100 * MiB);
         var random = new Random(11);
         var stored = new Dictionary<ulong, int>();
