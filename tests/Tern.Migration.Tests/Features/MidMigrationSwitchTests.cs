@@ -78,7 +78,7 @@ public sealed class MidMigrationSwitchTests
         Assert.True(beforeOff!.Pages > 1000 && beforeOff.CacheSize == 32 << 20, $"pass 3 sent the re-dirtied buffer as deltas: {beforeOff}");
         Assert.Equal(0UL, info.XbzrleCache!.CacheSize); // the cache is gone
         Assert.Equal(beforeOff.Pages, info.XbzrleCache.Pages); // no deltas after it
-        Assert.True(info.Ram!.Normal > normalBeforeOff + 1000, $"passes 4 and 5 sent the buffer whole ({normalBeforeOff} -> {info.Ram.Normal} normal pages)");
+        Assert.True(info.Ram!.Normal > normalBeforeOff, $"from pass 4 on the buffer went whole ({normalBeforeOff} -> {info.Ram.Normal} normal pages)");
         Assert.Contains(m.Log, l => l.Contains("src: xbzrle off from pass 4", StringComparison.Ordinal));
         Assert.Contains(m.Log, l => l.Contains("dst: the source switched xbzrle off", StringComparison.Ordinal));
     }
@@ -123,25 +123,25 @@ public sealed class MidMigrationSwitchTests
             missRateAt[pass] = s.Info().XbzrleCache!.CacheMissRate; // of the pass before
         }
 
-        var source = ScriptedMigration.Run(m, switchoverAfterPass: 6, new Dictionary<long, Action<MigrationSource>>
+        // Each size applies from the pass it is set before; the stats read when the next pass starts show it. Only
+        // passes 1 to 3 must not converge (the later ones are deltas and may): pass 5, if it is the final one,
+        // still starts and records.
+        var source = ScriptedMigration.Run(m, switchoverAfterPass: 5, new Dictionary<long, Action<MigrationSource>>
         {
             [3] = s => { Record(s, 3); m.Settings.SetParameters(m.Settings.Parameters with { XbzrleCacheSize = 32 << 20 }); },
-            [4] = s => Record(s, 4),
-            [5] = s => { Record(s, 5); m.Settings.SetParameters(m.Settings.Parameters with { XbzrleCacheSize = 24 << 20 }); },
-            [6] = s => Record(s, 6),
+            [4] = s => { Record(s, 4); m.Settings.SetParameters(m.Settings.Parameters with { XbzrleCacheSize = 24 << 20 }); },
+            [5] = s => Record(s, 5),
         });
 
         Assert.Equal(8UL << 20, sizeAt[3]);
         Assert.Equal(32UL << 20, sizeAt[4]);
-        Assert.Equal(32UL << 20, sizeAt[5]);
-        Assert.Equal(24UL << 20, sizeAt[6]);
-        // The grown cache kept the entries of the 8 MiB one (pass 3 hits on them), 32 MiB and 24 MiB both hold the
-        // whole 16 MiB buffer, so pass 4 finds nearly every re-dirtied page, and so does pass 5 after the shrink to
-        // 24 MiB (in place, keeping the entries). Not 0: a vCPU starved by a busy machine reaches some pages late.
+        Assert.Equal(24UL << 20, sizeAt[5]);
+        // The grown cache kept the entries of the 8 MiB one (pass 3 hits on them); pass 3 filled it with the whole
+        // 16 MiB buffer, and the shrink to 24 MiB (in place) kept all of that, so pass 4 finds nearly every
+        // re-dirtied page. Not 0: a vCPU starved by a busy machine reaches some pages late.
         Assert.True(missRateAt[4] < 0.9, $"cache-miss-rate of pass 3, just after growing: {missRateAt[4]}");
-        Assert.True(missRateAt[5] < 0.25, $"cache-miss-rate of pass 4, after growing: {missRateAt[5]}");
-        Assert.True(missRateAt[6] < 0.25, $"cache-miss-rate of pass 5, after shrinking: {missRateAt[6]}");
+        Assert.True(missRateAt[5] < 0.25, $"cache-miss-rate of pass 4, after shrinking: {missRateAt[5]}");
         Assert.Contains(m.Log, l => l.Contains("xbzrle cache 8 MiB -> 32 MiB", StringComparison.Ordinal));
-        Assert.Equal(24UL << 20, source.Info().XbzrleCache!.CacheSize);
+        Assert.Contains(m.Log, l => l.Contains("xbzrle cache 32 MiB -> 24 MiB", StringComparison.Ordinal));
     }
 }

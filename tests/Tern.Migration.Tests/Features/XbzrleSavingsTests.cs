@@ -51,8 +51,9 @@ public sealed class XbzrleSavingsTests(ITestOutputHelper output)
         // An 8 MiB hot set takes 90% of the writes: the same pages come back pass after pass with a few 8-byte
         // slots changed.
         const string workload = "hotcold:ws=32M,hot=8M,p=0.9,rate=40";
-        var (plain, _) = Migrate(workload, 32 << 20, xbzrle: false);
-        var (delta, described) = Migrate(workload, 32 << 20, xbzrle: true);
+        // The guest dirties 40 MiB/s, well above the 16 MiB/s link, so neither run converges before the script lets it.
+        var (plain, _) = Migrate(workload, 16 << 20, xbzrle: false);
+        var (delta, described) = Migrate(workload, 16 << 20, xbzrle: true);
 
         var cache = delta.XbzrleCache!;
         Assert.True(cache.Pages > 0, $"re-dirtied pages went as deltas: {cache}\n{described}");
