@@ -19,26 +19,32 @@ public sealed class CompressionPipeline : IDisposable
 {
     private readonly PagePipeline _pipeline;
 
-    /// <summary>Creates the workers, each with its own codec made from <see cref="CompressionPipelineOptions.Codec"/>.</summary>
-    public CompressionPipeline(CompressionPipelineOptions options, CompressedPageHandler onPage)
-        : this(options, () => PageCodecFactory.Create(options.Codec), onPage)
+    /// <summary>
+    /// Creates the workers, each with its own codec made from <see cref="CompressionPipelineOptions.Codec"/>.
+    /// <paramref name="counters"/>: counters to add to, so that a migration that replaces its pipeline (a new
+    /// method, level or thread count) keeps counting from where it was, as QEMU's counters are cumulative over the
+    /// migration; new ones when null. They must not be shared by two pipelines alive at once (one writer).
+    /// </summary>
+    public CompressionPipeline(CompressionPipelineOptions options, CompressedPageHandler onPage, CompressionCounters? counters = null)
+        : this(options, () => PageCodecFactory.Create(options.Codec), onPage, counters)
     {
     }
 
     /// <summary>Creates the workers with codecs from <paramref name="createCodec"/> (called once per worker, here).</summary>
-    public CompressionPipeline(CompressionPipelineOptions options, Func<IPageCodec> createCodec, CompressedPageHandler onPage)
+    public CompressionPipeline(CompressionPipelineOptions options, Func<IPageCodec> createCodec, CompressedPageHandler onPage, CompressionCounters? counters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(createCodec);
         ArgumentNullException.ThrowIfNull(onPage);
         Options = options;
+        Counters = counters ?? new CompressionCounters();
         var works = PipelineWorks.Create(options.Workers, () => new CompressPageWork(createCodec()));
         _pipeline = new PagePipeline("compress", works, options.QueueDepth, new ResultConsumer(onPage, Counters));
     }
 
     public CompressionPipelineOptions Options { get; }
 
-    public CompressionCounters Counters { get; } = new();
+    public CompressionCounters Counters { get; }
 
     /// <summary>Pages submitted whose result has not reached the handler yet.</summary>
     public long InFlight => _pipeline.InFlight;

@@ -210,6 +210,7 @@ public sealed partial class MigrationDestination
                     var change = SetCapabilityMessage.Read(payload.Span);
                     if ((negotiated & change.Capability) == 0)
                         throw new ProtocolException($"SetCapability switches {change.Capability}, which was not negotiated");
+                    applier!.Capabilities.Record(change.Capability, change.Enabled);
                     Log($"the source switched {ProtocolCapabilities.Describe(change.Capability)} {(change.Enabled ? "on" : "off")}");
                     break;
                 case (MessageType.DeviceState, DestinationState.Receiving):

@@ -124,7 +124,8 @@ public sealed partial class MigrationDestination
 
     private static string ByteSize(ulong bytes) => Tern.Memory.ByteSize.Format(bytes);
 
-    private PageApplier CreateApplier(IVirtualMachine m, ProtocolCapability capabilities) => new(m.Memory, capabilities, counters);
+    private PageApplier CreateApplier(IVirtualMachine m, ProtocolCapability capabilities) =>
+        new(m.Memory, new CapabilitySchedule(capabilities, barrier), counters);
 
     public void Dispose()
     {

@@ -35,16 +35,14 @@ public sealed partial class MigrationSource
     /// <summary>
     /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest dirtied again in
     /// consecutive passes; never above the host memory budget. Before any working set is measured (the first pass,
-    /// when the cache could not hit anyway) there is no cache.
+    /// when the cache could not hit anyway) there is no cache; once there is one, a pass with no working set keeps it.
     /// </summary>
     private ulong XbzrleCacheSize(MigrationParameters p)
     {
         ulong current = encoder?.CacheBytes ?? 0;
-        if (p.XbzrleCacheSize == 0 && workingSetPages == 0) return 0;
-        var budget = MemoryBudget.Resolve(p.MemoryBudget, HostMemoryInfo.Read());
-        var decision = p.XbzrleCacheSize != 0
-            ? XbzrleCacheSizer.ForConfigured(p.XbzrleCacheSize, machine.Memory.Size, budget.Bytes)
-            : XbzrleCacheSizer.Choose((ulong)workingSetPages, machine.Memory.Size, budget.Bytes, current);
+        if (p.XbzrleCacheSize == 0 && workingSetPages == 0 && current == 0) return 0;
+        var decision = XbzrleCacheSizer.ForNextPass(p.XbzrleCacheSize, p.MemoryBudget, HostMemoryInfo.Read(),
+            (ulong)workingSetPages, machine.Memory.Size, current, encoder?.CacheHeldBytes ?? 0);
         if (decision.Bytes != current) Log($"xbzrle cache {ByteSize.Format(current)} -> {ByteSize.Format(decision.Bytes)}: {decision.Reason}");
         return decision.Bytes;
     }
@@ -63,10 +61,20 @@ public sealed partial class MigrationSource
         string? method = next.Compress ? next.CompressMethod : null;
         if (method != compressMethodOn)
         {
-            var capability = ProtocolCapabilities.ForCompressMethod(method ?? compressMethodOn!);
-            payload.Reset();
-            new SetCapabilityMessage(capability, method is not null).Write(payload);
-            channels[0].Send(MessageType.SetCapability, payload);
+            // A change of method switches the old one off and the new one on: the destination rejects records of a
+            // kind switched off, so each announcement must be exact.
+            if (compressMethodOn is not null)
+            {
+                payload.Reset();
+                new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(compressMethodOn), false).Write(payload);
+                channels[0].Send(MessageType.SetCapability, payload);
+            }
+            if (method is not null)
+            {
+                payload.Reset();
+                new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(method), true).Write(payload);
+                channels[0].Send(MessageType.SetCapability, payload);
+            }
             Log(method is null ? $"compression off from pass {pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {pass}");
             compressMethodOn = method;
         }
@@ -98,7 +106,9 @@ public sealed partial class MigrationSource
     private void AfterPass()
     {
         if (encoder is null) return;
-        if (encoder.CacheBytes > 0 || xbzrleOn) xbzrleStats = encoder.XbzrleSnapshot();
+        // Once XBZRLE has run, keep reporting: after it is switched off the cache is gone and cache-size says 0
+        // from the next pass, while the page and byte counts stay what the migration sent (cumulative).
+        if (encoder.CacheBytes > 0 || xbzrleOn || xbzrleStats is not null) xbzrleStats = encoder.XbzrleSnapshot();
         if (encoder.Compression is { } c) compressionStats = c.Snapshot();
     }
 

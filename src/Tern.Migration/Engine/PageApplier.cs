@@ -7,13 +7,17 @@ namespace Tern.Migration.Engine;
 
 /// <summary>
 /// Writes received page records into guest RAM on the destination. Every record is checked before it is used: the
-/// page must be inside RAM, the kind known and negotiated, the length inside the payload and the page; XBZRLE and
+/// page must be inside RAM, the kind known, negotiated and not switched off by the source for this pass
+/// (<see cref="CapabilitySchedule"/>), the length inside the payload and the page; XBZRLE and
 /// compressed pages are decoded by code that never writes outside the page. A page that was never written and
 /// arrives as zero is skipped (fresh guest RAM is zero, and touching it costs a page fault). Thread-safe for
 /// different pages at once: each channel applies its own records with its own <see cref="ChannelDecoders"/>.
 /// </summary>
-internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negotiated, ReceiveCounters counters)
+internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabilities, ReceiveCounters counters)
 {
+    /// <summary>What the source has switched on and off; the main receive thread records each SetCapability here.</summary>
+    public CapabilitySchedule Capabilities => capabilities;
+
     private readonly DirtyBitmap touched = new(memory.PageCount);
 
     /// <summary>Applies one Pages payload; returns the number of records.</summary>
@@ -22,6 +26,7 @@ internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negoti
         var r = new PayloadReader(MessageType.Pages, payload);
         pass = r.U32();
         uint count = r.U32();
+        var allowed = capabilities.AllowedIn(pass);
         for (uint i = 0; i < count; i++)
         {
             var (page, kind) = PageRecord.Split(r.U64());
@@ -40,7 +45,7 @@ internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negoti
                     counters.Zero();
                     break;
                 case PageRecordKind.Xbzrle:
-                    Require(ProtocolCapability.Xbzrle, kind, i, pass);
+                    Require(allowed, ProtocolCapability.Xbzrle, kind, i, pass);
                     var delta = ReadEncoded(ref r, kind, i, pass);
                     // The delta applies on top of what this side holds: a page never written here is all zero.
                     var result = XbzrleDecoder.Decode(delta, memory.GetSpan(index.Address, PageSize.Bytes));
@@ -52,7 +57,7 @@ internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negoti
                 default:
                     if (PageRecord.Codec(kind) is not { } codec)
                         throw new ProtocolException($"page record {i} of pass {pass} has unknown kind {(byte)kind}");
-                    Require(codec.Capability, kind, i, pass);
+                    Require(allowed, codec.Capability, kind, i, pass);
                     var compressed = ReadEncoded(ref r, kind, i, pass);
                     var decoded = decoders.For(codec.Method).Decompress(compressed, memory.GetSpan(index.Address, PageSize.Bytes));
                     if (!decoded.Succeeded)
@@ -74,9 +79,12 @@ internal sealed class PageApplier(IGuestMemory memory, ProtocolCapability negoti
         return r.Bytes(length);
     }
 
-    private void Require(ProtocolCapability capability, PageRecordKind kind, uint record, uint pass)
+    private void Require(ProtocolCapability allowed, ProtocolCapability capability, PageRecordKind kind, uint record, uint pass)
     {
-        if ((negotiated & capability) == 0)
+        if ((allowed & capability) != 0) return;
+        if ((capabilities.Negotiated & capability) == 0)
             throw new ProtocolException($"page record {record} of pass {pass} is {kind}, a capability that was not negotiated");
+        throw new ProtocolException($"page record {record} of pass {pass} is {kind}, but the source switched " +
+            $"{ProtocolCapabilities.Describe(capability)} off from pass {capabilities.SwitchedOffFrom(capability, pass)}");
     }
 }

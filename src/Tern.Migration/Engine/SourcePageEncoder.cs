@@ -36,7 +36,16 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// <summary>The cache's size now (0 when XBZRLE has not run).</summary>
     public ulong CacheBytes => cache?.CapacityBytes ?? 0;
 
-    public CompressionCounters? Compression => pipeline?.Counters;
+    /// <summary>Host memory the cache's storage holds now (it fills lazily, so this grows up to <see cref="CacheBytes"/>).</summary>
+    public ulong CacheHeldBytes => cache?.AllocatedBytes ?? 0;
+
+    /// <summary>
+    /// Compression counters over the whole migration (null until compression first ran): one set outlives the
+    /// pipelines that a change of method, level or threads replaces, as QEMU's counters are cumulative.
+    /// </summary>
+    public CompressionCounters? Compression => pipeline is null ? null : compressionCounters;
+
+    private readonly CompressionCounters compressionCounters = new();
 
     private DirtyBitmap? populated;
 
@@ -67,7 +76,8 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             pipelineConfig = (next.CompressMethod, next.CompressLevel, next.CompressThreads);
             pipeline = new CompressionPipeline(
                 new CompressionPipelineOptions { Workers = next.CompressThreads, Codec = new PageCodecOptions(next.CompressMethod, next.CompressLevel) },
-                OnCompressed);
+                OnCompressed,
+                compressionCounters);
         }
     }
 

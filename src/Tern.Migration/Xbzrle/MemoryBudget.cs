@@ -17,19 +17,31 @@ public sealed record MemoryBudget(ulong Bytes, string Reason)
     /// </summary>
     public const double DefaultShareOfAvailable = 0.25;
 
-    /// <summary>The default budget: <see cref="DefaultShareOfAvailable"/> of the host's available memory.</summary>
-    public static MemoryBudget Default(HostMemoryInfo host)
+    /// <summary>
+    /// The default budget: <see cref="DefaultShareOfAvailable"/> of the memory available to Tern's caches, which is
+    /// MemAvailable plus what <paramref name="heldByCaches"/> (the XBZRLE cache's storage) already holds. MemAvailable
+    /// alone would not do: once the cache has taken its share, MemAvailable is lower by that much, and a budget
+    /// re-read from it every pass would shrink the cache pass after pass.
+    /// </summary>
+    public static MemoryBudget Default(HostMemoryInfo host, ulong heldByCaches = 0)
     {
         ArgumentNullException.ThrowIfNull(host);
-        ulong bytes = (ulong)(host.AvailableBytes * DefaultShareOfAvailable);
-        return new MemoryBudget(bytes, $"memory budget {ByteSize.Format(bytes)}: a quarter of {ByteSize.Format(host.AvailableBytes)} available on the host");
+        ulong usable = host.AvailableBytes + heldByCaches;
+        ulong bytes = (ulong)(usable * DefaultShareOfAvailable);
+        string of = heldByCaches == 0
+            ? $"{ByteSize.Format(host.AvailableBytes)} available on the host"
+            : $"{ByteSize.Format(usable)} ({ByteSize.Format(host.AvailableBytes)} available on the host + {ByteSize.Format(heldByCaches)} the cache holds)";
+        return new MemoryBudget(bytes, $"memory budget {ByteSize.Format(bytes)}: a quarter of {of}");
     }
 
-    /// <summary>The operator's budget (<c>x-memory-budget</c>) when it is set (non-zero), else <see cref="Default"/>.</summary>
-    public static MemoryBudget Resolve(ulong configuredBytes, HostMemoryInfo host) =>
+    /// <summary>
+    /// The operator's budget (<c>x-memory-budget</c>) when it is set (non-zero), else <see cref="Default"/> with
+    /// <paramref name="heldByCaches"/>.
+    /// </summary>
+    public static MemoryBudget Resolve(ulong configuredBytes, HostMemoryInfo host, ulong heldByCaches = 0) =>
         configuredBytes != 0
             ? new MemoryBudget(configuredBytes, $"memory budget {ByteSize.Format(configuredBytes)}: as configured (x-memory-budget)")
-            : Default(host);
+            : Default(host, heldByCaches);
 
     public override string ToString() => Reason;
 }

@@ -16,6 +16,13 @@ namespace Tern.Migration.Xbzrle;
 /// Errors come back as a result, not an exception: bad input from the network is expected, not exceptional. Like
 /// QEMU's, the decoder works in one pass, so after an error the page may hold some of the runs before it; discard it.
 /// It never writes outside <c>page</c>, nor outside the runs the encoding names.
+/// <para>Why the decoder has no vector/scalar choice of its own, unlike the encoder (<see cref="XbzrleImplementation"/>):
+/// the encoder must search two pages for the bytes that differ, which is where vector compares pay; the decoder is
+/// told where every run starts and how long it is, and only reads lengths (one ULEB128 byte or two) and copies runs.
+/// The copies are <see cref="RunCopy.CopyExact"/>'s loads and stores, whose width tests
+/// (<c>Vector256.IsHardwareAccelerated</c>) are constants the JIT folds when it compiles the method: the choice is
+/// made once, at start-up, with no dispatch per run. The tests run the decoder with those copies and with a plain
+/// span copy (<c>useVectorCopies: false</c>) and require the same result.</para>
 /// </remarks>
 public static class XbzrleDecoder
 {

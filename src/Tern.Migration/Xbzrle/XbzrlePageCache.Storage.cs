@@ -4,8 +4,13 @@ namespace Tern.Migration.Xbzrle;
 
 public sealed partial class XbzrlePageCache
 {
-    /// <summary>Slots per chunk: 64 MiB of page data. A multiple of <see cref="Ways"/>, so no set straddles chunks.</summary>
-    internal const int SlotsPerChunk = 16384;
+    /// <summary>
+    /// Slots per chunk: 4 MiB of page data. A multiple of <see cref="Ways"/>, so no set straddles chunks. Small enough
+    /// that lazy allocation follows the cache's filling closely and that a shrink in place, which keeps the arrays of
+    /// the chunks it still uses, holds at most one chunk's worth beyond its new capacity; large enough that even a
+    /// 64 GiB cache has only 16384 of them.
+    /// </summary>
+    internal const int SlotsPerChunk = 1024;
 
     /// <summary>One lazily allocated piece of the cache: page data with each slot's key and generation.</summary>
     private sealed class Chunk
@@ -17,6 +22,14 @@ public sealed partial class XbzrlePageCache
             Data = GC.AllocateUninitializedArray<byte>(slots * PageSize.Bytes);
             Keys = new ulong[slots];
             Generations = new ulong[slots];
+        }
+
+        /// <summary>A chunk over existing page data (a shrink reuses the old storage's arrays), with its slots' metadata.</summary>
+        public Chunk(byte[] data, ulong[] keys, ulong[] generations)
+        {
+            Data = data;
+            Keys = keys;
+            Generations = generations;
         }
 
         public byte[] Data { get; }
@@ -56,6 +69,16 @@ public sealed partial class XbzrlePageCache
         public int ChunkCount => _chunks.Length;
 
         public Chunk? ChunkAt(int index) => _chunks[index];
+
+        /// <summary>Slots of chunk <paramref name="index"/> in this geometry (the last chunk may be partial).</summary>
+        public int SlotsOfChunk(int index) => (int)Math.Min(SlotsPerChunk, Slots - (ulong)index * SlotsPerChunk);
+
+        /// <summary>Installs a chunk built elsewhere (by a shrink in place); counts the memory its data holds.</summary>
+        public void Install(int index, Chunk chunk)
+        {
+            _chunks[index] = chunk;
+            AllocatedBytes += (ulong)chunk.Data.Length;
+        }
 
         public SetLocation Locate(ulong set)
         {

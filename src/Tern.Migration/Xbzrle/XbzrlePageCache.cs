@@ -14,7 +14,7 @@
 // that fresh the insertion is refused, so two pages colliding in a busy set do not evict each other on every pass
 // and never produce a hit.
 //
-// Storage: page data lives in 64 MiB chunks (16384 slots) of safe byte arrays, allocated the first time an entry
+// Storage: page data lives in 4 MiB chunks (1024 slots) of safe byte arrays, allocated the first time an entry
 // lands in them and allocated uninitialised (a slot is read only after it was written), so a large configured
 // cache costs host memory only as it fills, and caches beyond 2 GiB need no single huge array.
 //

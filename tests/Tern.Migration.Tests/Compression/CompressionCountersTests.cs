@@ -50,4 +50,26 @@ public sealed class CompressionCountersTests
         Assert.Equal(0, pipeline.Counters.SentWhole);
         Assert.True(stats.CompressionRate > 100, $"compression-rate {stats.CompressionRate}");
     }
+
+    [Fact]
+    public void A_pipeline_that_replaces_another_adds_to_its_counters()
+    {
+        // What the migration does when the method, level or thread count changes: the totals carry on.
+        var counters = new CompressionCounters();
+        using (var first = new CompressionPipeline(new CompressionPipelineOptions { Codec = new PageCodecOptions("zstd", 1) }, _ => { }, counters))
+        {
+            for (var i = 0; i < 30; i++) first.Submit(new PageIndex((ulong)i), new byte[PageSize.Bytes]);
+            first.Flush();
+        }
+        Assert.Equal(30, counters.Snapshot().Pages);
+        using (var second = new CompressionPipeline(new CompressionPipelineOptions { Codec = new PageCodecOptions("lz4", 1), Workers = 1 }, _ => { }, counters))
+        {
+            Assert.Same(counters, second.Counters);
+            for (var i = 0; i < 20; i++) second.Submit(new PageIndex((ulong)i), new byte[PageSize.Bytes]);
+            second.Flush();
+        }
+        var stats = counters.Snapshot();
+        Assert.Equal(50, stats.Pages);
+        Assert.Equal(50, counters.Offered);
+    }
 }
