@@ -16,7 +16,7 @@ public sealed class PageRecordRejectionTests : IDisposable
 
     private ProtocolException Reject(ProtocolCapability negotiated, uint count, Action<PayloadWriter> records)
     {
-        var applier = new PageApplier(ram, negotiated, new ReceiveCounters());
+        var applier = new PageApplier(ram, new CapabilitySchedule(negotiated, new PassBarrier()), new ReceiveCounters());
         var payload = new PayloadWriter();
         payload.U32(1);
         payload.U32(count);
