@@ -84,6 +84,8 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     /// <summary>Pre-faults a range for writing so the first guest or migration write does not pay the page fault.</summary>
     public void Prefault(GuestAddress start, ulong length) => mapping.PopulateWrite(start.Value, length);
 
+    public bool TryPrefault(GuestRange range) => mapping.TryPopulateWrite(range.Start.Value, range.Length);
+
     private void CheckPage(PageIndex page)
     {
         if (page.Value >= PageCount) ThrowPageOutOfRange(page);

@@ -25,4 +25,11 @@ public interface IGuestMemory
     /// has never been touched (reading it would only allocate zero pages). A snapshot: the guest may touch more later.
     /// </summary>
     IEnumerable<GuestRange> PopulatedRanges();
+
+    /// <summary>
+    /// Allocates the backing of a page-aligned range for writing in one call, leaving its contents as they are, so that
+    /// the first writes into it do not each take a page fault. False when the host cannot (the kernel predates
+    /// <c>MADV_POPULATE_WRITE</c>): the writes then fault as usual.
+    /// </summary>
+    bool TryPrefault(GuestRange range);
 }

@@ -76,6 +76,19 @@ public sealed unsafe class MemoryMapping : SafeHandle
             OsException.ThrowLastError("madvise(MADV_POPULATE_WRITE)");
     }
 
+    /// <summary>
+    /// <see cref="PopulateWrite"/> where the kernel supports it (Linux 5.14 and later): false on EINVAL, the answer of
+    /// an older kernel to an advice it does not know. Any other failure (ENOMEM: the memory is not there) throws.
+    /// </summary>
+    public bool TryPopulateWrite(ulong offset, ulong length)
+    {
+        if (offset > Length || length > Length - offset) ThrowOutOfRange(offset, (int)Math.Min(length, int.MaxValue));
+        if (LibC.Madvise((byte*)handle + offset, (nuint)length, LibCConstants.MADV_POPULATE_WRITE) == 0) return true;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Errno.EINVAL) return false;
+        throw new OsException("madvise(MADV_POPULATE_WRITE)", errno);
+    }
+
     /// <summary>Drops the backing pages of a range of a shared file mapping (they read back as zero).</summary>
     public void Discard(ulong offset, ulong length)
     {

@@ -10,7 +10,8 @@ namespace Tern.Migration.Engine;
 /// page must be inside RAM, the kind known, negotiated and not switched off by the source for this pass
 /// (<see cref="CapabilitySchedule"/>), the length inside the payload and the page; XBZRLE and
 /// compressed pages are decoded by code that never writes outside the page. A page that was never written and
-/// arrives as zero is skipped (fresh guest RAM is zero, and touching it costs a page fault). Thread-safe for
+/// arrives as zero is skipped (fresh guest RAM is zero, and touching it costs a page fault); the first whole page of data
+/// into a chunk of RAM allocates the chunk in one call (<see cref="FirstTouchPrefaulter"/>). Thread-safe for
 /// different pages at once: each channel applies its own records with its own <see cref="ChannelDecoders"/>.
 /// </summary>
 internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabilities, ReceiveCounters counters)
@@ -19,6 +20,7 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
     public CapabilitySchedule Capabilities => capabilities;
 
     private readonly DirtyBitmap touched = new(memory.PageCount);
+    private readonly FirstTouchPrefaulter prefaulter = new(memory);
 
     /// <summary>Applies one Pages payload; returns the number of records.</summary>
     public uint Apply(ReadOnlySpan<byte> payload, ChannelDecoders decoders, out uint pass)
@@ -36,7 +38,9 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
             switch (kind)
             {
                 case PageRecordKind.Normal:
-                    memory.WritePage(index, r.Bytes(PageSize.Bytes));
+                    var bytes = r.Bytes(PageSize.Bytes);
+                    if (!touched.IsSet(index)) prefaulter.BeforeFirstWrite(index);
+                    memory.WritePage(index, bytes);
                     touched.SetAtomic(index);
                     counters.Normal();
                     break;
