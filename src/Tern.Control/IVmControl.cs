@@ -75,4 +75,11 @@ public interface IVmControl
     /// counters. Null when there is no guest here (yet).
     /// </summary>
     GuestStatus? QueryGuest() => null;
+
+    /// <summary>
+    /// <c>x-check-guest</c> (Tern's own): pauses the guest (if it runs), reads its counters and checks every byte of its
+    /// working set against the workload model, then resumes it. Keep at most <paramref name="maxMismatches"/> mismatches.
+    /// Refuse when there is no guest here, while a migration is moving it, or in a state where its RAM is not its own.
+    /// </summary>
+    GuestCheck CheckGuest(int maxMismatches) => throw new VmControlException("this VM cannot check its guest's memory");
 }

@@ -70,10 +70,11 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output)
             output.WriteLine(verified
                 ? $"tern demo: verified: all {final.Verification!.PagesCompared} pages of guest RAM hash to 0x{final.Verification.SourceDigest:x16} on both sides"
                 : "tern demo: VERIFICATION FAILED");
+            bool exact = await CheckAgainstModel(dst, cancel);
 
             await Quit(src);
             await Quit(dst);
-            bool ok = verified && dstStatus == "running" && srcStatus == "postmigrate";
+            bool ok = verified && exact && dstStatus == "running" && srcStatus == "postmigrate";
             output.WriteLine(ok ? "tern demo: done" : "tern demo: something is wrong: see the logs above");
             return ok ? 0 : 1;
         }
@@ -101,6 +102,20 @@ internal sealed class DemoRunner(DemoOptions options, TextWriter output)
         double writes = (Sum(second) - Sum(first)) / seconds;
         if (writes <= 0 && beats <= 0) throw new InvalidOperationException($"the guest on the {where} is not making progress");
         return string.Create(CultureInfo.InvariantCulture, $"{beats:0} heartbeats/s, {writes / 1e6:0.0} M writes/s, progress counters {string.Join(", ", second.GetProperty("progress").EnumerateArray().Select(e => e.GetUInt64()))}");
+    }
+
+    /// <summary>
+    /// x-check-guest on the destination: every byte of the guest's working set against its workload model, at the
+    /// counters the guest has reached there (the check pauses it for milliseconds).
+    /// </summary>
+    private async Task<bool> CheckAgainstModel(QmpClient destination, CancellationToken cancel)
+    {
+        var check = await destination.ExecuteAsync("x-check-guest", cancel: cancel);
+        bool exact = check.GetProperty("exact").GetBoolean();
+        output.WriteLine(exact
+            ? $"tern demo: the guest's memory on the destination matches its workload model ({check.GetProperty("pages-checked").GetUInt64()} pages checked)"
+            : $"tern demo: THE GUEST'S MEMORY ON THE DESTINATION DIFFERS FROM ITS WORKLOAD MODEL: {check.GetProperty("report").GetString()}");
+        return exact;
     }
 
     private static double Sum(JsonElement guest) => guest.GetProperty("progress").EnumerateArray().Sum(e => (double)e.GetUInt64());

@@ -50,21 +50,6 @@ internal sealed partial class QmpCommands
         };
     }
 
-    private JsonNode? QueryGuest(QmpArguments args)
-    {
-        args.EnsureNoneLeft();
-        var guest = _vm.QueryGuest() ?? throw new VmControlException("there is no guest here yet");
-        var progress = new JsonArray();
-        foreach (var p in guest.Progress) progress.Add(p);
-        return new JsonObject
-        {
-            ["workload"] = guest.Workload,
-            ["status"] = guest.Status,
-            ["heartbeats"] = guest.Heartbeats,
-            ["progress"] = progress,
-        };
-    }
-
     private JsonNode? Stop(QmpArguments args)
     {
         args.EnsureNoneLeft();

@@ -38,6 +38,7 @@ internal sealed partial class QmpCommands
             ["query-migrate-parameters"] = QueryMigrateParameters,
             ["migrate-set-parameters"] = MigrateSetParameters,
             ["x-query-guest"] = QueryGuest,
+            ["x-check-guest"] = CheckGuest,
         };
     }
 

@@ -14,5 +14,6 @@ public sealed class DemoTests
         Assert.Contains("the guest continues on the destination", output);
         Assert.Contains("as the guest saw it", output);
         Assert.Contains("verified: all", output);
+        Assert.Contains("the guest's memory on the destination matches its workload model (16384 pages checked)", output);
     }
 }

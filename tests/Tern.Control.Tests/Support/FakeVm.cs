@@ -145,6 +145,15 @@ public sealed class FakeVm : IVmControl
         }
     }
 
+    /// <summary>What <c>x-check-guest</c> answers; the test sets it (null: there is no guest here).</summary>
+    public GuestCheck? GuestCheck { get; set; }
+
+    public GuestCheck CheckGuest(int maxMismatches)
+    {
+        Calls.Enqueue($"check-guest:{maxMismatches}");
+        return GuestCheck ?? throw new VmControlException("there is no guest here");
+    }
+
     public MigrationParameters GetParameters()
     {
         lock (_lock) return _parameters;
