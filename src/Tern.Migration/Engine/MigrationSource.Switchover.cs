@@ -30,20 +30,32 @@ public sealed partial class MigrationSource
         phases.Mark($"pause ({pauseTook.TotalMilliseconds:0.0} ms)");
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
 
-        pass++;
-        Event?.Invoke(new MigrationPassStarted(pass));
-        SyncDirtyPages(tracker);
-        phases.Mark("final sync");
-        SendPass(final: true);
-        phases.Mark("final pass");
-        tracker.Stop();
-
-        channels[0].Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
-        phases.Mark("device state");
         bool verify = settings.IsEnabled(MigrationCapability.Verify);
         if (verify && (negotiated & ProtocolCapability.Verify) == 0)
             throw new InvalidOperationException("x-verify is on but the destination does not support verification");
-        ulong digest = verify ? DigestOfRam() : 0;
+        // The guest is paused and nothing else writes its RAM here, so the digest is taken on the other core while
+        // the last pages go out, instead of adding all of its time to the downtime after them.
+        var digesting = verify ? Task.Run(DigestOfRam) : null;
+        try
+        {
+            pass++;
+            Event?.Invoke(new MigrationPassStarted(pass));
+            SyncDirtyPages(tracker);
+            phases.Mark("final sync");
+            SendPass(final: true);
+            phases.Mark("final pass");
+            tracker.Stop();
+
+            channels[0].Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
+            phases.Mark("device state");
+        }
+        finally
+        {
+            // Also when the last pages failed to go out: the guest then resumes here, and no hash may still be
+            // reading its RAM (nor a disposed machine's unmapped RAM).
+            digesting?.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
+        }
+        ulong digest = digesting?.GetAwaiter().GetResult() ?? 0;
         if (verify) phases.Mark("digest");
         var payload = new PayloadWriter();
         new CompleteMessage((ulong)counters.PagesSent, verify, digest).Write(payload);
