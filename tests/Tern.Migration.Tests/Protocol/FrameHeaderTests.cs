@@ -1,20 +1,12 @@
-using System.Buffers.Binary;
 using Tern.Migration.Protocol;
+using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Protocol;
 
 /// <summary>The 12-byte frame header: every field that can be wrong is rejected with a message that names it.</summary>
 public sealed class FrameHeaderTests
 {
-    private static byte[] Header(ushort type, ushort flags = 0, uint length = 0, uint crc = 0)
-    {
-        var h = new byte[Frame.HeaderSize];
-        BinaryPrimitives.WriteUInt16LittleEndian(h, type);
-        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(2), flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(4), length);
-        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(8), crc);
-        return h;
-    }
+    private static byte[] Header(ushort type, ushort flags = 0, uint length = 0, uint crc = 0) => RawFrameHeader.Build(type, flags, length, crc);
 
     [Fact]
     public void A_written_header_reads_back()

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Tern.Memory;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Support;
@@ -19,15 +18,7 @@ public sealed class HostileStreamTests
         return raw;
     }
 
-    private static byte[] Header(ushort type, ushort flags, uint length, uint crc)
-    {
-        var h = new byte[Frame.HeaderSize];
-        BinaryPrimitives.WriteUInt16LittleEndian(h, type);
-        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(2), flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(4), length);
-        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(8), crc);
-        return h;
-    }
+    private static byte[] Header(ushort type, ushort flags = 0, uint length = 0, uint crc = 0) => RawFrameHeader.Build(type, flags, length, crc);
 
     [Fact]
     public void An_unknown_message_type()
