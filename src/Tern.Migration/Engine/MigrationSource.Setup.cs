@@ -101,11 +101,31 @@ public sealed partial class MigrationSource
         }
         catch (Exception e)
         {
+            // Kept even when another thread failed first: a destination that rejects the stream sends its Error and
+            // hangs up, and a writer may see the broken connection before this reader sees the Error.
+            if (e is RemoteMigrationException remote) Volatile.Write(ref destinationError, remote);
             var reason = cancel.IsCancellationRequested && failure is null ? new OperationCanceledException() : e;
             ready.TrySetException(reason);
             resumed.TrySetException(reason);
             if (!cancel.IsCancellationRequested) Fail(e);
         }
+    }
+
+    private RemoteMigrationException? destinationError;
+
+    /// <summary>How long a failed migration waits for the destination's own account of why the link broke.</summary>
+    private static readonly TimeSpan DestinationErrorGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The cause to report for a failure: the destination's Error when it sent one, since "connection reset" only
+    /// says that the link broke, not why. Waits briefly for the return path to read what is still in flight.
+    /// </summary>
+    private Exception CauseOf(Exception e)
+    {
+        if (e is RemoteMigrationException || failure is RemoteMigrationException) return failure ?? e;
+        if (failure is not (null or IOException or EndOfStreamException) && e is not (IOException or EndOfStreamException)) return failure ?? e;
+        returnPathThread?.Join(DestinationErrorGrace);
+        return (Exception?)Volatile.Read(ref destinationError) ?? failure ?? e;
     }
 
     private (MessageType, ReadOnlyMemory<byte>) ReadWithTimeout(FrameConnection connection, TimeSpan timeout, string what)

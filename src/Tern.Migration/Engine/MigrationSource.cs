@@ -124,7 +124,7 @@ public sealed partial class MigrationSource : IDisposable
         catch (Exception e)
         {
             bool cancelled = cancel.IsCancellationRequested && failure is null && !timedOut;
-            string reason = cancelled ? "cancelled by the operator" : Describe(failure ?? e);
+            string reason = cancelled ? "cancelled by the operator" : Describe(CauseOf(e));
             SendBestEffortError(cancelled ? ErrorMessage.Cancelled : ErrorMessage.Failed, reason);
             StopTracking();
             ResumeGuestHere();
