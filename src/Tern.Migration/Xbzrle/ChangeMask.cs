@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Tern.Memory;
 
 namespace Tern.Migration.Xbzrle;
@@ -9,78 +10,70 @@ namespace Tern.Migration.Xbzrle;
 /// <summary>
 /// The first pass of the encoder: one bit per byte of the page, set where the old and new page differ. The page's
 /// 4096 bytes become 64 words of 64 bits; bit <c>k</c> of word <c>b</c> stands for byte <c>64 * b + k</c>.
-/// The pass reads both pages once, front to back, 256 bytes at a time: a group with no difference (most of a
-/// sparsely changed page) costs only the loads and one test, as in a plain comparison, and leaves its four words
-/// zero; only groups with differences get their bits extracted. The run-walking pass then works on these 512 bytes
-/// of bits instead of the 8 KiB of pages.
+/// The vector passes read both pages once, front to back, and write every word without a branch: guest pages come
+/// from memory, and a mispredicted "does this block differ?" test costs more than extracting the bits of a block
+/// that does not, because it also throws away the loads already in flight. The run-walking pass then works on these
+/// 512 bytes of bits instead of the 8 KiB of pages.
 /// </summary>
 internal static class ChangeMask
 {
     public const int BlockBytes = 64;
     public const int Blocks = PageSize.Bytes / BlockBytes;
-    private const int GroupBytes = 4 * BlockBytes;
 
     /// <summary>
-    /// Fills <paramref name="changed"/> (64 words, zero on entry) and summarises which blocks have changed and
-    /// unchanged bytes.
+    /// Fills all 64 words of <paramref name="changed"/> and summarises them per block.
     /// </summary>
     public static BlockSummary Compute(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<ulong> changed, XbzrleImplementation implementation)
     {
         // The callers checked both pages are exactly one page long; the loops below rely on it.
-        return implementation switch
+        ref ulong bits = ref MemoryMarshal.GetReference(changed[..Blocks]);
+        switch (implementation)
         {
-            XbzrleImplementation.Vector512 => ComputeVector512(oldPage, newPage, changed),
-            XbzrleImplementation.Vector256 => ComputeVector256(oldPage, newPage, changed),
-            _ => ComputeScalar(oldPage, newPage, changed),
-        };
-    }
-
-    private static BlockSummary ComputeVector512(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<ulong> changed)
-    {
-        ref byte oldRef = ref MemoryMarshal.GetReference(oldPage);
-        ref byte newRef = ref MemoryMarshal.GetReference(newPage);
-        changed = changed[..Blocks];
-        var summary = new BlockSummary.Builder();
-        for (int b = 0; b < Blocks; b += 4)
-        {
-            nuint at = (nuint)(b * BlockBytes);
-            var x0 = Vector512.LoadUnsafe(ref oldRef, at) ^ Vector512.LoadUnsafe(ref newRef, at);
-            var x1 = Vector512.LoadUnsafe(ref oldRef, at + 64) ^ Vector512.LoadUnsafe(ref newRef, at + 64);
-            var x2 = Vector512.LoadUnsafe(ref oldRef, at + 128) ^ Vector512.LoadUnsafe(ref newRef, at + 128);
-            var x3 = Vector512.LoadUnsafe(ref oldRef, at + 192) ^ Vector512.LoadUnsafe(ref newRef, at + 192);
-            if (((x0 | x1) | (x2 | x3)) == Vector512<byte>.Zero) continue;
-            summary.Add(changed, b, ~Vector512.Equals(x0, Vector512<byte>.Zero).ExtractMostSignificantBits());
-            summary.Add(changed, b + 1, ~Vector512.Equals(x1, Vector512<byte>.Zero).ExtractMostSignificantBits());
-            summary.Add(changed, b + 2, ~Vector512.Equals(x2, Vector512<byte>.Zero).ExtractMostSignificantBits());
-            summary.Add(changed, b + 3, ~Vector512.Equals(x3, Vector512<byte>.Zero).ExtractMostSignificantBits());
+            case XbzrleImplementation.Vector512: ComputeVector512(oldPage, newPage, ref bits); break;
+            case XbzrleImplementation.Vector256: ComputeVector256(oldPage, newPage, ref bits); break;
+            default: ComputeScalar(oldPage, newPage, ref bits); break;
         }
-        return summary.Build();
+        return BlockSummary.Of(changed);
     }
 
-    private static BlockSummary ComputeVector256(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<ulong> changed)
+    private static void ComputeVector512(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, ref ulong changed)
     {
         ref byte oldRef = ref MemoryMarshal.GetReference(oldPage);
         ref byte newRef = ref MemoryMarshal.GetReference(newPage);
-        changed = changed[..Blocks];
-        var summary = new BlockSummary.Builder();
-        for (int b = 0; b < Blocks; b += 4)
+        if (Avx512BW.IsSupported)
         {
-            nuint at = (nuint)(b * BlockBytes);
+            // One compare straight into a mask register per block (VPCMPNEQB), no XOR and no inversion: the fewer
+            // instructions per block, the closer a sparsely changed page gets to the cost of merely reading it.
+            for (nuint b = 0; b < Blocks; b += 2)
+            {
+                nuint at = b * BlockBytes;
+                Unsafe.Add(ref changed, b) = Avx512BW.CompareNotEqual(Vector512.LoadUnsafe(ref oldRef, at), Vector512.LoadUnsafe(ref newRef, at)).ExtractMostSignificantBits();
+                Unsafe.Add(ref changed, b + 1) = Avx512BW.CompareNotEqual(Vector512.LoadUnsafe(ref oldRef, at + 64), Vector512.LoadUnsafe(ref newRef, at + 64)).ExtractMostSignificantBits();
+            }
+            return;
+        }
+        // Where AVX-512 is absent (tests run this path everywhere), the same in portable vector operations.
+        for (nuint b = 0; b < Blocks; b++)
+        {
+            nuint at = b * BlockBytes;
+            Unsafe.Add(ref changed, b) = ~Vector512.Equals(Vector512.LoadUnsafe(ref oldRef, at), Vector512.LoadUnsafe(ref newRef, at)).ExtractMostSignificantBits();
+        }
+    }
+
+    private static void ComputeVector256(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, ref ulong changed)
+    {
+        ref byte oldRef = ref MemoryMarshal.GetReference(oldPage);
+        ref byte newRef = ref MemoryMarshal.GetReference(newPage);
+        for (nuint b = 0; b < Blocks; b += 2)
+        {
+            nuint at = b * BlockBytes;
             var x0 = Vector256.LoadUnsafe(ref oldRef, at) ^ Vector256.LoadUnsafe(ref newRef, at);
             var x1 = Vector256.LoadUnsafe(ref oldRef, at + 32) ^ Vector256.LoadUnsafe(ref newRef, at + 32);
             var x2 = Vector256.LoadUnsafe(ref oldRef, at + 64) ^ Vector256.LoadUnsafe(ref newRef, at + 64);
             var x3 = Vector256.LoadUnsafe(ref oldRef, at + 96) ^ Vector256.LoadUnsafe(ref newRef, at + 96);
-            var x4 = Vector256.LoadUnsafe(ref oldRef, at + 128) ^ Vector256.LoadUnsafe(ref newRef, at + 128);
-            var x5 = Vector256.LoadUnsafe(ref oldRef, at + 160) ^ Vector256.LoadUnsafe(ref newRef, at + 160);
-            var x6 = Vector256.LoadUnsafe(ref oldRef, at + 192) ^ Vector256.LoadUnsafe(ref newRef, at + 192);
-            var x7 = Vector256.LoadUnsafe(ref oldRef, at + 224) ^ Vector256.LoadUnsafe(ref newRef, at + 224);
-            if ((((x0 | x1) | (x2 | x3)) | ((x4 | x5) | (x6 | x7))) == Vector256<byte>.Zero) continue;
-            summary.Add(changed, b, ChangedBits(x0, x1));
-            summary.Add(changed, b + 1, ChangedBits(x2, x3));
-            summary.Add(changed, b + 2, ChangedBits(x4, x5));
-            summary.Add(changed, b + 3, ChangedBits(x6, x7));
+            Unsafe.Add(ref changed, b) = ChangedBits(x0, x1);
+            Unsafe.Add(ref changed, b + 1) = ChangedBits(x2, x3);
         }
-        return summary.Build();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -91,10 +84,8 @@ internal static class ChangeMask
         return ~equal;
     }
 
-    private static BlockSummary ComputeScalar(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<ulong> changed)
+    private static void ComputeScalar(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, ref ulong changed)
     {
-        changed = changed[..Blocks];
-        var summary = new BlockSummary.Builder();
         for (int b = 0; b < Blocks; b++)
         {
             ulong bits = 0;
@@ -104,9 +95,8 @@ internal static class ChangeMask
                 ulong x = BinaryPrimitives.ReadUInt64LittleEndian(oldPage[at..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(newPage[at..]);
                 if (x != 0) bits |= (ulong)NonZeroBytes(x) << (w * 8); // most words of most pages are equal
             }
-            if (bits != 0) summary.Add(changed, b, bits);
+            Unsafe.Add(ref changed, b) = bits;
         }
-        return summary.Build();
     }
 
     /// <summary>Bit k of the result is set when byte k of <paramref name="x"/> is non-zero.</summary>
@@ -124,27 +114,50 @@ internal static class ChangeMask
 }
 
 /// <summary>
-/// One bit per 64-byte block of the page: whether the block has a changed byte, and whether it has an unchanged one.
-/// The encoder jumps over runs of blocks with TrailingZeroCount on these instead of testing block after block.
+/// Two bits per 64-byte block of the page: whether the block has a changed byte, and whether its last byte changed
+/// (so that a run goes on into the next block). Runs start and end only in blocks with a changed byte and in blocks
+/// right after one that ends changed: the encoder visits those alone.
 /// </summary>
-internal readonly record struct BlockSummary(ulong WithChanges, ulong WithUnchanged)
+internal readonly record struct BlockSummary(ulong WithChanges, ulong EndingChanged)
 {
     public bool AnyChanged => WithChanges != 0;
 
-    /// <summary>Collects a summary while the change bits are computed; blocks never added count as unchanged.</summary>
-    public struct Builder()
+    /// <summary>The blocks where a run can start or end.</summary>
+    public ulong RunEdges => WithChanges | (EndingChanged << 1);
+
+    /// <summary>Summarises 64 words of change bits, eight or four at a time with vector compares where there are some.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static BlockSummary Of(ReadOnlySpan<ulong> changed)
     {
-        private ulong _withChanges;
-        private ulong _withUnchanged = ulong.MaxValue;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Add(Span<ulong> changed, int block, ulong changedBits)
+        ref ulong bits = ref MemoryMarshal.GetReference(changed[..ChangeMask.Blocks]);
+        ulong withChanges = 0, endingChanged = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            changed[block] = changedBits;
-            _withChanges |= (changedBits != 0 ? 1UL : 0UL) << block;
-            _withUnchanged &= ~((changedBits == ulong.MaxValue ? 1UL : 0UL) << block);
+            for (int b = 0; b < ChangeMask.Blocks; b += 8)
+            {
+                var words = Vector512.LoadUnsafe(ref bits, (nuint)b);
+                withChanges |= (ulong)(~Vector512.Equals(words, Vector512<ulong>.Zero).ExtractMostSignificantBits() & 0xFF) << b;
+                endingChanged |= (ulong)words.ExtractMostSignificantBits() << b;        // bit 63 is the block's last byte
+            }
         }
-
-        public readonly BlockSummary Build() => new(_withChanges, _withUnchanged);
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (int b = 0; b < ChangeMask.Blocks; b += 4)
+            {
+                var words = Vector256.LoadUnsafe(ref bits, (nuint)b);
+                withChanges |= (ulong)(~Vector256.Equals(words, Vector256<ulong>.Zero).ExtractMostSignificantBits() & 0xF) << b;
+                endingChanged |= (ulong)words.ExtractMostSignificantBits() << b;
+            }
+        }
+        else
+        {
+            for (int b = 0; b < ChangeMask.Blocks; b++)
+            {
+                ulong word = Unsafe.Add(ref bits, b);
+                withChanges |= (word != 0 ? 1UL : 0UL) << b;
+                endingChanged |= (word >> 63) << b;
+            }
+        }
+        return new BlockSummary(withChanges, endingChanged);
     }
 }

@@ -24,12 +24,11 @@
 // one that is complete at 4095 (or 4096) bytes but leaves an unchanged tail overflows by rule 1, since QEMU checks
 // for room before it notices the rest of the page is unchanged; at 4094 bytes with an unchanged tail it fits.
 //
-// How: a first pass turns the two pages into 64 words of "byte changed" bits (ChangeMask: 64-byte vector compares
-// where the hardware has them); the second walks run boundaries in those bits, where a boundary is a bit that
-// differs from the bit before it (bits ^ (bits << 1)), with TrailingZeroCount, and jumps over unchanged blocks with
-// a one-bit-per-block summary.
+// How, in three passes over ever smaller data: ChangeMask turns the two pages into 64 words of "byte changed" bits
+// (64-byte vector compares where the hardware has them); RunBoundaries turns the bits into the page offsets where
+// changed runs start and end; the loop below writes one run per pair of offsets. A page whose changed bytes alone,
+// plus two length bytes a run, cannot fit is an overflow before anything is written.
 using System.Diagnostics;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Tern.Memory;
@@ -61,19 +60,19 @@ public static class XbzrleEncoder
         if (newPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(newPage), newPage.Length);
         if (destination.Length < Budget) XbzrleThrow.DestinationTooSmall(nameof(destination), destination.Length);
 
-        // The 64 words of change bits, then the two words of the block summary: kept in memory next to the bits
-        // rather than in registers, as the walk needs them only when it leaves a block.
-        Span<ulong> changed = stackalloc ulong[ChangeMask.Blocks + 2];
-        var summary = ChangeMask.Compute(oldPage, newPage, changed, implementation);
+        var scratch = EncoderScratch.ForThisThread;
+        var summary = ChangeMask.Compute(oldPage, newPage, scratch.Changed.AsSpan(1), implementation);
         if (!summary.AnyChanged) return XbzrleEncodeResult.Unchanged;
-        changed[WithChangesWord] = summary.WithChanges;
-        changed[WithUnchangedWord] = summary.WithUnchanged;
-        return WriteRuns(changed, newPage, destination);
+        int positions = RunBoundaries.Collect(scratch.Changed, summary, scratch.Positions, out int changedBytes, implementation);
+        // Every changed byte is sent, and each run takes at least two length bytes: past a page, QEMU's loop would
+        // give up somewhere on the way, whatever the runs look like.
+        if (changedBytes + positions > Budget) return XbzrleEncodeResult.Overflow;
+        return WriteRuns(scratch.Positions, positions, newPage, destination);
     }
 
     /// <summary>
-    /// Walks the run boundaries in <paramref name="changed"/> and writes the encoding, deciding overflow as QEMU's
-    /// loop does. At least one bit of <paramref name="changed"/> is set.
+    /// Writes the encoding of the changed runs whose start and end are the first <paramref name="positions"/>
+    /// entries of <paramref name="runBoundaries"/> (at least one run), deciding overflow as QEMU's loop does.
     /// </summary>
     /// <remarks>
     /// QEMU checks for room three times a run; with d the bytes written before a run, z and n the bytes its two
@@ -83,88 +82,63 @@ public static class XbzrleEncoder
     /// That check also bounds every write: each length is stored as 2 bytes (the second is overwritten next when
     /// the length needs only one), at d and d + z, both at least 2 bytes before d + z + n + len &lt;= 4096.
     /// </remarks>
-    private static XbzrleEncodeResult WriteRuns(ReadOnlySpan<ulong> changed, ReadOnlySpan<byte> newPage, Span<byte> destination)
+    private static XbzrleEncodeResult WriteRuns(ushort[] runBoundaries, int positions, ReadOnlySpan<byte> newPage, Span<byte> destination)
     {
-        Debug.Assert(changed.Length > WithUnchangedWord, "change bits and block summary expected");
+        Debug.Assert(positions >= 2 && positions % 2 == 0 && positions <= runBoundaries.Length, "whole runs expected");
         // A 32-byte store for a short run's bytes must fit in the destination (at least a page) and be read from
         // within the page; a conservative constant limit takes no register.
         const int lastShortCopy = Budget - RunCopy.ShortRunBytes;
+        // The fast path writes 2 length bytes and 32 run bytes from d, and reads 32 bytes from the run's start.
+        const int lastFastRun = Budget - 2 - RunCopy.ShortRunBytes;
 
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         ref byte src = ref MemoryMarshal.GetReference(newPage);
-        ref ulong changedRef = ref MemoryMarshal.GetReference(changed);
+        // A run's start and end are adjacent 16-bit entries: read both at once (x86-64 is little-endian).
+        ref uint runs = ref Unsafe.As<ushort, uint>(ref MemoryMarshal.GetArrayDataReference(runBoundaries));
+        nint runCount = positions >> 1;
 
         // Positions are nint so that they index without sign extension; all stay within 0..4096.
-        nint blockStart = 0;                   // page offset of the current 64-byte block
-        ulong bits = changedRef;
-        ulong boundaries = bits ^ (bits << 1); // a boundary is a bit unlike the one before; the page starts unchanged
         nint d = 0;
-        nint runStart = 0;                     // where the current unchanged run started
-
-        while (true)
+        nint unchangedStart = 0;
+        for (nint r = 0; r < runCount; r++)
         {
-            // The start of the next changed run: in this block, else in the next block with a changed byte (the
-            // blocks in between are unchanged throughout, and this block ended unchanged).
-            if (boundaries == 0)
-            {
-                ulong later = Unsafe.Add(ref changedRef, WithChangesWord) & (~1UL << (int)(blockStart >> 6));
-                if (later == 0) goto UnchangedTail;
-                int block = BitOperations.TrailingZeroCount(later);
-                blockStart = (nint)block << 6;
-                bits = Unsafe.Add(ref changedRef, block);
-                boundaries = bits ^ (bits << 1);
-            }
-            nint start = blockStart + (nint)(uint)BitOperations.TrailingZeroCount(boundaries);
-            boundaries &= boundaries - 1;
-
-            // Its end: in this block, else in the next block with an unchanged byte, else the end of the page.
-            nint end;
-            if (boundaries == 0)
-            {
-                ulong later = Unsafe.Add(ref changedRef, WithUnchangedWord) & (~1UL << (int)(blockStart >> 6));
-                if (later == 0)
-                {
-                    end = PageSize.Bytes;
-                    goto HaveEnd;
-                }
-                int block = BitOperations.TrailingZeroCount(later);
-                blockStart = (nint)block << 6;
-                bits = Unsafe.Add(ref changedRef, block);
-                boundaries = bits ^ ((bits << 1) | 1);                        // the block before ended changed
-            }
-            end = blockStart + (nint)(uint)BitOperations.TrailingZeroCount(boundaries);
-            boundaries &= boundaries - 1;
-
-        HaveEnd:
-            nint unchanged = start - runStart;
+            uint run = Unsafe.Add(ref runs, r);
+            nint start = (nint)(run & 0xFFFF);
+            nint end = (nint)(run >> 16);
+            nint unchanged = start - unchangedStart;
             nint length = end - start;
-            nint unchangedLong = LongLength(unchanged);
-            nint lengthLong = LongLength(length);
-            nint lengthsAt = d;
-            d += 2 + unchangedLong + lengthLong;                               // both lengths
-            if (d + length > Budget) return XbzrleEncodeResult.Overflow;
-
-            WriteLength(ref Unsafe.Add(ref dst, lengthsAt), unchanged, unchangedLong);
-            WriteLength(ref Unsafe.Add(ref dst, lengthsAt + 1 + unchangedLong), length, lengthLong);
-            if (length <= RunCopy.ShortRunBytes && d <= lastShortCopy && start <= lastShortCopy)
-                RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d)); // may write past the run: room checked
+            if ((unchanged | (length << 2)) < 0x80 && (d | start) <= lastFastRun)
+            {
+                // The common case in a busy page: both lengths take one byte, the run is under 32 bytes, and a 32-byte
+                // copy stays inside both pages; then d + 2 + length < 4096, so QEMU's checks cannot fail either.
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, d), (ushort)(unchanged | (length << 8)));
+                RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d + 2));
+                d += 2 + length;
+            }
             else
-                RunCopy.CopyExact(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length);
-            d += length;
+            {
+                nint unchangedLong = LongLength(unchanged);
+                nint lengthLong = LongLength(length);
+                nint lengthsAt = d;
+                d += 2 + unchangedLong + lengthLong;                           // both lengths
+                if (d + length > Budget) return XbzrleEncodeResult.Overflow;
 
-            if (end == PageSize.Bytes) return XbzrleEncodeResult.Encoded((int)d);
-            runStart = end;
+                WriteLength(ref Unsafe.Add(ref dst, lengthsAt), unchanged, unchangedLong);
+                WriteLength(ref Unsafe.Add(ref dst, lengthsAt + 1 + unchangedLong), length, lengthLong);
+                if (length <= RunCopy.ShortRunBytes && d <= lastShortCopy && start <= lastShortCopy)
+                    RunCopy.Copy32(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d)); // may write past the run: room checked
+                else
+                    RunCopy.CopyExact(ref Unsafe.Add(ref src, start), ref Unsafe.Add(ref dst, d), (int)length);
+                d += length;
+            }
+            unchangedStart = end;
         }
 
-    UnchangedTail:
-        // The rest of the page is unchanged. QEMU starts another round of its loop here and checks for room before
-        // it finds that out (check 1), so a full or nearly full encoding overflows even though nothing is added.
-        if (d > Budget - 2) return XbzrleEncodeResult.Overflow;
+        // An unchanged tail: QEMU starts another round of its loop here and checks for room before it finds that the
+        // rest of the page is unchanged (check 1), so a full or nearly full encoding overflows though nothing is added.
+        if (unchangedStart != PageSize.Bytes && d > Budget - 2) return XbzrleEncodeResult.Overflow;
         return XbzrleEncodeResult.Encoded((int)d);
     }
-
-    private const int WithChangesWord = ChangeMask.Blocks;
-    private const int WithUnchangedWord = ChangeMask.Blocks + 1;
 
     /// <summary>
     /// 1 when a length needs a second byte (128 or more), else 0, without a branch, as run lengths are random in busy
