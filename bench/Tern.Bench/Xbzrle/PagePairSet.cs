@@ -1,27 +1,35 @@
+using Tern.Memory;
+
 namespace Tern.Bench.Xbzrle;
 
 /// <summary>
 /// 8192 page pairs, 64 MiB in all (32 MiB of old pages, 32 MiB of new), so that the data comes from memory rather
 /// than the CPU's caches, as guest pages do during a migration. Seeded, so every run measures the same pages.
+/// Page-aligned, as guest RAM, the source's page copy and the XBZRLE cache are (<see cref="PageArray"/>).
 /// </summary>
 public sealed class PagePairSet
 {
     public const int PageBytes = 4096;
     public const int Pairs = 8192;
 
-    public byte[] Old { get; } = new byte[Pairs * PageBytes];
-    public byte[] New { get; } = new byte[Pairs * PageBytes];
+    private readonly PageArray _old = new(Pairs);
+    private readonly PageArray _new = new(Pairs);
 
     public PagePairSet(PageChangePattern pattern, int seed = 12345)
     {
         var random = new Random(seed);
-        random.NextBytes(Old);
-        Old.CopyTo(New, 0);
-        for (int p = 0; p < Pairs; p++) Change(New.AsSpan(p * PageBytes, PageBytes), pattern, random);
+        random.NextBytes(_old.Span);
+        _old.Span.CopyTo(_new.Span);
+        for (int p = 0; p < Pairs; p++) Change(_new.Page(p), pattern, random);
     }
 
-    public ReadOnlySpan<byte> OldPage(int pair) => Old.AsSpan(pair * PageBytes, PageBytes);
-    public ReadOnlySpan<byte> NewPage(int pair) => New.AsSpan(pair * PageBytes, PageBytes);
+    public ReadOnlySpan<byte> OldPage(int pair) => _old.Page(pair);
+    public ReadOnlySpan<byte> NewPage(int pair) => _new.Page(pair);
+
+    /// <summary>An old page to decode into (decode benchmarks overwrite it).</summary>
+    public Span<byte> WritableOldPage(int pair) => _old.Page(pair);
+
+    public Span<byte> WritableNewPage(int pair) => _new.Page(pair);
 
     private static void Change(Span<byte> page, PageChangePattern pattern, Random random)
     {

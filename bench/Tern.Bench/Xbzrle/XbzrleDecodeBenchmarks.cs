@@ -38,9 +38,8 @@ public class XbzrleDecodeBenchmarks
     public int QemuPort()
     {
         int total = 0;
-        var pages = _pairs.Old;
         for (int p = 0; p < Pages; p++)
-            total += QemuPortDecoder.Decode(_encoded.AsSpan(p * 4096, _lengths[p]), pages.AsSpan(p * 4096, 4096));
+            total += QemuPortDecoder.Decode(_encoded.AsSpan(p * 4096, _lengths[p]), _pairs.WritableOldPage(p));
         return total;
     }
 
@@ -48,9 +47,8 @@ public class XbzrleDecodeBenchmarks
     public int Tern()
     {
         int total = 0;
-        var pages = _pairs.Old;
         for (int p = 0; p < Pages; p++)
-            total += XbzrleDecoder.Decode(_encoded.AsSpan(p * 4096, _lengths[p]), pages.AsSpan(p * 4096, 4096)).PageOffset;
+            total += XbzrleDecoder.Decode(_encoded.AsSpan(p * 4096, _lengths[p]), _pairs.WritableOldPage(p)).PageOffset;
         return total;
     }
 
@@ -58,8 +56,7 @@ public class XbzrleDecodeBenchmarks
     public int CopyBound()
     {
         // Reads each encoding and writes as many bytes: what a decoder costs at the very least.
-        var pages = _pairs.New;
-        for (int p = 0; p < Pages; p++) _encoded.AsSpan(p * 4096, _lengths[p]).CopyTo(pages.AsSpan(p * 4096, 4096));
+        for (int p = 0; p < Pages; p++) _encoded.AsSpan(p * 4096, _lengths[p]).CopyTo(_pairs.WritableNewPage(p));
         return Pages;
     }
 }

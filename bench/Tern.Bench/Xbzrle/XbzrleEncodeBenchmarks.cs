@@ -62,10 +62,12 @@ public class XbzrleEncodeBenchmarks
         return differ;
     }
 
+    private readonly XbzrleEncoderScratch _scratch = new(); // as the migration's sender keeps one
+
     private int EncodeAll(XbzrleImplementation implementation)
     {
         int total = 0;
-        for (int p = 0; p < Pages; p++) total += XbzrleEncoder.Encode(_pairs.OldPage(p), _pairs.NewPage(p), _destination, implementation).Length;
+        for (int p = 0; p < Pages; p++) total += XbzrleEncoder.Encode(_pairs.OldPage(p), _pairs.NewPage(p), _destination, implementation, _scratch).Length;
         return total;
     }
 }

@@ -23,7 +23,9 @@ namespace Tern.Migration.Engine;
 /// </summary>
 internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters) : IDisposable
 {
-    private readonly byte[] copy = new byte[PageSize.Bytes];
+    // Page-aligned, as guest RAM and the XBZRLE cache are: the encoder's vector loads then never straddle cache lines.
+    private readonly PageArray copyPage = new(1);
+    private readonly XbzrleEncoderScratch encoderScratch = new();
     private readonly byte[] delta = new byte[PageSize.Bytes];
     private PassWriter? writer;
     private EncoderSettings? settings;
@@ -98,9 +100,10 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             cache?.Invalidate(page);
             return;
         }
+        var copy = copyPage.Page(0);
         live.CopyTo(copy);
-        if (cache is not null && TrySendDelta(page)) return;
-        SendWholeOrCompressed(page);
+        if (cache is not null && TrySendDelta(page, copy)) return;
+        SendWholeOrCompressed(page, copy);
     }
 
     /// <summary>Hands back pages still being compressed; call before the pass ends.</summary>
@@ -112,13 +115,13 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     }
 
     /// <summary>XBZRLE: true when the page is dealt with (sent as a delta, or unchanged and skipped).</summary>
-    private bool TrySendDelta(PageIndex page)
+    private bool TrySendDelta(PageIndex page, ReadOnlySpan<byte> copy)
     {
         ulong generation = settings!.Pass;
         if (cache!.TryGet(page, generation, out var old))
         {
             Xbzrle.RecordHit();
-            var result = XbzrleEncoder.Encode(old, copy, delta);
+            var result = XbzrleEncoder.Encode(old, copy, delta, encoderScratch);
             switch (result.Status)
             {
                 case XbzrleEncodeStatus.Unchanged:
@@ -143,7 +146,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
         return false;
     }
 
-    private void SendWholeOrCompressed(PageIndex page)
+    private void SendWholeOrCompressed(PageIndex page, ReadOnlySpan<byte> copy)
     {
         if (pipeline is not null && settings!.Compress)
         {

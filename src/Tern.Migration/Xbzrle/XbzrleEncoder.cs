@@ -53,14 +53,25 @@ public static class XbzrleEncoder
     /// <summary>The implementation <see cref="Encode(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> uses on this machine.</summary>
     public static XbzrleImplementation Implementation => XbzrleImplementations.Best;
 
+    /// <summary>
+    /// <see cref="Encode(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the calling thread's own working
+    /// memory: for a thread that encodes page after page. The same scratch must not be used by two threads at once.
+    /// </summary>
+    public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleEncoderScratch scratch) =>
+        Encode(oldPage, newPage, destination, XbzrleImplementations.Best, scratch);
+
     /// <summary>Encodes with a chosen implementation: for tests and benchmarks that compare them.</summary>
-    public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleImplementation implementation)
+    public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleImplementation implementation) =>
+        Encode(oldPage, newPage, destination, implementation, XbzrleEncoderScratch.ForThisThread);
+
+    /// <summary>Encodes with a chosen implementation and the caller's working memory.</summary>
+    public static XbzrleEncodeResult Encode(ReadOnlySpan<byte> oldPage, ReadOnlySpan<byte> newPage, Span<byte> destination, XbzrleImplementation implementation, XbzrleEncoderScratch scratch)
     {
         if (oldPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(oldPage), oldPage.Length);
         if (newPage.Length != PageSize.Bytes) XbzrleThrow.NotAPage(nameof(newPage), newPage.Length);
         if (destination.Length < Budget) XbzrleThrow.DestinationTooSmall(nameof(destination), destination.Length);
+        ArgumentNullException.ThrowIfNull(scratch);
 
-        var scratch = EncoderScratch.ForThisThread;
         var summary = ChangeMask.Compute(oldPage, newPage, scratch.Changed.AsSpan(1), implementation);
         if (!summary.AnyChanged) return XbzrleEncodeResult.Unchanged;
         int positions = RunBoundaries.Collect(scratch.Changed, summary, scratch.Positions, out int changedBytes, implementation);

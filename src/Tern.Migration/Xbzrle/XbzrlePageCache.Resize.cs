@@ -116,7 +116,7 @@ public sealed partial class XbzrlePageCache
             if (source[j] == j) source[j] = -1; // already in place
             else if (source[j] >= 0) wanted[source[j]] = j;
         }
-        var arrays = new byte[]?[old.ChunkCount];
+        var arrays = new PageArray?[old.ChunkCount];
         for (int c = 0; c < arrays.Length; c++) arrays[c] = old.ChunkAt(c)?.Data;
 
         for (int j = 0; j < newSlots; j++)
@@ -169,14 +169,14 @@ public sealed partial class XbzrlePageCache
         AssertInvariants();
     }
 
-    private static Span<byte> SlotPage(byte[]?[] arrays, int slot) =>
-        arrays[slot / SlotsPerChunk].AsSpan(slot % SlotsPerChunk * PageSize.Bytes, PageSize.Bytes);
+    private static Span<byte> SlotPage(PageArray?[] arrays, int slot) =>
+        arrays[slot / SlotsPerChunk]!.Page(slot % SlotsPerChunk);
 
     /// <summary>Copies old slot <paramref name="from"/>'s page to new slot <paramref name="to"/>, allocating its chunk's array if it had none.</summary>
-    private static void CopySlot(byte[]?[] arrays, Storage resized, int from, int to)
+    private static void CopySlot(PageArray?[] arrays, Storage resized, int from, int to)
     {
         int chunk = to / SlotsPerChunk;
-        arrays[chunk] ??= GC.AllocateUninitializedArray<byte>(resized.SlotsOfChunk(chunk) * PageSize.Bytes);
+        arrays[chunk] ??= new PageArray(resized.SlotsOfChunk(chunk));
         SlotPage(arrays, from).CopyTo(SlotPage(arrays, to));
     }
 }

@@ -18,25 +18,25 @@ public sealed partial class XbzrlePageCache
         public Chunk(int slots)
         {
             // Uninitialised: a slot's bytes are read only after a Store wrote them, and the OS backs the memory
-            // only as it is touched.
-            Data = GC.AllocateUninitializedArray<byte>(slots * PageSize.Bytes);
+            // only as it is touched. Page-aligned, like the guest pages they are encoded against.
+            Data = new PageArray(slots);
             Keys = new ulong[slots];
             Generations = new ulong[slots];
         }
 
         /// <summary>A chunk over existing page data (a shrink reuses the old storage's arrays), with its slots' metadata.</summary>
-        public Chunk(byte[] data, ulong[] keys, ulong[] generations)
+        public Chunk(PageArray data, ulong[] keys, ulong[] generations)
         {
             Data = data;
             Keys = keys;
             Generations = generations;
         }
 
-        public byte[] Data { get; }
+        public PageArray Data { get; }
         public ulong[] Keys { get; }
         public ulong[] Generations { get; }
 
-        public Span<byte> Page(int slot) => Data.AsSpan(slot * PageSize.Bytes, PageSize.Bytes);
+        public Span<byte> Page(int slot) => Data.Page(slot);
     }
 
     /// <summary>Where a set lives: its chunk (null if not allocated yet), its first slot there, and its ways.</summary>
@@ -77,7 +77,7 @@ public sealed partial class XbzrlePageCache
         public void Install(int index, Chunk chunk)
         {
             _chunks[index] = chunk;
-            AllocatedBytes += (ulong)chunk.Data.Length;
+            AllocatedBytes += (ulong)chunk.Data.Bytes;
         }
 
         public SetLocation Locate(ulong set)

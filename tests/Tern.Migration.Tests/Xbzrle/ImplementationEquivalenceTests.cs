@@ -85,6 +85,22 @@ public class ImplementationEquivalenceTests
     }
 
     [Fact]
+    public void A_caller_kept_scratch_gives_the_same_encodings_as_the_threads_own()
+    {
+        var scratch = new XbzrleEncoderScratch();
+        foreach (var (old, changed, kind) in PagePairs.Mixed(seed: 99, count: 300))
+        {
+            var expected = new byte[4096];
+            var actual = new byte[4096];
+            var viaThread = XbzrleEncoder.Encode(old, changed, expected);
+            var viaScratch = XbzrleEncoder.Encode(old, changed, actual, scratch);
+            Assert.Equal(viaThread, viaScratch);
+            Assert.True(expected.AsSpan(0, viaThread.Length).SequenceEqual(actual.AsSpan(0, viaScratch.Length)), kind);
+        }
+        Assert.Throws<ArgumentNullException>(() => XbzrleEncoder.Encode(new byte[4096], new byte[4096], new byte[4096], null!));
+    }
+
+    [Fact]
     public void BestPathIsTheFastestTheHardwareAccelerates()
     {
         var best = XbzrleImplementations.Best;
