@@ -10,6 +10,13 @@ results=TestResults
 rm -rf "$results"
 dotnet build Tern.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
 
+# Reserve a few 2 MiB huge pages for the huge-page tests when running as root on a host that has none (and give
+# them back at exit): without them those tests can only check the error path.
+hugepages=/proc/sys/vm/nr_hugepages
+if [ -w "$hugepages" ] && [ "$(cat "$hugepages" 2>/dev/null)" = 0 ] && echo 8 > "$hugepages" 2>/dev/null; then
+  trap 'echo 0 > "$hugepages"' EXIT
+fi
+
 # Test assemblies run one after another (-m:1): several of them drive real KVM guests and
 # measure timings that two assemblies competing for two cores would distort.
 dotnet test Tern.sln -c Release --no-build -m:1 \

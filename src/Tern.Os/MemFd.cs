@@ -33,10 +33,13 @@ public static class MemFd
     /// </summary>
     public static void ReserveHugePages(FileDescriptor fd, ulong size)
     {
+        // The pool as it was before this memfd took anything: a failed fallocate keeps the pages it did get until
+        // the memfd is closed, so reading the pool afterwards would count them as used by someone else.
+        var poolBefore = HostHugePages.TryRead();
         if (LibC.Fallocate(fd.Number, 0, 0, (long)size) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new OsException($"reserve {size / (1 << 20)} MiB of huge pages", errno, HugePageAdvice(size));
+            throw new OsException($"reserve {size / (1 << 20)} MiB of huge pages", errno, HugePageAdvice(size, poolBefore));
         }
     }
 
@@ -44,11 +47,11 @@ public static class MemFd
     /// How many huge pages to reserve: what this memfd needs on top of those already in use, so the operator can
     /// paste the command even when other users hold some of the pool.
     /// </summary>
-    private static string HugePageAdvice(ulong size)
+    private static string HugePageAdvice(ulong size, HostHugePages? poolBefore)
     {
         const ulong twoMiB = 2UL << 20;
         long needed = (long)(size / twoMiB);
-        if (HostHugePages.TryRead() is not { PageBytes: twoMiB } pool)
+        if (poolBefore is not { PageBytes: twoMiB } pool)
             return $"Reserve enough 2 MiB huge pages first, e.g. `echo {needed} > /proc/sys/vm/nr_hugepages`, or run without --huge-pages.";
         long target = pool.Total - pool.Free + needed;
         return $"This needs {needed} free 2 MiB huge pages and the host has {pool.Free} free of {pool.Total} reserved: " +

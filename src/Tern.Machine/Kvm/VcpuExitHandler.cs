@@ -43,7 +43,7 @@ internal sealed class VcpuExitHandler(
                 return true;
             case KvmExitReason.Shutdown:
                 return Fail(vcpu, MachineFaultKind.Shutdown,
-                    $"the guest shut down (a triple fault: an exception it could not handle) at {Where(vcpu)}");
+                    $"the guest shut down (a triple fault: an exception it could not handle) at {WhereAfterShutdown(vcpu)}");
             case KvmExitReason.InternalError:
                 return Fail(vcpu, MachineFaultKind.KvmError,
                     $"KVM could not continue the guest: internal error {InternalErrorName(exit.Detail)} at {Where(vcpu)}" +
@@ -89,6 +89,30 @@ internal sealed class VcpuExitHandler(
         onFault(new MachineFault(vcpu.Id, kind, description));
         return false;
     }
+
+    /// <summary>
+    /// <see cref="Where"/> after a shutdown exit. On AMD (SVM), KVM reinitialises the vCPU on a shutdown, as the
+    /// hardware leaves its state undefined, so the registers then read as the reset state (cs 0xf000, rip 0xfff0)
+    /// rather than where the guest was. Tern's guests never run at the reset vector: say so instead of pointing there.
+    /// </summary>
+    private static string WhereAfterShutdown(KvmVcpu vcpu)
+    {
+        try
+        {
+            var regs = vcpu.GetRegs();
+            var sregs = vcpu.GetSregs();
+            if (regs.Rip == ResetRip && sregs.Cs.Selector == ResetCs)
+                return "an unknown address: KVM reset the vCPU's registers on the shutdown (it does on AMD hosts), so where the guest was cannot be read";
+        }
+        catch (Exception)
+        {
+            // Where() says that the registers are unreadable.
+        }
+        return Where(vcpu);
+    }
+
+    private const ulong ResetRip = 0xFFF0;
+    private const ushort ResetCs = 0xF000;
 
     private static string Where(KvmVcpu vcpu)
     {

@@ -19,12 +19,19 @@ public sealed class FaultAndDeviceTests
         machine.Load(guest.Build(CounterGuest.Assemble(a => { a.nop(); a.ud2(); })));
         machine.Resume();
         MachineWait.Until(() => machine.State == MachineRunState.Faulted, TimeSpan.FromSeconds(10), "the fault");
+        // The event is raised on the vCPU thread just after the state changes: wait for it too.
+        MachineWait.Until(() => Volatile.Read(ref raised) is not null, TimeSpan.FromSeconds(10), "the Faulted event");
 
         var fault = machine.Fault!;
         Assert.Same(fault, raised);
         Assert.Equal(MachineFaultKind.Shutdown, fault.Kind);
         Assert.Contains("triple fault", fault.Description);
-        Assert.Contains($"rip 0x{CounterGuest.Code + 1:x}", fault.Description);
+        // Where the guest was (the ud2 after the nop), or, on AMD hosts, where KVM reset the registers, a clear
+        // statement that it cannot be known rather than the reset vector.
+        Assert.True(fault.Description.Contains($"rip 0x{CounterGuest.Code + 1:x}", StringComparison.Ordinal)
+                    || fault.Description.Contains("KVM reset the vCPU's registers on the shutdown", StringComparison.Ordinal),
+            fault.Description);
+        Assert.DoesNotContain("rip 0xfff0", fault.Description);
         var error = Assert.Throws<InvalidOperationException>(() => machine.Resume());
         Assert.Contains("faulted", error.Message);
         machine.Pause(); // still possible: the operator can save what is left

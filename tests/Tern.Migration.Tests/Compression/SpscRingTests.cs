@@ -40,16 +40,24 @@ public sealed class SpscRingTests
             {
                 var box = boxes[i % boxes.Length];
                 box.Value = i; // safe: the consumer is at most 9 items behind, a box is reused 64 items later
-                while (!ring.TryEnqueue(box)) Thread.SpinWait(1);
+                // SpinWait yields the CPU after a few spins: on a one-CPU machine the other side cannot run otherwise.
+                var full = new SpinWait();
+                while (!ring.TryEnqueue(box)) full.SpinOnce();
             }
         });
         var expected = 0;
+        var empty = new SpinWait();
         while (expected < count)
         {
             if (ring.TryDequeue(out var box))
             {
                 Assert.Equal(expected, box.Value);
                 expected++;
+                empty.Reset();
+            }
+            else
+            {
+                empty.SpinOnce();
             }
         }
         Assert.True(producer.Finish(TimeSpan.FromSeconds(30)));
