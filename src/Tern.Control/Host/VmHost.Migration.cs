@@ -179,9 +179,7 @@ public sealed partial class VmHost
                 switch (destination.State)
                 {
                     case DestinationState.Completed:
-                        machine = destination.Machine!;
-                        machine.Faulted += OnFault;
-                        runState = RunState.Running;
+                        TakeOverArrivedGuest(destination.Machine!);
                         break;
                     case DestinationState.HandOverUncertain:
                         machine = destination.Machine!;
@@ -203,10 +201,24 @@ public sealed partial class VmHost
         if (RunState == RunState.Running) Raise(VmEvent.Resume());
     }
 
+    /// <summary>Makes the guest that arrived this VM host's running machine; once only. Call with the gate held.</summary>
+    private void TakeOverArrivedGuest(IVirtualMachine arrived)
+    {
+        if (ReferenceEquals(machine, arrived)) return;
+        machine = arrived;
+        machine.Faulted += OnFault;
+        runState = RunState.Running;
+    }
+
     private void OnIncomingEvent(MigrationEvent e)
     {
         switch (e)
         {
+            case MigrationGuestResumed resumed:
+                // The guest runs here from now on: say so at once, not when the destination has finished telling
+                // the source (it first waits up to a second for the guest's first heartbeat).
+                lock (gate) TakeOverArrivedGuest(resumed.Machine);
+                break;
             case MigrationStatusChanged s when Settings.IsEnabled(MigrationCapability.Events):
                 Raise(VmEvent.Migration(s.Status));
                 break;

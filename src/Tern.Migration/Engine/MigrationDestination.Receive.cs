@@ -305,6 +305,7 @@ public sealed partial class MigrationDestination
         machine!.Resume();
         lock (gate) state = DestinationState.Completed;
         Machine = machine;
+        Event?.Invoke(new MigrationGuestResumed(machine));
         // Wait briefly for the first heartbeat so the source can report the downtime the guest itself saw.
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         long firstBeat;

@@ -1,3 +1,4 @@
+using Tern.Machine;
 using Tern.Migration.Api;
 
 namespace Tern.Migration.Engine;
@@ -22,3 +23,9 @@ public sealed record MigrationSwitchoverStarted : MigrationEvent;
 /// the hand-over. Until Commit is written a cancel still keeps the VM on the source.
 /// </summary>
 public sealed record MigrationDestinationReady : MigrationEvent;
+
+/// <summary>
+/// The destination runs the guest now (the source committed the hand-over). Raised before the destination tells the
+/// source and finishes, so that whoever hosts the VM can report it running from this moment.
+/// </summary>
+public sealed record MigrationGuestResumed(IVirtualMachine Machine) : MigrationEvent;

@@ -92,23 +92,6 @@ internal sealed class TernProcess : IAsyncDisposable
     public static async Task<string> StatusAsync(QmpClient client) =>
         (await client.ExecuteAsync("query-status", cancel: Ct)).GetProperty("status").GetString()!;
 
-    /// <summary>
-    /// Waits until query-status reports <paramref name="expected"/>. The destination's VM host switches to "running"
-    /// when its migration task has finished, a moment after it told the source it resumed the guest: right after the
-    /// source reports "completed", the destination may still say "inmigrate" (seen under slow nested emulation).
-    /// </summary>
-    public static async Task WaitForStatusAsync(QmpClient client, string expected, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            string status = await StatusAsync(client);
-            if (status == expected) return;
-            Assert.True(DateTime.UtcNow < deadline, $"status still {status} after {timeout.TotalSeconds} s, expected {expected}");
-            await Task.Delay(20, Ct);
-        }
-    }
-
     /// <summary>The guest's total progress counter (x-query-guest).</summary>
     public static async Task<ulong> ProgressAsync(QmpClient client)
     {
