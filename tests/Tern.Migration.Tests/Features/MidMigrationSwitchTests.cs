@@ -136,11 +136,13 @@ public sealed class MidMigrationSwitchTests
         Assert.Equal(8UL << 20, sizeAt[3]);
         Assert.Equal(32UL << 20, sizeAt[4]);
         Assert.Equal(24UL << 20, sizeAt[5]);
-        // The grown cache kept the entries of the 8 MiB one (pass 3 hits on them); pass 3 filled it with the whole
-        // 16 MiB buffer, and the shrink to 24 MiB (in place) kept all of that, so pass 4 finds nearly every
-        // re-dirtied page. Not 0: a vCPU starved by a busy machine reaches some pages late.
-        Assert.True(missRateAt[4] < 0.9, $"cache-miss-rate of pass 3, just after growing: {missRateAt[4]}");
-        Assert.True(missRateAt[5] < 0.25, $"cache-miss-rate of pass 4, after shrinking: {missRateAt[5]}");
+        // A cache emptied by a resize would miss every page of the next pass (a rate of exactly 1). The grown cache
+        // kept the entries of the 8 MiB one, so pass 3 hits on some of them (at most 2048 of its 4096+ pages; how
+        // many depends on which pages the guest re-dirtied in time, seen as low as 8%). Pass 3 filled the cache with
+        // the whole 16 MiB buffer, and the shrink to 24 MiB (in place) kept most of it, so pass 4 hits on most
+        // re-dirtied pages (usually over 75%, seen as low as 72% in a CI run).
+        Assert.True(missRateAt[4] < 0.97, $"cache-miss-rate of pass 3, just after growing: {missRateAt[4]}");
+        Assert.True(missRateAt[5] < 0.5, $"cache-miss-rate of pass 4, after shrinking: {missRateAt[5]}");
         Assert.Contains(m.Log, l => l.Contains("xbzrle cache 8 MiB -> 32 MiB", StringComparison.Ordinal));
         Assert.Contains(m.Log, l => l.Contains("xbzrle cache 32 MiB -> 24 MiB", StringComparison.Ordinal));
     }
