@@ -26,16 +26,17 @@ public static class XbzrleInterleavedBenchmark
         output.WriteLine("GB/s = page bytes (4096 per pair) per second, median over rounds; \"of bound\" and \"x QEMU\" = median of the per-round time ratios.");
         var table = new TextTable("pattern", "read bound GB/s", "QEMU port GB/s", "Scalar", "Vector256", "Vector512");
         var destination = new byte[4096];
+        var scratch = new XbzrleEncoderScratch(); // as the migration's sender keeps one
         foreach (var pattern in Enum.GetValues<PageChangePattern>())
         {
             var pairs = new PagePairSet(pattern);
             var methods = new Func<int>[]
             {
-                () => ReadBound(pairs),
-                () => QemuPort(pairs, destination),
-                () => Tern(pairs, destination, XbzrleImplementation.Scalar),
-                () => Tern(pairs, destination, XbzrleImplementation.Vector256),
-                () => Tern(pairs, destination, XbzrleImplementation.Vector512),
+                () => PagePairLoops.ReadBound(pairs),
+                () => PagePairLoops.QemuPort(pairs, destination),
+                () => PagePairLoops.Tern(pairs, destination, XbzrleImplementation.Scalar, scratch),
+                () => PagePairLoops.Tern(pairs, destination, XbzrleImplementation.Vector256, scratch),
+                () => PagePairLoops.Tern(pairs, destination, XbzrleImplementation.Vector512, scratch),
             };
             var seconds = methods.Select(_ => new List<double>()).ToArray();
             // The first pattern also waits for the JIT: tiered compilation replaces the encoders' first code (and
@@ -91,26 +92,4 @@ public static class XbzrleInterleavedBenchmark
         PageChangePattern.NewPage => "new page (overflow)",
         _ => pattern.ToString(),
     };
-
-    private static int ReadBound(PagePairSet pairs)
-    {
-        int differ = 0;
-        for (int p = 0; p < PagePairSet.Pairs; p++) if (MemoryReadBound.Differ(pairs.OldPage(p), pairs.NewPage(p))) differ++;
-        return differ;
-    }
-
-    private static int QemuPort(PagePairSet pairs, byte[] destination)
-    {
-        int total = 0;
-        for (int p = 0; p < PagePairSet.Pairs; p++) total += QemuPortEncoder.Encode(pairs.OldPage(p), pairs.NewPage(p), destination);
-        return total;
-    }
-
-    private static int Tern(PagePairSet pairs, byte[] destination, XbzrleImplementation implementation)
-    {
-        int total = 0;
-        var scratch = new XbzrleEncoderScratch(); // as the migration's sender keeps one
-        for (int p = 0; p < PagePairSet.Pairs; p++) total += XbzrleEncoder.Encode(pairs.OldPage(p), pairs.NewPage(p), destination, implementation, scratch).Length;
-        return total;
-    }
 }

@@ -37,12 +37,7 @@ public class XbzrleEncodeBenchmarks
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Pages)]
-    public int QemuPort()
-    {
-        int total = 0;
-        for (int p = 0; p < Pages; p++) total += QemuPortEncoder.Encode(_pairs.OldPage(p), _pairs.NewPage(p), _destination);
-        return total;
-    }
+    public int QemuPort() => PagePairLoops.QemuPort(_pairs, _destination);
 
     [Benchmark(OperationsPerInvoke = Pages)]
     public int TernScalar() => EncodeAll(XbzrleImplementation.Scalar);
@@ -55,19 +50,9 @@ public class XbzrleEncodeBenchmarks
     public int TernVector512() => EncodeAll(XbzrleImplementation.Vector512);
 
     [Benchmark(OperationsPerInvoke = Pages)]
-    public int MemoryReadBound()
-    {
-        int differ = 0;
-        for (int p = 0; p < Pages; p++) if (Xbzrle.MemoryReadBound.Differ(_pairs.OldPage(p), _pairs.NewPage(p))) differ++;
-        return differ;
-    }
+    public int MemoryReadBound() => PagePairLoops.ReadBound(_pairs);
 
     private readonly XbzrleEncoderScratch _scratch = new(); // as the migration's sender keeps one
 
-    private int EncodeAll(XbzrleImplementation implementation)
-    {
-        int total = 0;
-        for (int p = 0; p < Pages; p++) total += XbzrleEncoder.Encode(_pairs.OldPage(p), _pairs.NewPage(p), _destination, implementation, _scratch).Length;
-        return total;
-    }
+    private int EncodeAll(XbzrleImplementation implementation) => PagePairLoops.Tern(_pairs, _destination, implementation, _scratch);
 }
