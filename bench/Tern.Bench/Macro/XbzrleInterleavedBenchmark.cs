@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using Tern.Bench.Xbzrle;
 using Tern.Migration.Xbzrle;
 
