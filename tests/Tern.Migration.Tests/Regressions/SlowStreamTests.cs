@@ -19,12 +19,13 @@ public sealed class SlowStreamTests
         using var raw = new RawSource(limits: ShortWindow);
         raw.Handshake();
         raw.PassBegin(1);
-        var header = RawFrameHeader.Build((ushort)MessageType.Pages, length: 64);
+        // A whole frame's worth, so the trickle lasts until the destination hangs up (30 s at most).
+        byte[] frame = [.. RawFrameHeader.Build((ushort)MessageType.Pages, length: 64), .. new byte[64]];
         var trickling = Task.Run(() =>
         {
             try
             {
-                foreach (byte b in header)
+                foreach (byte b in frame)
                 {
                     raw.Stream.Write([b]);
                     Thread.Sleep(400);
