@@ -168,7 +168,7 @@ public sealed partial class VmHost
     {
         while (!incomingCancel.IsCancellationRequested)
         {
-            var destination = new MigrationDestination(incomingListener!, d => MachineBuilder.CreateIncoming(d, hostOptions));
+            var destination = new MigrationDestination(incomingListener!, d => MachineBuilder.CreateIncoming(d, hostOptions), incomingLimits);
             destination.Event += OnIncomingEvent;
             lock (gate) incoming = destination;
             destination.RunAsync().GetAwaiter().GetResult();
