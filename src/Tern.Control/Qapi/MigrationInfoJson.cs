@@ -108,6 +108,7 @@ public static class MigrationInfoJson
         {
             o["x-throttle-reason"] = why;
         }
+        AddIfPresent(o, "x-throttle-peak", info.ThrottlePeak);
         return o;
     }
 
@@ -152,6 +153,7 @@ public static class MigrationInfoJson
                 ? vt.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-vcpu-throttle-percentage", "an array of integers")).ToList()
                 : null,
             ThrottleReason = OptionalString(json, "x-throttle-reason"),
+            ThrottlePeak = (int?)OptionalInt64(json, "x-throttle-peak"),
             Converging = OptionalBool(json, "x-converging"),
         };
     }

@@ -31,6 +31,8 @@ public sealed record MigrationInfo
     public IReadOnlyList<int>? VcpuThrottlePercentages { get; init; }
     /// <summary><c>x-throttle-reason</c>: why the throttle is what it is (the measured rates the decision used).</summary>
     public string? ThrottleReason { get; init; }
+    /// <summary><c>x-throttle-peak</c>: the highest throttle any vCPU ran under during the migration, in percent.</summary>
+    public int? ThrottlePeak { get; init; }
 }
 
 /// <summary>QAPI <c>MigrationStats</c>: RAM transfer counters.</summary>

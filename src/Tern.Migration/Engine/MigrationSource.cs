@@ -106,6 +106,7 @@ public sealed partial class MigrationSource : IDisposable
                 CpuThrottlePercentage = throttle.MaxPercent,
                 VcpuThrottlePercentages = throttle.MaxPercent is null ? null : throttle.PerVcpu,
                 ThrottleReason = throttle.MaxPercent is null ? null : throttle.Reason,
+                ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
             };
         }
     }

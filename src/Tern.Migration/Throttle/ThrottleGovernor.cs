@@ -19,12 +19,16 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     private int[] applied = new int[machine.Description.VcpuCount];
     private string reason = "";
     private bool released;
+    private int peak;
 
     /// <summary>Raised with a line for the log when the throttle changes.</summary>
     public event Action<string>? Changed;
 
     /// <summary>The highest throttle of any vCPU now (QEMU's <c>cpu-throttle-percentage</c>); null when none was ever applied.</summary>
     public int? MaxPercent { get { lock (gate) return controller is null ? null : applied.Max(); } }
+
+    /// <summary>The highest throttle any vCPU ran under during the migration.</summary>
+    public int Peak { get { lock (gate) return peak; } }
 
     /// <summary>Each vCPU's throttle now, in percent.</summary>
     public IReadOnlyList<int> PerVcpu { get { lock (gate) return applied.ToArray(); } }
@@ -63,7 +67,8 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
         lock (gate)
         {
             released = true;
-            if (applied.Any(p => p > 0)) Apply(new int[applied.Length], "the migration ended");
+            // The last decision's reason stays: it says what the migration needed, which is what a report wants.
+            if (applied.Any(p => p > 0)) Apply(new int[applied.Length], reason, announce: "the migration ended");
         }
     }
 
@@ -81,14 +86,15 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
         return controller;
     }
 
-    private void Apply(int[] plan, string why)
+    private void Apply(int[] plan, string why, string? announce = null)
     {
         bool changed = !plan.AsSpan().SequenceEqual(applied);
         for (int v = 0; v < plan.Length; v++)
             if (plan[v] != applied[v]) machine.SetThrottle(v, plan[v] / 100.0);
         applied = plan;
         reason = why;
-        if (changed) Changed?.Invoke($"throttle {string.Join("/", plan.Select(p => $"{p}%"))}: {why}");
+        peak = Math.Max(peak, plan.Length == 0 ? 0 : plan.Max());
+        if (changed) Changed?.Invoke($"throttle {string.Join("/", plan.Select(p => $"{p}%"))}: {announce ?? why}");
     }
 
     private static ThrottleSettings SettingsFrom(MigrationParameters p) => new()
