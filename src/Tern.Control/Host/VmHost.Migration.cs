@@ -91,8 +91,10 @@ public sealed partial class VmHost
         // Refuse the whole request before changing anything, so a refused request has no effect.
         foreach (var (capability, on) in changes)
         {
-            if (on && capability is MigrationCapability.AutoConverge or MigrationCapability.PostcopyRam)
+            if (on && capability is MigrationCapability.PostcopyRam)
                 throw new VmControlException($"{capability.ToQapi()} is not available in this version of Tern");
+            if (on && capability is MigrationCapability.DirtyLimit && machine is { } m && !m.DirtyTracker.ReportsPerVcpu)
+                throw new VmControlException($"dirty-limit needs each vCPU's dirty rate, which {m.DirtyTracker.Name} cannot tell apart: start the VM with --dirty-tracking ring");
         }
         foreach (var (capability, on) in changes) Settings.SetCapability(capability, on);
     }

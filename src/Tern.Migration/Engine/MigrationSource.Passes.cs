@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tern.Memory;
 using Tern.Memory.Dirty;
+using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -12,6 +13,9 @@ public sealed partial class MigrationSource
     private long lastSyncTimestamp;
     private volatile bool timedOut;
     private volatile bool iterating = true;
+    private DirtySyncResult lastSync;
+    private TimeSpan lastSyncPeriod;
+    private long transferredAtLastThrottle;
 
     /// <summary>
     /// Pre-copy: the first pass sends all of RAM, then each pass sends what the guest dirtied during the previous one,
@@ -40,6 +44,7 @@ public sealed partial class MigrationSource
             // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
             SendPass(final: false, pass == 1 ? populated : null);
             var snapshot = SyncDirtyPages(tracker);
+            Throttle(snapshot);
             lock (gate)
             {
                 expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
@@ -62,6 +67,15 @@ public sealed partial class MigrationSource
             }
             cancel.Token.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>Lets the throttle (auto-converge or dirty-limit, when on) act on the period that the last sync closed.</summary>
+    private void Throttle(in ConvergenceSnapshot snapshot)
+    {
+        long transferred = counters.Transferred;
+        throttle.AfterSync(settings.Parameters, settings.IsEnabled(MigrationCapability.AutoConverge), settings.IsEnabled(MigrationCapability.DirtyLimit),
+            lastSync, lastSyncPeriod, transferred - transferredAtLastThrottle, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond);
+        transferredAtLastThrottle = transferred;
     }
 
     private TimeSpan TimeUntil(long timeoutMs)
@@ -94,6 +108,8 @@ public sealed partial class MigrationSource
         long now = Stopwatch.GetTimestamp();
         double seconds = Math.Max(Stopwatch.GetElapsedTime(lastSyncTimestamp, now).TotalSeconds, 1e-6);
         lastSyncTimestamp = now;
+        lastSync = result;
+        lastSyncPeriod = TimeSpan.FromSeconds(seconds);
         long remaining = dirty!.Count();
         double dirtyRate = result.DirtyPages / seconds;
         counters.DirtySync((long)dirtyRate, remaining);
