@@ -84,6 +84,11 @@ public sealed partial class VmHost
         }
     }
 
+    public IReadOnlyList<PassReport> QueryMigrateHistory()
+    {
+        lock (gate) return outgoing?.History ?? [];
+    }
+
     public IReadOnlyDictionary<MigrationCapability, bool> GetCapabilities() => Settings.Capabilities;
 
     public void SetCapabilities(IReadOnlyDictionary<MigrationCapability, bool> changes)
