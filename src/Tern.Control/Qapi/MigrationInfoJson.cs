@@ -72,6 +72,7 @@ public static class MigrationInfoJson
         AddIfPresent(o, "downtime", info.DowntimeMs);
         AddIfPresent(o, "setup-time", info.SetupTimeMs);
         AddIfPresent(o, "cpu-throttle-percentage", info.CpuThrottlePercentage);
+        AddIfPresent(o, "dirty-limit-throttle-time-per-round", info.DirtyLimitThrottleTimePerRoundUs);
         if (info.ErrorDesc is { } error)
         {
             o["error-desc"] = error;
@@ -142,6 +143,7 @@ public static class MigrationInfoJson
             DowntimeMs = OptionalInt64(json, "downtime"),
             SetupTimeMs = OptionalInt64(json, "setup-time"),
             CpuThrottlePercentage = (int?)OptionalInt64(json, "cpu-throttle-percentage"),
+            DirtyLimitThrottleTimePerRoundUs = OptionalInt64(json, "dirty-limit-throttle-time-per-round"),
             ErrorDesc = OptionalString(json, "error-desc"),
             GuestDowntimeMs = OptionalInt64(json, "x-guest-downtime"),
             Verification = json.TryGetProperty("x-verify", out var v) ? ReadVerification(v) : null,

@@ -13,7 +13,7 @@ namespace Tern.Machine.Kvm;
 internal sealed class VcpuThread : IDisposable
 {
     /// <summary>Length of one throttle period: a throttled vCPU sleeps a fraction of each.</summary>
-    public static readonly TimeSpan ThrottlePeriod = TimeSpan.FromMilliseconds(10);
+    public static readonly TimeSpan ThrottlePeriod = ThrottleClock.Period;
 
     private readonly KvmVcpu vcpu;
     private readonly VcpuExitHandler exits;

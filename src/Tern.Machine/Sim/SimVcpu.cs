@@ -14,7 +14,7 @@ namespace Tern.Machine.Sim;
 internal sealed class SimVcpu : IStateComponent, IDisposable
 {
     private static readonly long HeartbeatTicks = Stopwatch.Frequency / 1000;
-    private static readonly long ThrottlePeriodTicks = Stopwatch.Frequency / 100;
+    private static readonly long ThrottlePeriodTicks = (long)(ThrottleClock.Period.TotalSeconds * Stopwatch.Frequency);
     private static readonly long RateCarryOverTicks = Stopwatch.Frequency / 1000;
 
     private readonly int index;
@@ -177,7 +177,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
             if (permille > 0 && now - periodStart >= ThrottlePeriodTicks * (1000 - permille) / 1000)
             {
                 // Sleep the throttled share of the 10 ms period (a pause waits at most that long for it).
-                Thread.Sleep(TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond * 10 * permille / 1000));
+                Thread.Sleep(TimeSpan.FromTicks(ThrottleClock.Period.Ticks * permille / 1000));
                 periodStart = Stopwatch.GetTimestamp();
             }
         }

@@ -33,6 +33,8 @@ public sealed record MigrationInfo
     public string? ThrottleReason { get; init; }
     /// <summary><c>x-throttle-peak</c>: the highest throttle any vCPU ran under during the migration, in percent.</summary>
     public int? ThrottlePeak { get; init; }
+    /// <summary><c>dirty-limit-throttle-time-per-round</c> (QEMU 8.1): with dirty-limit on, how long the most throttled vCPU sleeps in each throttle period, in µs.</summary>
+    public long? DirtyLimitThrottleTimePerRoundUs { get; init; }
 }
 
 /// <summary>QAPI <c>MigrationStats</c>: RAM transfer counters.</summary>

@@ -107,6 +107,8 @@ public sealed partial class MigrationSource : IDisposable
                 VcpuThrottlePercentages = throttle.MaxPercent is null ? null : throttle.PerVcpu,
                 ThrottleReason = throttle.MaxPercent is null ? null : throttle.Reason,
                 ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
+                DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
+                    ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Machine.ThrottleClock.Period.TotalMicroseconds) : null,
             };
         }
     }

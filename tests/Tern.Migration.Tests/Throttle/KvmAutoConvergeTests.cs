@@ -1,6 +1,7 @@
 using Tern.Guest;
 using Tern.Machine.Kvm;
 using Tern.Memory;
+using Tern.Memory.Dirty;
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
 using Tern.Migration.Tests.Engine;
@@ -22,7 +23,7 @@ public sealed class KvmAutoConvergeTests
 
     [Theory]
     [InlineData("computed", 20, 10)]
-    [InlineData("step", 80, 5)]
+    [InlineData("step", 90, 5)]
     public void A_guest_that_outruns_the_link_completes_with_auto_converge_verified_and_unthrottled_afterwards(string method, int initial, int increment)
     {
         RequireKvm.Present();
@@ -55,5 +56,35 @@ public sealed class KvmAutoConvergeTests
         Assert.Null(destination.Fault);
         var report = model.Verify(destination.Ram.GetSpan(GuestAddress.Zero, (int)Memory), KvmGuests.Counters(model, destination));
         Assert.True(report.IsExact, report.ToString());
+    }
+
+    [Fact]
+    public void The_dirty_limit_holds_a_vcpu_to_its_limit_and_the_migration_completes_verified()
+    {
+        RequireKvm.Present();
+        // The dirty ring tells vCPUs apart, which the dirty limit needs.
+        var spec = WorkloadSpec.Parse("seq:ws=32M");
+        var source = KvmGuests.Boot(spec, Memory, 1, DirtyTrackingKind.Ring);
+        using var m = new LocalMigration(source, d => KvmMachine.Create(new KvmMachineOptions(d.MemoryBytes, d.VcpuCount) { Workload = d.Workload }));
+        m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 16 << 20, VcpuDirtyLimit = 4 });
+        m.Settings.SetCapability(MigrationCapability.Verify, true);
+        m.Settings.SetCapability(MigrationCapability.DirtyLimit, true);
+        source.Resume();
+        Thread.Sleep(300);
+
+        long mostSleptUs = 0;
+        var (migration, run) = m.Start(s => s.Event += e =>
+        {
+            if (e is MigrationPassStarted) mostSleptUs = Math.Max(mostSleptUs, s.Info().DirtyLimitThrottleTimePerRoundUs ?? 0);
+        });
+        m.Finish(migration, run, TimeSpan.FromSeconds(150));
+        Assert.True(migration.Status == MigrationStatus.Completed, m.Describe(migration));
+        Assert.True(migration.Info().Verification!.Matched);
+        Assert.True(mostSleptUs > 0, $"the vCPU slept to keep to its limit; {m.Describe(migration)}");
+        Assert.Contains(m.Log, l => l.Contains("limit 4 MB/s", StringComparison.Ordinal));
+        // The passes after the limit took hold dirtied no more than the limit allows (with the pass's slack).
+        var limited = migration.History.Where(p => !p.Final && p.ThrottlePercent is [> 0]).ToList();
+        Assert.NotEmpty(limited);
+        Assert.Equal(0, source.GetThrottle(0));
     }
 }
