@@ -24,11 +24,14 @@ public sealed class InProcessMigration : IDisposable
     private readonly MigrationDestination destination;
     private readonly Task destinationRun;
     private readonly Action<string>? log;
+    private readonly bool ownsSource;
 
     /// <param name="log">Receives the engine's log lines from both ends (for --verbose), or null.</param>
-    public InProcessMigration(IVirtualMachine source, MachineHostOptions host, Action<string>? log = null)
+    /// <param name="ownsSource">Whether disposing this disposes the source machine too.</param>
+    public InProcessMigration(IVirtualMachine source, MachineHostOptions host, Action<string>? log = null, bool ownsSource = true)
     {
         this.source = source;
+        this.ownsSource = ownsSource;
         this.log = log;
         listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
         Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
@@ -42,6 +45,15 @@ public sealed class InProcessMigration : IDisposable
 
     /// <summary>Migrates the source (running or not) and waits for both sides; throws unless it completed.</summary>
     public MigrationResult Run(TimeSpan timeout)
+    {
+        var result = TryRun(timeout);
+        if (result.Info.Status != MigrationStatus.Completed)
+            throw new InvalidOperationException($"the migration ended {result.Info.Status.ToQapi()}: {result.Info.ErrorDesc}; destination: {destination.Info().ErrorDesc}");
+        return result;
+    }
+
+    /// <summary>Migrates the source and waits for both sides, however the migration ends.</summary>
+    public MigrationResult TryRun(TimeSpan timeout)
     {
         using var migration = new MigrationSource(source, Settings);
         long livePasses = 0;
@@ -58,10 +70,7 @@ public sealed class InProcessMigration : IDisposable
             throw new TimeoutException($"the migration did not finish within {timeout.TotalSeconds:0} s (status {migration.Status})");
         }
         var wall = Stopwatch.GetElapsedTime(started);
-        var info = migration.Info();
-        if (info.Status != MigrationStatus.Completed)
-            throw new InvalidOperationException($"the migration ended {info.Status.ToQapi()}: {info.ErrorDesc}; destination: {destination.Info().ErrorDesc}");
-        return new MigrationResult(info, wall, Interlocked.Read(ref livePasses));
+        return new MigrationResult(migration.Info(), wall, Interlocked.Read(ref livePasses));
     }
 
     public void Dispose()
@@ -70,6 +79,6 @@ public sealed class InProcessMigration : IDisposable
         destinationRun.Wait(TimeSpan.FromSeconds(10));
         listener.Stop();
         destination.Machine?.Dispose();
-        source.Dispose();
+        if (ownsSource) source.Dispose();
     }
 }

@@ -13,12 +13,13 @@ public static class MacroBenchmarks
           machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
           kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
           xbzrle                                      XBZRLE encoding in interleaved rounds, as ratios to the read bound
+          convergence                                 a guest that outruns a 100 MiB/s link under each convergence method (KVM)
           macro-help                                  this text
         Options: --repeat N (default 3; rounds for xbzrle, at least 20), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
-    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle"];
+    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence"];
 
     public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
 
@@ -75,6 +76,9 @@ public static class MacroBenchmarks
                 return 0;
             case "kvm":
                 RunMachine(options, [MachineBackendChoice.KvmLog, MachineBackendChoice.KvmRing], output);
+                return 0;
+            case "convergence":
+                ConvergenceMethodsBenchmark.Run(options, output);
                 return 0;
             case "xbzrle":
                 XbzrleInterleavedBenchmark.Run(options, output);

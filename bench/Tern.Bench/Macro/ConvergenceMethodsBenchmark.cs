@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Tern.Migration.Api;
+
+namespace Tern.Bench.Macro;
+
+/// <summary>
+/// Issue 10: a guest that rewrites its working set faster than the link sends it, migrated with each convergence
+/// method in turn (plain pre-copy as the baseline, Tern's computed throttle, QEMU's step algorithm, the dirty limit),
+/// on real KVM. Reports total time and downtime, and the guest's own progress: its rate during the migration against
+/// its rate just before it, and the work it lost (what it would have done at its old rate, minus what it did).
+/// </summary>
+public static class ConvergenceMethodsBenchmark
+{
+    private sealed record Method(string Name, MachineBackendChoice Backend, Action<Tern.Migration.Engine.MigrationSettings> Configure);
+
+    public static void Run(MacroOptions options, TextWriter output)
+    {
+        if (MachineBackendChoice.KvmLog.Unavailable is { } why)
+        {
+            output.WriteLine($"convergence: skipped ({why}); the simulated guest outruns any throttle");
+            return;
+        }
+        ulong memory = options.Sizes.FirstOrDefault(1UL << 30);
+        string workload = $"seq:ws={memory / 2 >> 20}M";
+        const ulong link = 100 << 20;
+        const long giveUpMs = 90_000;
+        Method[] methods =
+        [
+            new("none (plain pre-copy)", MachineBackendChoice.KvmLog, _ => { }),
+            new("auto-converge computed", MachineBackendChoice.KvmLog, s => s.SetCapability(MigrationCapability.AutoConverge, true)),
+            new("auto-converge step (QEMU)", MachineBackendChoice.KvmLog, s =>
+            {
+                s.SetParameters(s.Parameters with { ThrottleMethod = "step" });
+                s.SetCapability(MigrationCapability.AutoConverge, true);
+            }),
+            new("dirty-limit 25 MB/s (ring)", MachineBackendChoice.KvmRing, s =>
+            {
+                s.SetParameters(s.Parameters with { VcpuDirtyLimit = 25 });
+                s.SetCapability(MigrationCapability.DirtyLimit, true);
+            }),
+        ];
+        var table = new TextTable("method", "completed", "total s", "downtime ms", "peak throttle %", "guest rate during / before", "work lost, s of guest time", "passes");
+        var results = methods.ToDictionary(m => m.Name, _ => new List<Outcome>());
+        // Rounds interleave the methods, so that a change in the host's load touches them all alike.
+        for (int round = 0; round < options.Repeat; round++)
+        {
+            foreach (var method in methods)
+            {
+                var outcome = MigrateOnce(method, workload, memory, link, giveUpMs, options.EngineLog);
+                results[method.Name].Add(outcome);
+                output.WriteLine($"  round {round + 1}, {method.Name}: {outcome}");
+            }
+        }
+        foreach (var method in methods)
+        {
+            var runs = results[method.Name];
+            Samples Of(Func<Outcome, double> f) { var s = new Samples(); foreach (var r in runs) s.Add(f(r)); return s; }
+            string Range(Samples s, string format) => $"{s.Median.ToString(format)} ({s.Min.ToString(format)}-{s.Max.ToString(format)})";
+            table.Add(method.Name, $"{runs.Count(r => r.Completed)}/{runs.Count}",
+                Range(Of(r => r.TotalMs / 1000.0), "0.0"), Range(Of(r => r.DowntimeMs), "0"), Range(Of(r => r.PeakThrottle), "0"),
+                Range(Of(r => r.RateRatio), "0.00"), Range(Of(r => r.LostSeconds), "0.0"), Range(Of(r => r.Passes), "0"));
+        }
+        output.WriteLine();
+        output.WriteLine($"Convergence methods: KVM, {Units.Gib(memory)}, 1 vCPU, {workload}, max-bandwidth {link >> 20} MiB/s, downtime-limit " +
+            $"{MigrationParameters.DefaultDowntimeLimitMs} ms, given up after {giveUpMs / 1000} s; medians (ranges) of {options.Repeat} interleaved rounds.");
+        output.WriteLine("Guest rate: its own progress counters over the whole migration, against the second before it (same run). " +
+            "Work lost: the rate before x migration time, minus the progress made, in seconds of the guest's unslowed time.");
+        output.WriteLine(table);
+    }
+
+    private sealed record Outcome(bool Completed, double TotalMs, double DowntimeMs, int PeakThrottle, double RateRatio, double LostSeconds, long Passes)
+    {
+        public override string ToString() =>
+            $"{(Completed ? "completed" : "did not finish")} in {TotalMs / 1000:0.0} s, downtime {DowntimeMs:0} ms, peak throttle {PeakThrottle}%, " +
+            $"guest at {RateRatio:0.00} of its speed, {LostSeconds:0.0} s of its work lost, {Passes} passes";
+    }
+
+    private static Outcome MigrateOnce(Method method, string workload, ulong memory, ulong link, long giveUpMs, Action<string>? log)
+    {
+        using var guest = new LiveGuest(method.Backend, workload, memory, 1);
+        var migration = new InProcessMigration(guest.Machine, method.Backend.Host, log, ownsSource: false);
+        using var _ = migration;
+        guest.Machine.Resume();
+        Thread.Sleep(1000);
+        ulong before0 = guest.Progress();
+        var clock = Stopwatch.StartNew();
+        Thread.Sleep(1000);
+        double rateBefore = (guest.Progress() - before0) / clock.Elapsed.TotalSeconds;
+
+        migration.Settings.SetParameters(new MigrationParameters { MaxBandwidth = link, TimeoutMs = giveUpMs });
+        method.Configure(migration.Settings);
+        ulong start = guest.Progress();
+        clock.Restart();
+        var result = migration.TryRun(TimeSpan.FromMilliseconds(giveUpMs + 30_000));
+        double seconds = clock.Elapsed.TotalSeconds;
+        // The source's counters stop where the guest was handed over (or where it kept running, after a failure).
+        double done = guest.Progress() - start;
+        var info = result.Info;
+        return new Outcome(info.Status == MigrationStatus.Completed, info.TotalTimeMs ?? seconds * 1000, info.DowntimeMs ?? double.NaN,
+            info.ThrottlePeak ?? 0, done / seconds / rateBefore, Math.Max(0, rateBefore * seconds - done) / rateBefore, result.LivePasses);
+    }
+}
