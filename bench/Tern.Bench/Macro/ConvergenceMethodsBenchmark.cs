@@ -81,7 +81,11 @@ public static class ConvergenceMethodsBenchmark
         var migration = new InProcessMigration(guest.Machine, method.Backend.Host, log, ownsSource: false);
         using var _ = migration;
         guest.Machine.Resume();
-        Thread.Sleep(1000);
+        // The first sweep over the working set touches fresh memory (slow, and nothing to re-dirty yet): start from
+        // the steady state, after two whole sweeps.
+        ulong sweep = memory / 2 / 4096;
+        var warmUp = Stopwatch.StartNew();
+        while (guest.Progress() < 2 * sweep && warmUp.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(100);
         ulong before0 = guest.Progress();
         var clock = Stopwatch.StartNew();
         Thread.Sleep(1000);
