@@ -81,6 +81,12 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         }
     }
 
+    public bool IsPopulated(PageIndex page)
+    {
+        CheckPage(page);
+        return MemFd.HasData(memfd, page.Address.Value, PageSize.Bytes);
+    }
+
     /// <summary>Pre-faults a range for writing so the first guest or migration write does not pay the page fault.</summary>
     public void Prefault(GuestAddress start, ulong length) => mapping.PopulateWrite(start.Value, length);
 

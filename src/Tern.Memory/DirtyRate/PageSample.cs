@@ -77,13 +77,10 @@ public sealed class PageSample
     private void HashInto(ulong[] target)
     {
         Span<byte> copy = stackalloc byte[PageSize.Bytes];
-        using var populated = memory.PopulatedRanges().GetEnumerator();
-        bool more = populated.MoveNext();
         for (int i = 0; i < pages.Length; i++)
         {
             var page = pages[i];
-            while (more && populated.Current.End.Page <= page) more = populated.MoveNext();
-            if (!more || populated.Current.FirstPage > page)
+            if (!memory.IsPopulated(page))
             {
                 target[i] = ZeroPageHash;
                 continue;
