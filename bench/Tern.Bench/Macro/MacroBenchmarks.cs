@@ -13,12 +13,13 @@ public static class MacroBenchmarks
           machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
           kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
           xbzrle                                      XBZRLE encoding in interleaved rounds, as ratios to the read bound
+          qemu                                        the same exported guest under QEMU and under Tern, not migrating (issue 12)
           macro-help                                  this text
         Options: --repeat N (default 3; rounds for xbzrle, at least 20), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
-    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle"];
+    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "qemu"];
 
     public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
 
@@ -78,6 +79,9 @@ public static class MacroBenchmarks
                 return 0;
             case "xbzrle":
                 XbzrleInterleavedBenchmark.Run(options, output);
+                return 0;
+            case "qemu":
+                QemuComparisonBenchmark.Run(options, output);
                 return 0;
             default:
                 output.WriteLine(Usage);
