@@ -30,7 +30,8 @@ public sealed class QemuGuestProcess : IDisposable
         return found ? null : $"{Qemu} is not installed (scripts/setup.sh installs qemu-system-x86)";
     }
 
-    public QemuGuestProcess(byte[] kernel, ulong memoryBytes)
+    /// <param name="memfdRam">Back guest RAM with a shared memfd, as Tern does, rather than QEMU's anonymous memory.</param>
+    public QemuGuestProcess(byte[] kernel, ulong memoryBytes, bool memfdRam = false)
     {
         dir = Directory.CreateTempSubdirectory("tern-bench-qemu-").FullName;
         string kernelPath = Path.Combine(dir, "guest.elf");
@@ -47,6 +48,12 @@ public sealed class QemuGuestProcess : IDisposable
             "-device", $"isa-debugcon,iobase=0x{Tern.Guest.GuestPorts.Panic:x},chardev=pn", "-chardev", "null,id=pn",
             "-qmp", $"unix:{socket},server=on,wait=off",
         ]);
+        if (memfdRam)
+        {
+            // Guest RAM on a shared memfd, as Tern's is, instead of QEMU's default anonymous memory (which QEMU
+            // madvises for transparent huge pages).
+            args.AddRange(["-object", $"memory-backend-memfd,id=ram0,size={memoryBytes >> 20}M,share=on", "-machine", "memory-backend=ram0"]);
+        }
         foreach (var a in args) start.ArgumentList.Add(a);
         process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Qemu);
         var clock = Stopwatch.StartNew();
@@ -67,6 +74,16 @@ public sealed class QemuGuestProcess : IDisposable
         reader = new StreamReader(stream, Encoding.UTF8);
         reader.ReadLine(); // greeting
         Execute("qmp_capabilities", null);
+    }
+
+    /// <summary>CPU time QEMU has used so far (all its threads).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
     }
 
     /// <summary>One 8-byte word of guest-physical memory.</summary>
