@@ -80,11 +80,24 @@ public static class QemuComparisonBenchmark
         output.WriteLine();
         output.WriteLine($"Tern versus QEMU on the same exported guest: {Workload}, 1 vCPU, {Units.Gib(Memory)}, not migrating; writes/s over a " +
             $"{Window.TotalSeconds:0} s window after two passes over the working set; {options.Repeat} rounds, order rotated each round.");
+        output.WriteLine($"  shmem THP (/sys/kernel/mm/transparent_hugepage/shmem_enabled): {ShmemThp()}; Tern's RAM (a memfd) gets huge pages only at advise, within_size or always.");
         if (!hugePages) output.WriteLine($"  Tern --huge-pages: skipped: reserve {Memory >> 21} free 2 MiB huge pages first (echo N > /proc/sys/vm/nr_hugepages).");
         output.WriteLine(table);
         output.WriteLine($"Tern/QEMU per round: median {Units.Ratio(roundRatios.Median)}, range {Units.Ratio(roundRatios.Min)} to {Units.Ratio(roundRatios.Max)}; " +
             $"per CPU-second (the VMM process's CPU time, which other load on the host does not shrink): median {Units.Ratio(roundCpuRatios.Median)}, " +
             $"range {Units.Ratio(roundCpuRatios.Min)} to {Units.Ratio(roundCpuRatios.Max)}.");
+    }
+
+    private static string ShmemThp()
+    {
+        try
+        {
+            return File.ReadAllText("/sys/kernel/mm/transparent_hugepage/shmem_enabled").Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static (double Wall, double Cpu) Measure(Runner runner, byte[] kernel)
