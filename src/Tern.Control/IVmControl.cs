@@ -88,4 +88,14 @@ public interface IVmControl
     /// Refuse when there is no guest here, while a migration is moving it, or in a state where its RAM is not its own.
     /// </summary>
     GuestCheck CheckGuest(int maxMismatches) => throw new VmControlException("this VM cannot check its guest's memory");
+
+    /// <summary>
+    /// <c>calc-dirty-rate</c>: starts measuring the guest's dirty rate over <see cref="DirtyRate.DirtyRateRequest.CalcTimeSeconds"/>
+    /// and returns at once (the status is already <c>measuring</c>). The request has been validated. Refuse a second
+    /// measurement while one runs, and a mode that needs dirty tracking while a migration uses it.
+    /// </summary>
+    void CalcDirtyRate(DirtyRate.DirtyRateRequest request) => throw new VmControlException("this VM cannot measure its dirty rate");
+
+    /// <summary><c>query-dirty-rate</c>: the current or last measurement.</summary>
+    DirtyRate.DirtyRateInfo QueryDirtyRate() => DirtyRate.DirtyRateInfo.Unstarted;
 }

@@ -33,6 +33,10 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         {
             if (hugePages) MemFd.ReserveHugePages(fd, size);
             var mapping = MemoryMapping.MapShared(fd, size, 0, hugePages);
+            // 4 KiB pages make a guest that sweeps a large working set miss the TLB on every page: QEMU's anonymous
+            // RAM gets transparent huge pages, and a memfd gets them too where the host's shmem THP setting allows
+            // advice. Measured (docs/benchmarks.md, issue 12): seq:ws=512M ran at 0.6x QEMU's speed on 4 KiB pages.
+            if (!hugePages) mapping.TryAdviseHugePages();
             return new GuestRam(fd, mapping, size, hugePages);
         }
         catch
@@ -79,6 +83,12 @@ public sealed class GuestRam : IGuestMemory, IDisposable
             ulong end = Math.Min((start + length + PageSize.OffsetMask) & ~PageSize.OffsetMask, Size);
             yield return new GuestRange(new GuestAddress(first), end - first);
         }
+    }
+
+    public bool IsPopulated(PageIndex page)
+    {
+        CheckPage(page);
+        return MemFd.HasData(memfd, page.Address.Value, PageSize.Bytes);
     }
 
     /// <summary>Pre-faults a range for writing so the first guest or migration write does not pay the page fault.</summary>

@@ -27,6 +27,12 @@ public interface IGuestMemory
     IEnumerable<GuestRange> PopulatedRanges();
 
     /// <summary>
+    /// False when the page has never been touched (a hole that reads as zero and would be allocated by reading it).
+    /// Memory that cannot tell says true.
+    /// </summary>
+    bool IsPopulated(PageIndex page) => true;
+
+    /// <summary>
     /// Allocates the backing of a page-aligned range for writing in one call, leaving its contents as they are, so that
     /// the first writes into it do not each take a page fault. False when the host cannot (the kernel predates
     /// <c>MADV_POPULATE_WRITE</c>): the writes then fault as usual.

@@ -59,6 +59,20 @@ public static class MemFd
     }
 
     /// <summary>
+    /// Whether [<paramref name="offset"/>, +<paramref name="length"/>) of a memfd has a backing page: one
+    /// lseek(SEEK_DATA), which finds a populated page at once (listing every range with <see cref="DataRanges"/> walks
+    /// all populated pages: about 30 ms for 256 MiB here).
+    /// </summary>
+    public static bool HasData(FileDescriptor fd, ulong offset, ulong length)
+    {
+        long data = LibC.Lseek(fd.Number, (long)offset, LibCConstants.SEEK_DATA);
+        if (data >= 0) return (ulong)data < offset + length;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Errno.ENXIO) return false; // no data at or after offset
+        throw new OsException("lseek(SEEK_DATA) on guest RAM", errno);
+    }
+
+    /// <summary>
     /// The ranges of a memfd that have backing pages (SEEK_DATA/SEEK_HOLE); everything else is a hole that reads as
     /// zero without being allocated. Reading a hole through a mapping allocates it, so callers that only need to know
     /// "zero" use this instead.

@@ -89,6 +89,19 @@ public sealed unsafe class MemoryMapping : SafeHandle
         throw new OsException("madvise(MADV_POPULATE_WRITE)", errno);
     }
 
+    /// <summary>
+    /// Asks for transparent huge pages over the whole mapping (MADV_HUGEPAGE), as QEMU does for guest RAM. For a memfd
+    /// the kernel honours it only when shmem THP allows advice (<c>/sys/kernel/mm/transparent_hugepage/shmem_enabled</c>
+    /// = advise, within_size or always); elsewhere it is accepted and changes nothing. False when the kernel refuses it
+    /// (no THP support).
+    /// </summary>
+    public bool TryAdviseHugePages()
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        // The whole mapping, [handle, handle + Length): madvise only records the advice on it.
+        return LibC.Madvise((byte*)handle, (nuint)Length, LibCConstants.MADV_HUGEPAGE) == 0;
+    }
+
     /// <summary>Drops the backing pages of a range of a shared file mapping (they read back as zero).</summary>
     public void Discard(ulong offset, ulong length)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Tern.Control.Host;
 using Tern.Memory;
+using Tern.Memory.DirtyRate;
 using Tern.Migration.Api;
 
 namespace Tern.Cli.Display;
@@ -14,8 +15,8 @@ internal static class RunDisplay
     public static void Show(VmHost vm, DisplayMode mode, TextWriter output, CancellationToken stop)
     {
         if (mode == DisplayMode.Auto) mode = Console.IsOutputRedirected || output != Console.Out ? DisplayMode.Plain : DisplayMode.Live;
-        // Rates are measured between samples: the first one only sets the baseline (and starts dirty tracking), so
-        // it is taken a full interval before the first one shown.
+        // Rates are measured between samples: the first one only sets the baseline (and draws the first page sample),
+        // so it is taken a full interval before the first one shown.
         vm.Sample();
         if (stop.WaitHandle.WaitOne(Interval)) return;
         switch (mode)
@@ -48,7 +49,7 @@ internal static class RunDisplay
         if (s.Workload.Length > 0) parts.Add(s.Workload);
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"heartbeats {s.HeartbeatsPerSecond:0}/s"));
         if (s.ProgressPerSecond is { } p) parts.Add($"progress {Rate(p)} writes/s");
-        if (s.DirtyPagesPerSecond is { } d) parts.Add($"dirty {Rate(d)} pages/s ({ByteSize.Format((ulong)(d * PageSize.Bytes))}/s)");
+        if (s.DirtyRate is { } d) parts.Add($"dirty {Dirty(d)}");
         if (Migration(s.Migration) is { } m) parts.Add(m);
         if (s.Note is { } note) parts.Add(note);
         return "tern: " + string.Join("  ", parts);
@@ -62,11 +63,19 @@ internal static class RunDisplay
         table.AddRow("heartbeats", string.Create(CultureInfo.InvariantCulture, $"{s.HeartbeatsPerSecond:0}/s ({s.Heartbeats} total)"));
         if (s.ProgressPerSecond is { } p) table.AddRow("progress", $"{Rate(p)} writes/s");
         if (s.Progress is { } counters) table.AddRow("counters", string.Join(" ", counters));
-        if (s.DirtyPagesPerSecond is { } d) table.AddRow("dirty rate", $"{Rate(d)} pages/s ({ByteSize.Format((ulong)(d * PageSize.Bytes))}/s)");
+        if (s.DirtyRate is { } d) table.AddRow("dirty rate", Markup.Escape(Dirty(d)));
         if (Migration(s.Migration) is { } m) table.AddRow("migration", Markup.Escape(m));
         if (s.Note is { } note) table.AddRow("note", Markup.Escape(note));
         return table;
     }
+
+    /// <summary>
+    /// The dirty rate and how it was measured: page sampling (pages hashed a second apart, no dirty tracking, so the
+    /// guest is not slowed), with the sample's size and the estimate's standard error.
+    /// </summary>
+    public static string Dirty(DirtyRateEstimate d) =>
+        $"{Rate(d.DirtyPagesPerSecond)} pages/s ({ByteSize.Format((ulong)(d.DirtyPagesPerSecond * PageSize.Bytes))}/s" +
+        $" ±{ByteSize.Format((ulong)(d.StandardErrorPagesPerSecond * PageSize.Bytes))}/s; page sampling: {d.ChangedPages} of {d.SampledPages} pages changed)";
 
     private static string? Migration(MigrationInfo info)
     {

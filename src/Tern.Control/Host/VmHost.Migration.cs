@@ -29,6 +29,7 @@ public sealed partial class VmHost
                 throw new VmControlException($"there is no VM here to migrate (state {runState.ToQapi()})");
             if (outgoing is { } o && !o.Status.IsFinished()) throw new VmControlException("a migration is already under way");
             if (incoming is not null) throw new VmControlException("this VM is being migrated in");
+            EnsureDirtyTrackerFree();
             outgoing?.Dispose();
             var source = new MigrationSource(machine, Settings);
             source.Event += e => OnOutgoingEvent(source, e);

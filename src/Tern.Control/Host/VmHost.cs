@@ -160,6 +160,8 @@ public sealed partial class VmHost : IVmControl, IDisposable
     public void Dispose()
     {
         CancelAll();
+        // A measurement reads guest RAM and may hold dirty tracking on: end it before the machine goes.
+        dirtyRateMeter?.Dispose();
         IVirtualMachine? m;
         lock (gate)
         {

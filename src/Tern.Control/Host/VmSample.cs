@@ -1,3 +1,4 @@
+using Tern.Memory.DirtyRate;
 using Tern.Migration.Api;
 
 namespace Tern.Control.Host;
@@ -7,7 +8,7 @@ namespace Tern.Control.Host;
 /// <param name="HeartbeatsPerSecond">Recent heartbeat rate (about 1000 per vCPU for a healthy guest).</param>
 /// <param name="Progress">The workload's counters (writes done per vCPU), when the workload is known.</param>
 /// <param name="ProgressPerSecond">Recent rate of the counters' sum (writes a second).</param>
-/// <param name="DirtyPagesPerSecond">Pages dirtied a second, measured through the dirty log (null while a migration owns it).</param>
+/// <param name="DirtyRate">Pages dirtied a second, estimated by page sampling (no dirty tracking); null on the first sample.</param>
 public sealed record VmSample(
     RunState State,
     string Workload,
@@ -15,6 +16,6 @@ public sealed record VmSample(
     double HeartbeatsPerSecond,
     ulong[]? Progress,
     double? ProgressPerSecond,
-    double? DirtyPagesPerSecond,
+    DirtyRateEstimate? DirtyRate,
     string? Note,
     MigrationInfo Migration);

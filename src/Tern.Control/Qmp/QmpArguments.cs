@@ -67,6 +67,24 @@ internal sealed class QmpArguments
         return value;
     }
 
+    /// <summary>A signed integer member (QAPI <c>int</c>/<c>int64</c>).</summary>
+    public long RequireSigned(string name) => ReadSigned(name, Require(name));
+
+    public long? OptionalSigned(string name) => TryGet(name, out var v) ? ReadSigned(name, v) : null;
+
+    private long ReadSigned(string name, JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var value))
+        {
+            throw WrongType(name, "integer");
+        }
+        return value;
+    }
+
+    /// <summary>An optional member holding a QAPI enum value.</summary>
+    public T? OptionalEnum<T>(string name, TryParseEnum<T> parse) where T : struct =>
+        TryGet(name, out _) ? RequireEnum(name, parse) : null;
+
     /// <summary>A member holding a QAPI enum value; <paramref name="parse"/> maps the QAPI spelling.</summary>
     public T RequireEnum<T>(string name, TryParseEnum<T> parse)
     {

@@ -38,6 +38,8 @@ internal sealed partial class QmpCommands
             ["migrate-set-capabilities"] = MigrateSetCapabilities,
             ["query-migrate-parameters"] = QueryMigrateParameters,
             ["migrate-set-parameters"] = MigrateSetParameters,
+            ["calc-dirty-rate"] = CalcDirtyRate,
+            ["query-dirty-rate"] = QueryDirtyRate,
             ["x-query-guest"] = QueryGuest,
             ["x-check-guest"] = CheckGuest,
         };

@@ -1,3 +1,4 @@
+using Tern.Control.DirtyRate;
 using System.Collections.Concurrent;
 using Tern.Control;
 using Tern.Migration.Api;
@@ -146,6 +147,13 @@ public sealed class FakeVm : IVmControl
     }
 
     /// <summary>What <c>x-check-guest</c> answers; the test sets it (null: there is no guest here).</summary>
+    public DirtyRateInfo DirtyRate { get; set; } = DirtyRateInfo.Unstarted;
+
+    public void CalcDirtyRate(DirtyRateRequest request) =>
+        Calls.Enqueue($"calc-dirty-rate:{request.CalcTimeSeconds}:{request.SamplePagesPerGib?.ToString() ?? "-"}:{request.Mode.ToQapi()}");
+
+    public DirtyRateInfo QueryDirtyRate() => DirtyRate;
+
     public GuestCheck? GuestCheck { get; set; }
 
     public GuestCheck CheckGuest(int maxMismatches)
