@@ -11,7 +11,18 @@ namespace Tern.Migration.Tests.Trust;
 public sealed class DestinationTextTests
 {
     [Fact]
-    public void A_destination_that_hangs_up_on_Hello_is_reported_as_such_not_as_an_aggregate()
+    public void A_failure_inside_a_task_is_reported_as_its_cause_not_as_an_aggregate()
+    {
+        using var run = new LyingPeerRun(LieStep.Complete, Lie.Ready, LyingPeerRun.Converging,
+            wrap: guest => new PauseFailingMachine(guest, "vCPU 0 did not stop: KVM_RUN returned EIO"));
+        var source = run.Migrate();
+
+        run.AssertSourceKeptTheVm(source);
+        Assert.Equal("vCPU 0 did not stop: KVM_RUN returned EIO; the VM keeps running on the source", source.Info().ErrorDesc);
+    }
+
+    [Fact]
+    public void A_destination_that_hangs_up_on_Hello_is_reported_as_gone()
     {
         using var run = new LyingPeerRun(LieStep.Hello, Lie.HangUp, LyingPeerRun.Converging);
         var source = run.Migrate();

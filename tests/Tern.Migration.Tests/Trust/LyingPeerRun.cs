@@ -31,12 +31,14 @@ internal sealed class LyingPeerRun : IDisposable
     public static readonly TimeSpan PauseSlack = TimeSpan.FromSeconds(1);
 
     private readonly SimMachine guest;
+    private readonly IVirtualMachine migrated;
     private readonly MigrationSettings settings = new();
     private readonly List<string> log = [];
 
-    public LyingPeerRun(LieStep at, Lie lie, string workload, ulong maxBandwidth = 0)
+    public LyingPeerRun(LieStep at, Lie lie, string workload, ulong maxBandwidth = 0, Func<SimMachine, IVirtualMachine>? wrap = null)
     {
         guest = SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 });
+        migrated = wrap?.Invoke(guest) ?? guest;
         settings.SetParameters(settings.Parameters with { MaxBandwidth = maxBandwidth });
         Destination = new LyingDestination(at, lie);
         guest.Resume();
@@ -52,7 +54,7 @@ internal sealed class LyingPeerRun : IDisposable
 
     public MigrationSource Migrate(TimeSpan? within = null)
     {
-        var source = new MigrationSource(guest, settings) { ReplyTimeout = ReplyTimeout, WriteStallLimit = WriteStallLimit };
+        var source = new MigrationSource(migrated, settings) { ReplyTimeout = ReplyTimeout, WriteStallLimit = WriteStallLimit };
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add(l.Text); };
         guest.Heartbeats.Mark();
         var run = source.RunAsync(Destination.Uri);
