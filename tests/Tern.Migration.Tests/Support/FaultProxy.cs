@@ -55,7 +55,7 @@ internal sealed class FaultProxy : IDisposable
                 var returned = new ManualResetEventSlim(false);
                 Start(() =>
                 {
-                    Copy(toDestination, fromSource);
+                    Copy(toDestination, fromSource, main ? fault.ReturnPathDelay : TimeSpan.Zero);
                     returned.Set();
                 }, "fault proxy return path");
                 Start(main ? () => ForwardMain(fromSource, toDestination, returned) : () => Copy(fromSource, toDestination), "fault proxy forward");
@@ -147,7 +147,7 @@ internal sealed class FaultProxy : IDisposable
     }
 
     /// <summary>A plain copy (the return path and extra channels); the end of one side is passed on to the other.</summary>
-    private static void Copy(Socket from, Socket to)
+    private static void Copy(Socket from, Socket to, TimeSpan delay = default)
     {
         var buffer = new byte[64 << 10];
         try
@@ -155,6 +155,9 @@ internal sealed class FaultProxy : IDisposable
             while (true)
             {
                 int n = from.Receive(buffer);
+                // A delay line: each chunk (and the end) goes on its way this much after it arrived. The return path
+                // carries a few small frames, so delaying them one after another is the same as a latency.
+                if (delay > TimeSpan.Zero) Thread.Sleep(delay);
                 if (n == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
@@ -165,6 +168,7 @@ internal sealed class FaultProxy : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            if (delay > TimeSpan.Zero) Thread.Sleep(delay); // the reset travels the same link
             CloseBoth(from, to);
         }
     }
