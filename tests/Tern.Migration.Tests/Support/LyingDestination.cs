@@ -51,7 +51,8 @@ public enum Lie
 internal sealed class LyingDestination : IDisposable
 {
     private readonly TcpListener listener = new(IPAddress.Loopback, 0);
-    private readonly LieStep at;
+    private readonly LieStep? at;
+    private readonly int? atFrame;
     private readonly Lie lie;
     private readonly Thread thread;
     private readonly ManualResetEventSlim stopped = new(false);
@@ -61,13 +62,23 @@ internal sealed class LyingDestination : IDisposable
     private volatile string? sourceError;
     private volatile bool lied;
 
-    public LyingDestination(LieStep at, Lie lie)
+    public LyingDestination(LieStep at, Lie lie) : this(lie, at, null)
+    {
+    }
+
+    /// <summary>Lies at the <paramref name="frame"/>-th frame it reads (1: the Hello), whatever that frame is.</summary>
+    public LyingDestination(Lie lie, int frame) : this(lie, null, frame)
+    {
+    }
+
+    private LyingDestination(Lie lie, LieStep? at, int? atFrame)
     {
         this.at = at;
+        this.atFrame = atFrame;
         this.lie = lie;
         listener.Start();
         Uri = new MigrationUri("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port);
-        thread = new Thread(Serve) { IsBackground = true, Name = $"lying destination ({lie} at {at})" };
+        thread = new Thread(Serve) { IsBackground = true, Name = $"lying destination ({this})" };
         thread.Start();
     }
 
@@ -83,7 +94,7 @@ internal sealed class LyingDestination : IDisposable
 
     public bool GotCommit { get { lock (received) return received.Contains(MessageType.Commit); } }
 
-    public override string ToString() => $"{lie} at {at}";
+    public override string ToString() => atFrame is { } n ? $"{lie} at frame {n}" : $"{lie} at {at}";
 
     private void Serve()
     {
@@ -96,7 +107,7 @@ internal sealed class LyingDestination : IDisposable
             Record(type);
             if (type != MessageType.Hello) return;
             var welcome = Frames((MessageType.Welcome, w => new WelcomeMessage(ProtocolConstants.MaxVersion, 0, 1).Write(w)));
-            if (at == LieStep.Hello)
+            if (at == LieStep.Hello || atFrame == 1)
             {
                 lied = true;
                 if (lie == Lie.HangUp)
@@ -111,13 +122,16 @@ internal sealed class LyingDestination : IDisposable
             else socket.Send(welcome);
 
             bool passOneSeen = false;
+            int frames = 1;
             while (true)
             {
                 (type, var payload) = connection.Read();
                 Record(type);
+                frames++;
                 var step = StepOf(type, payload.Span, ref passOneSeen);
                 if (type == MessageType.Error) sourceError = ErrorMessage.Read(type, payload.Span).Text;
-                if (step == at && !lied)
+                bool due = atFrame is { } n ? frames == n : step == at;
+                if (due && !lied)
                 {
                     lied = true;
                     if (lie == Lie.HangUp)

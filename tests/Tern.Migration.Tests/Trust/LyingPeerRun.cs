@@ -36,11 +36,16 @@ internal sealed class LyingPeerRun : IDisposable
     private readonly List<string> log = [];
 
     public LyingPeerRun(LieStep at, Lie lie, string workload, ulong maxBandwidth = 0, Func<SimMachine, IVirtualMachine>? wrap = null)
+        : this(new LyingDestination(at, lie), workload, maxBandwidth, wrap)
+    {
+    }
+
+    public LyingPeerRun(LyingDestination destination, string workload, ulong maxBandwidth = 0, Func<SimMachine, IVirtualMachine>? wrap = null)
     {
         guest = SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 });
         migrated = wrap?.Invoke(guest) ?? guest;
         settings.SetParameters(settings.Parameters with { MaxBandwidth = maxBandwidth });
-        Destination = new LyingDestination(at, lie);
+        Destination = destination;
         guest.Resume();
         Thread.Sleep(workload == LargeFirstPass ? 1000 : 100); // let the guest populate its working set
     }
@@ -74,9 +79,9 @@ internal sealed class LyingPeerRun : IDisposable
     private List<string> Snapshot() { lock (log) return log.ToList(); }
 
     /// <summary>The source kept the VM: it failed, says why, runs the guest, and did not hold it paused past the bound.</summary>
-    public void AssertSourceKeptTheVm(MigrationSource source)
+    public void AssertSourceKeptTheVm(MigrationSource source, string? replay = null)
     {
-        var context = Describe(source);
+        var context = replay is null ? Describe(source) : $"{replay}\n{Describe(source)}";
         Assert.True(source.Status == MigrationStatus.Failed, context);
         Assert.True(source.Outcome == MigrationOutcome.SourceKeepsVm, context);
         Assert.False(Destination.GotCommit, "the source committed: " + context);
