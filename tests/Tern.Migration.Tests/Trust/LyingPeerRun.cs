@@ -30,7 +30,7 @@ internal sealed class LyingPeerRun : IDisposable
     /// </summary>
     public static readonly TimeSpan PauseSlack = TimeSpan.FromSeconds(1);
 
-    private readonly SimMachine guest;
+    private readonly IVirtualMachine guest;
     private readonly IVirtualMachine migrated;
     private readonly MigrationSettings settings = new();
     private readonly List<string> log = [];
@@ -41,13 +41,22 @@ internal sealed class LyingPeerRun : IDisposable
     }
 
     public LyingPeerRun(LyingDestination destination, string workload, ulong maxBandwidth = 0, Func<SimMachine, IVirtualMachine>? wrap = null)
+        : this(destination, SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 }),
+            workload == LargeFirstPass ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(100), maxBandwidth, wrap)
     {
-        guest = SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 });
-        migrated = wrap?.Invoke(guest) ?? guest;
+    }
+
+    /// <param name="guest">A machine loaded with a guest, not yet running; the run owns it.</param>
+    /// <param name="warmUp">How long the guest runs before the migration, to populate its working set.</param>
+    public LyingPeerRun(LyingDestination destination, IVirtualMachine guest, TimeSpan warmUp, ulong maxBandwidth = 0,
+        Func<SimMachine, IVirtualMachine>? wrap = null)
+    {
+        this.guest = guest;
+        migrated = guest is SimMachine sim && wrap is not null ? wrap(sim) : guest;
         settings.SetParameters(settings.Parameters with { MaxBandwidth = maxBandwidth });
         Destination = destination;
         guest.Resume();
-        Thread.Sleep(workload == LargeFirstPass ? 1000 : 100); // let the guest populate its working set
+        Thread.Sleep(warmUp);
     }
 
     public LyingDestination Destination { get; }
@@ -85,8 +94,22 @@ internal sealed class LyingPeerRun : IDisposable
         Assert.True(source.Status == MigrationStatus.Failed, context);
         Assert.True(source.Outcome == MigrationOutcome.SourceKeepsVm, context);
         Assert.False(Destination.GotCommit, "the source committed: " + context);
-        GuestProgress.AssertRunning(guest, context);
+        AssertRunning(context);
         AssertPauseBounded(context);
+    }
+
+    /// <summary>The guest runs: a simulated one's counters move; a KVM guest's heartbeats keep coming.</summary>
+    private void AssertRunning(string context)
+    {
+        if (guest is SimMachine)
+        {
+            GuestProgress.AssertRunning(guest, context);
+            return;
+        }
+        Assert.True(guest.State == MachineRunState.Running, $"the source VM is {guest.State}, not running; {context}");
+        long before = guest.Heartbeats.TotalCount;
+        Assert.True(SpinWait.SpinUntil(() => guest.Heartbeats.TotalCount > before + 10, TimeSpan.FromSeconds(5)),
+            $"the source VM's heartbeats stopped; {context}");
     }
 
     public void AssertPauseBounded(string context) =>
