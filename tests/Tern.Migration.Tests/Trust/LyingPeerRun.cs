@@ -16,6 +16,8 @@ internal sealed class LyingPeerRun : IDisposable
 {
     /// <summary>Converges in a pass or two over loopback: reaches the switchover.</summary>
     public const string Converging = "random:ws=8M,rate=64";
+    /// <summary>Dirties fast enough that the final pass is more than the socket buffers hold, and still converges over loopback.</summary>
+    public const string BusyConverging = "seq:ws=48M,rate=512";
     /// <summary>A first pass of about 48 MiB, more than the socket buffers on both sides hold.</summary>
     public const string LargeFirstPass = "seq:ws=48M,rate=64";
 
@@ -42,7 +44,7 @@ internal sealed class LyingPeerRun : IDisposable
 
     public LyingPeerRun(LyingDestination destination, string workload, ulong maxBandwidth = 0, Func<SimMachine, IVirtualMachine>? wrap = null)
         : this(destination, SimMachine.Create(new SimMachineOptions(64 << 20, 1, WorkloadSpec.Parse(workload)) { BatchWrites = 128 }),
-            workload == LargeFirstPass ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(100), maxBandwidth, wrap)
+            workload is LargeFirstPass or BusyConverging ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(100), maxBandwidth, wrap)
     {
     }
 
