@@ -67,7 +67,9 @@ public sealed class LyingDestinationTests
     [InlineData(LieStep.Complete, Lie.StopReading, LyingPeerRun.Converging)]
     public void A_destination_that_hangs_in_the_switchover_gets_no_more_than_the_downtime_limit_plus_the_margin(LieStep at, Lie lie, string workload)
     {
-        using var run = new LyingPeerRun(at, lie, workload);
+        // The default stall limit: the deadline, not the stall watchdog, must end a stuck final pass, and the guest must
+        // resume before the source waits for its stuck writer (up to 2 s) to send the destination an Error.
+        using var run = new LyingPeerRun(at, lie, workload) { StallLimit = WriteStallWatchdog.DefaultLimit };
         var source = run.Migrate();
 
         Assert.True(run.Destination.Lied, run.Describe(source));

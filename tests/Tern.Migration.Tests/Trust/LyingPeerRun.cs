@@ -68,9 +68,12 @@ internal sealed class LyingPeerRun : IDisposable
     /// <summary>The longest the source may keep the guest paused (the prediction counted at its largest, the limit).</summary>
     public TimeSpan PauseBound => SwitchoverDeadline.For(DowntimeLimitMs, null, false, guest.Memory.Size);
 
+    /// <summary>The write-stall limit the source gets (shortened by default; the default 10 s where the test needs it).</summary>
+    public TimeSpan StallLimit { get; init; } = WriteStallLimit;
+
     public MigrationSource Migrate(TimeSpan? within = null)
     {
-        var source = new MigrationSource(migrated, settings) { ReplyTimeout = ReplyTimeout, WriteStallLimit = WriteStallLimit };
+        var source = new MigrationSource(migrated, settings) { ReplyTimeout = ReplyTimeout, WriteStallLimit = StallLimit };
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add(l.Text); };
         guest.Heartbeats.Mark();
         var run = source.RunAsync(Destination.Uri);
