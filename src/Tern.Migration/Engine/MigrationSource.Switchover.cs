@@ -187,7 +187,9 @@ public sealed partial class MigrationSource
     {
         lock (commitGate)
         {
-            if (commitWritten) return;
+            // Committed: the VM may be the destination's now. Already stopping (a cancel, another failure): that cause
+            // is the one to report.
+            if (commitWritten || cancel.IsCancellationRequested) return;
             Fail(new TimeoutException(
                 $"the destination did not confirm within the downtime limit ({limitMs} ms + {margin.TotalMilliseconds:0} ms margin): " +
                 $"after {Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds:0} ms the source was still {switchoverStep}"));
