@@ -58,6 +58,7 @@ internal sealed class LyingDestination : IDisposable
     private readonly ManualResetEventSlim stopped = new(false);
     private readonly ManualResetEventSlim released = new(false);
     private readonly List<MessageType> received = [];
+    private readonly List<(MessageType[] Frames, bool AfterComplete)> replies = [];
     private Socket? socket;
     private volatile string? sourceError;
     private volatile bool lied;
@@ -115,8 +116,8 @@ internal sealed class LyingDestination : IDisposable
                     socket.Close();
                     return;
                 }
-                if (lie == Lie.HostileError) socket.Send(LieFrames());
-                else if (lie is not (Lie.StopReading or Lie.Silence)) socket.Send([.. welcome, .. LieFrames()]);
+                if (lie == Lie.HostileError) Reply(LieFrames());
+                else if (lie is not (Lie.StopReading or Lie.Silence)) Reply(LieFrames(), welcome);
                 if (!KeepReadingAfterLie()) return;
             }
             else socket.Send(welcome);
@@ -139,14 +140,14 @@ internal sealed class LyingDestination : IDisposable
                         socket.Close();
                         return;
                     }
-                    socket.Send(LieFrames());
+                    Reply(LieFrames());
                     if (!KeepReadingAfterLie()) return;
                     continue;
                 }
                 if (lied && lie == Lie.Silence) continue;
                 // Honest otherwise.
-                if (type == MessageType.Complete) socket.Send(Frames(ReadyFrame));
-                else if (type == MessageType.Commit) socket.Send(Frames(ResumedFrame));
+                if (type == MessageType.Complete) Reply([ReadyFrame]);
+                else if (type == MessageType.Commit) Reply([ResumedFrame]);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ProtocolException)
@@ -167,15 +168,36 @@ internal sealed class LyingDestination : IDisposable
         return false;
     }
 
-    private byte[] LieFrames() => lie switch
+    private (MessageType, Action<PayloadWriter>)[] LieFrames() => lie switch
     {
-        Lie.Ready or Lie.ReadyThenStopReading => Frames(ReadyFrame),
-        Lie.Resumed => Frames(ResumedFrame),
-        Lie.ReadyAndResumed => Frames(ReadyFrame, ResumedFrame),
-        Lie.ReadyTwice => Frames(ReadyFrame, ReadyFrame),
-        Lie.HostileError => Frames((MessageType.Error, w => new ErrorMessage(ErrorMessage.Failed, HostileText).Write(w))),
+        Lie.Ready or Lie.ReadyThenStopReading => [ReadyFrame],
+        Lie.Resumed => [ResumedFrame],
+        Lie.ReadyAndResumed => [ReadyFrame, ResumedFrame],
+        Lie.ReadyTwice => [ReadyFrame, ReadyFrame],
+        Lie.HostileError => [(MessageType.Error, w => new ErrorMessage(ErrorMessage.Failed, HostileText).Write(w))],
         _ => [],
     };
+
+    /// <summary>Sends frames in one write (after <paramref name="first"/>, the Welcome) and notes what was sent when.</summary>
+    private void Reply((MessageType Type, Action<PayloadWriter> Write)[] frames, byte[]? first = null)
+    {
+        if (frames.Length == 0 && first is null) return;
+        lock (received) replies.Add((frames.Select(f => f.Type).ToArray(), received.Contains(MessageType.Complete)));
+        socket!.Send([.. first ?? [], .. Frames(frames)]);
+    }
+
+    /// <summary>
+    /// Whether this peer earned the commit: its first reply after Welcome was one Ready and nothing else, sent after
+    /// it read Complete. A source may commit only to such a peer; whatever the peer does after that Ready (hang, lie)
+    /// can only leave the hand-over uncertain, never run the guest in two places.
+    /// </summary>
+    public bool EarnedCommit
+    {
+        get
+        {
+            lock (received) return replies.Count > 0 && replies[0].Frames is [MessageType.Ready] && replies[0].AfterComplete;
+        }
+    }
 
     /// <summary>What <see cref="Lie.HostileError"/> says: colour, a cursor move, a title change, a bell, a bidi override, a fake new line.</summary>
     public static readonly string HostileText =
