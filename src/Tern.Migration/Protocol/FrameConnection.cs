@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using Tern.Os;
 
 namespace Tern.Migration.Protocol;
@@ -39,7 +38,7 @@ public sealed class FrameConnection : IDisposable
         get
         {
             long since = Volatile.Read(ref writeProgressAt);
-            return since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since);
+            return since == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(since);
         }
     }
 
@@ -50,7 +49,7 @@ public sealed class FrameConnection : IDisposable
     {
         if (payload.Length > Frame.MaxPayload) throw new ArgumentException($"a {type} payload of {payload.Length} bytes is over the frame limit");
         Frame.WriteHeader(header, type, payload);
-        Volatile.Write(ref writeProgressAt, Stopwatch.GetTimestamp());
+        Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
         try
         {
             stream.Write(header);
@@ -60,7 +59,7 @@ public sealed class FrameConnection : IDisposable
                 var chunk = payload[..Math.Min(WriteChunk, payload.Length)];
                 stream.Write(chunk);
                 Interlocked.Add(ref bytesWritten, chunk.Length);
-                Volatile.Write(ref writeProgressAt, Stopwatch.GetTimestamp());
+                Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 payload = payload[chunk.Length..];
             }
         }
