@@ -12,6 +12,9 @@ public sealed partial class MigrationSource
     private MigrationUri? destinationUri;
     private FrameConnection? main;
     private Thread? returnPathThread;
+    private WriteStallWatchdog? stallWatchdog;
+    /// <summary>What the destination may send now; guarded by <see cref="commitGate"/>.</summary>
+    private readonly HandOverState handOver = new();
     private ProtocolCapability negotiated;
     private int maxChannels = 1;
     private int channelsInUse = 1;
@@ -23,6 +26,7 @@ public sealed partial class MigrationSource
     {
         destinationUri = destination;
         main = TcpTransport.ConnectAsync(destination, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
+        stallWatchdog = new WriteStallWatchdog(WriteStallLimit, WatchedConnections, Fail);
 
         var parameters = settings.Parameters;
         // Offer everything this side can do, not just what is on now: the operator may switch a capability on later.
@@ -37,7 +41,7 @@ public sealed partial class MigrationSource
         if (type == MessageType.Error)
         {
             var error = ErrorMessage.Read(type, reply.Span);
-            throw new RemoteMigrationException(error.Text);
+            throw new RemoteMigrationException(RemoteText.Sanitize(error.Text));
         }
         if (type != MessageType.Welcome) throw ProtocolException.Unexpected(type, "waiting for Welcome");
         var welcome = WelcomeMessage.Read(reply.Span);
@@ -50,6 +54,7 @@ public sealed partial class MigrationSource
         Log($"connected to {destination}: protocol {welcome.Version}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
 
         lock (gate) channels.Add(new ChannelWriter(0, main, limiter, counters, cancel.Token, Fail));
+        returnPathBytesJudged = main.BytesRead; // Welcome was read here; the return path judges what comes after it
         returnPathThread = new Thread(ReadReturnPath) { IsBackground = true, Name = "tern migration return path" };
         returnPathThread.Start();
     }
@@ -80,7 +85,21 @@ public sealed partial class MigrationSource
         return wanted;
     }
 
-    /// <summary>Reads what the destination sends back: Ready, Resumed, or an Error at any time.</summary>
+    /// <summary>The connections whose writes the stall watchdog watches: the main connection from the start, then each channel.</summary>
+    private IReadOnlyList<(int Channel, FrameConnection Connection)> WatchedConnections()
+    {
+        lock (gate)
+        {
+            if (channels.Count == 0) return main is null ? [] : [(0, main)];
+            return channels.Select(c => (c.Index, c.Connection)).ToList();
+        }
+    }
+
+    /// <summary>
+    /// Reads what the destination sends back and judges each message against the hand-over phase
+    /// (<see cref="HandOverState"/>): Ready only after Complete, once; Resumed only after Commit; Error at any time.
+    /// A message out of place fails the migration under the commit lock, so it can never race the commit.
+    /// </summary>
     private void ReadReturnPath()
     {
         try
@@ -88,14 +107,32 @@ public sealed partial class MigrationSource
             while (true)
             {
                 var (type, payload) = main!.Read();
-                switch (type)
+                if (type == MessageType.Error)
                 {
-                    case MessageType.Ready: ready.TrySetResult(ReadyMessage.Read(payload.Span)); break;
-                    case MessageType.Resumed: resumed.TrySetResult(ResumedMessage.Read(payload.Span)); return;
-                    case MessageType.Error:
-                        var error = ErrorMessage.Read(type, payload.Span);
-                        throw new RemoteMigrationException(error.Text);
-                    default: throw ProtocolException.Unexpected(type, "reading the return path");
+                    var error = ErrorMessage.Read(type, payload.Span);
+                    throw new RemoteMigrationException(RemoteText.Sanitize(error.Text));
+                }
+                var readyMessage = type == MessageType.Ready ? ReadyMessage.Read(payload.Span) : null;
+                var resumedMessage = type == MessageType.Resumed ? ResumedMessage.Read(payload.Span) : null;
+                ProtocolException? violation;
+                lock (commitGate)
+                {
+                    violation = handOver.Receive(type);
+                    if (violation is not null) Fail(violation);
+                }
+                if (violation is not null) throw violation;
+                Interlocked.Exchange(ref returnPathBytesJudged, main.BytesRead);
+                if (readyMessage is not null)
+                {
+                    // An honest destination sends nothing between Ready and Commit. Whatever arrived right behind the
+                    // Ready (a second Ready, a Resumed, an Error) is judged first, so that it stops the commit instead
+                    // of racing it; the source commits only on a Ready with nothing after it.
+                    if (!main.HasUnreadBytes) ready.TrySetResult(readyMessage);
+                }
+                else if (resumedMessage is not null)
+                {
+                    resumed.TrySetResult(resumedMessage);
+                    return;
                 }
             }
         }
@@ -112,21 +149,36 @@ public sealed partial class MigrationSource
     }
 
     private RemoteMigrationException? destinationError;
+    /// <summary>The return path's bytes read and judged so far (see AwaitReturnPathJudged).</summary>
+    private long returnPathBytesJudged;
 
-    /// <summary>How long a failed migration waits for the destination's own account of why the link broke.</summary>
-    private static readonly TimeSpan DestinationErrorGrace = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// A guard only: how long a failed migration waits for the return path to reach the end of a connection that is
+    /// already broken. A reset or a closed connection ends every read at once, after the bytes that came before it;
+    /// only a peer that broke one direction and held the other open would make this wait run out.
+    /// </summary>
+    private static readonly TimeSpan ReturnPathDrainLimit = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The cause to report for a failure: the destination's Error when it sent one, since "connection reset" only
-    /// says that the link broke, not why. Waits briefly for the return path to read what is still in flight.
+    /// says that the link broke, not why. When the link broke (whichever side noticed first), everything the
+    /// destination sent before the break is already on this host, in order, ahead of the break: the return path reads
+    /// it and then ends. So the source waits for the return path to end rather than for some time, and the
+    /// destination's Error is never lost to a writer that saw the reset first.
     /// </summary>
     private Exception CauseOf(Exception e)
     {
-        if (e is RemoteMigrationException || failure is RemoteMigrationException) return failure ?? e;
-        if (failure is not (null or IOException or EndOfStreamException) && e is not (IOException or EndOfStreamException)) return failure ?? e;
-        returnPathThread?.Join(DestinationErrorGrace);
-        return (Exception?)Volatile.Read(ref destinationError) ?? failure ?? e;
+        e = Unwrap(e);
+        var first = failure is null ? null : Unwrap(failure);
+        if (e is RemoteMigrationException || first is RemoteMigrationException) return first ?? e;
+        if (!IsBrokenLink(first ?? e) && !IsBrokenLink(e)) return first ?? e;
+        returnPathThread?.Join(ReturnPathDrainLimit);
+        return (Exception?)Volatile.Read(ref destinationError) ?? first ?? e;
     }
+
+    /// <summary>A reset, closed or failed connection (not a stall, a timeout or a protocol error, which leave it open).</summary>
+    private static bool IsBrokenLink(Exception e) =>
+        e is EndOfStreamException || (e is IOException && e is not WriteStalledException && e.InnerException is not TimeoutException);
 
     private (MessageType, ReadOnlyMemory<byte>) ReadWithTimeout(FrameConnection connection, TimeSpan timeout, string what)
     {
@@ -140,6 +192,10 @@ public sealed partial class MigrationSource
         {
             connection.Dispose(); // unblocks the read
             throw;
+        }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException; // the read's own failure ("closed the connection"), not the task's wrapper
         }
         if (!arrived)
         {
@@ -179,6 +235,7 @@ public sealed partial class MigrationSource
     {
         if (Interlocked.Exchange(ref tornDown, 1) == 1) return;
         cancel.Cancel();
+        stallWatchdog?.Dispose();
         foreach (var c in channels) c.Connection.Dispose();
         foreach (var c in channels) c.Dispose();
         main?.Dispose();

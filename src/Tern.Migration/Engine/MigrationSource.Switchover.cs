@@ -25,6 +25,9 @@ public sealed partial class MigrationSource
         counters.GuestPaused = true;
         long pausedAt = Stopwatch.GetTimestamp();
         pausedForSwitchover = machine.State == MachineRunState.Running;
+        // From here until Commit is written the guest is stopped on the source: the downtime limit, with a margin,
+        // bounds that stretch, whatever the destination does (stops reading, never answers).
+        using var deadline = StartSwitchoverDeadline(pausedAt);
         var pauseTook = machine.Pause();
         var phases = new SwitchoverTimeline(pausedAt);
         phases.Mark($"pause ({pauseTook.TotalMilliseconds:0.0} ms)");
@@ -40,13 +43,16 @@ public sealed partial class MigrationSource
         {
             pass++;
             Event?.Invoke(new MigrationPassStarted(pass));
+            switchoverStep = "syncing the last dirty pages";
             SyncDirtyPages(tracker);
             phases.Mark("final sync");
+            switchoverStep = "sending the final pass";
             SendPass(final: true);
             phases.Mark("final pass");
             RecordPass(null, "complete");
             tracker.Stop();
 
+            switchoverStep = "sending the device state";
             channels[0].Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
             phases.Mark("device state");
         }
@@ -58,13 +64,21 @@ public sealed partial class MigrationSource
         }
         ulong digest = digesting?.GetAwaiter().GetResult() ?? 0;
         if (verify) phases.Mark("digest");
+        // Everything before Complete is handed to the kernel first: a Ready read from now on answers a Complete that is
+        // on its way, and one read before is a lie (the destination cannot hold what was not sent yet).
+        foreach (var c in channels) c.WaitUntilSent();
         var payload = new PayloadWriter();
         new CompleteMessage((ulong)counters.PagesSent, verify, digest).Write(payload);
+        AwaitReturnPathJudged();
+        lock (commitGate) handOver.CompleteSent();
+        switchoverStep = "sending Complete";
         channels[0].Send(MessageType.Complete, payload);
         foreach (var c in channels) c.WaitUntilSent();
 
         phases.Mark("sent");
+        switchoverStep = "waiting for the destination's Ready";
         var confirmation = Await(ready.Task, "the destination to confirm it holds everything");
+        switchoverStep = "committing";
         phases.Mark("ready");
         if (verify)
         {
@@ -116,9 +130,11 @@ public sealed partial class MigrationSource
             throw new IOException("the main connection's writer is stuck; not committing the hand-over");
         lock (commitGate)
         {
-            // A failure elsewhere (the return path, a writer) cancels the token too; the caller reports which.
+            // A failure elsewhere (the return path, a writer, the switchover deadline) cancels the token too, under
+            // this lock when it must stop the commit; the caller reports which.
             cancel.Token.ThrowIfCancellationRequested();
-            commitWritten = true;
+            handOver.CommitWritten();
+            Volatile.Write(ref commitWritten, true);
         }
         try
         {
@@ -130,6 +146,54 @@ public sealed partial class MigrationSource
             throw new HandOverUncertainException(
                 $"the link failed while committing the hand-over ({Describe(e)}): both sides are paused; " +
                 "run `cont` on the side that should keep the VM", e);
+        }
+    }
+
+    /// <summary>
+    /// Lets the return path judge whatever the destination has already sent before Complete goes out: such a message
+    /// (a Ready, a Resumed) was sent before the destination could have seen Complete, and must be judged as that, not
+    /// taken for the answer to it because the reader ran late. An Error is read and fails the migration as usual.
+    /// </summary>
+    private void AwaitReturnPathJudged()
+    {
+        var spin = new SpinWait();
+        while (main!.HasUnreadBytes || Interlocked.Read(ref returnPathBytesJudged) != main.BytesRead)
+        {
+            cancel.Token.ThrowIfCancellationRequested();
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>What the switchover is doing, for the error when the deadline passes.</summary>
+    private volatile string switchoverStep = "pausing the guest";
+
+    /// <summary>Arms the timer that takes the VM back if Commit is not written within the limit plus its margin.</summary>
+    private Timer StartSwitchoverDeadline(long pausedAt)
+    {
+        long limitMs = settings.Parameters.DowntimeLimitMs;
+        TimeSpan? predicted;
+        lock (gate) predicted = expectedDowntimeMs >= 0 ? TimeSpan.FromMilliseconds(expectedDowntimeMs) : null;
+        bool verify = settings.IsEnabled(MigrationCapability.Verify);
+        var margin = SwitchoverDeadline.Margin(limitMs, predicted, verify, machine.Memory.Size);
+        var due = TimeSpan.FromMilliseconds(limitMs) + margin - Stopwatch.GetElapsedTime(pausedAt);
+        return new Timer(_ => AbandonSwitchover(pausedAt, limitMs, margin), null,
+            due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// The deadline passed with the guest still paused: unless Commit is already written, the switchover is abandoned
+    /// (under the commit lock, so the two cannot cross) and the migration fails; the guest then resumes here.
+    /// </summary>
+    private void AbandonSwitchover(long pausedAt, long limitMs, TimeSpan margin)
+    {
+        lock (commitGate)
+        {
+            // Committed: the VM may be the destination's now. Already stopping (a cancel, another failure): that cause
+            // is the one to report.
+            if (commitWritten || cancel.IsCancellationRequested) return;
+            Fail(new TimeoutException(
+                $"the destination did not confirm within the downtime limit ({limitMs} ms + {margin.TotalMilliseconds:0} ms margin): " +
+                $"after {Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds:0} ms the source was still {switchoverStep}"));
         }
     }
 

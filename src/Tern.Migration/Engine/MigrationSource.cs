@@ -16,7 +16,13 @@ namespace Tern.Migration.Engine;
 public sealed partial class MigrationSource : IDisposable
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the source waits for Welcome, and for Resumed after Commit (tests shorten it).</summary>
+    internal TimeSpan ReplyTimeout { get; init; } = DefaultReplyTimeout;
+
+    /// <summary>No write progress for this long means the destination stopped reading (tests shorten it).</summary>
+    internal TimeSpan WriteStallLimit { get; init; } = WriteStallWatchdog.DefaultLimit;
 
     private readonly IVirtualMachine machine;
     private readonly MigrationSettings settings;
@@ -131,13 +137,22 @@ public sealed partial class MigrationSource : IDisposable
             // The commit may have reached the destination: running the guest here could run it twice.
             Finish(MigrationStatus.Failed, e.Message, MigrationOutcome.HandOverUncertain);
         }
+        catch (Exception e) when (Volatile.Read(ref commitWritten))
+        {
+            // Only the waits after Commit throw HandOverUncertainException; anything else thrown that late must not
+            // resume the guest here either.
+            Finish(MigrationStatus.Failed, $"the hand-over was committed and then failed ({Describe(e)}): both sides are paused; " +
+                "check the destination and run `cont` on the side that should keep the VM", MigrationOutcome.HandOverUncertain);
+        }
         catch (Exception e)
         {
             bool cancelled = cancel.IsCancellationRequested && failure is null && !timedOut;
+            // The guest first: Commit was not written, so the VM is this side's, and every moment it stays paused is
+            // downtime. Finding the cause and telling the destination may wait on a dead link.
+            ResumeGuestHere();
+            StopTracking();
             string reason = cancelled ? "cancelled by the operator" : Describe(CauseOf(e));
             SendBestEffortError(cancelled ? ErrorMessage.Cancelled : ErrorMessage.Failed, reason);
-            StopTracking();
-            ResumeGuestHere();
             Finish(cancelled ? MigrationStatus.Cancelled : MigrationStatus.Failed,
                 cancelled ? reason : $"{reason}; the VM keeps running on the source", MigrationOutcome.SourceKeepsVm);
         }
@@ -209,14 +224,22 @@ public sealed partial class MigrationSource : IDisposable
         cancel.Cancel();
     }
 
-    private static string Describe(Exception e) => e switch
+    private static string Describe(Exception e) => Unwrap(e) switch
     {
         ProtocolException p => $"protocol error: {p.Message}",
         EndOfStreamException eos => $"the destination went away: {eos.Message}",
         IOException io => io.Message,
         RemoteMigrationException r => $"the destination reported: {r.Message}",
-        _ => e.Message,
+        AggregateException a => string.Join("; ", a.InnerExceptions.Select(Describe)),
+        var other => other.Message,
     };
+
+    /// <summary>The failure inside a task's wrapper: an operator should read the cause, not "One or more errors occurred".</summary>
+    private static Exception Unwrap(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
+        return e;
+    }
 
     public void Dispose()
     {

@@ -16,6 +16,7 @@ public sealed class FrameConnection : IDisposable
     private byte[] readBuffer = new byte[64 << 10];
     private long bytesWritten;
     private long bytesRead;
+    private long writeProgressAt; // Stopwatch timestamp of the last write progress; 0 when no write is under way
 
     public FrameConnection(Stream stream, string peer)
     {
@@ -31,18 +32,65 @@ public sealed class FrameConnection : IDisposable
     /// <summary>Bytes received so far, counted as they arrive (the frame being read included).</summary>
     public long BytesRead => Interlocked.Read(ref bytesRead);
 
+    /// <summary>
+    /// How long the write under way has made no progress (zero when none is under way): a peer that stops reading
+    /// leaves a writer blocked here with full socket buffers, and only a watchdog reading this can tell.
+    /// </summary>
+    public TimeSpan WriteStalledFor
+    {
+        get
+        {
+            long since = Volatile.Read(ref writeProgressAt);
+            return since == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(since);
+        }
+    }
+
+    /// <summary>Progress is recorded per chunk, so a large frame on a slow link is not mistaken for a stall.</summary>
+    private const int WriteChunk = 64 << 10;
+
     public void Write(MessageType type, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > Frame.MaxPayload) throw new ArgumentException($"a {type} payload of {payload.Length} bytes is over the frame limit");
         Frame.WriteHeader(header, type, payload);
-        stream.Write(header);
-        stream.Write(payload);
-        Interlocked.Add(ref bytesWritten, Frame.HeaderSize + payload.Length);
+        Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
+        try
+        {
+            stream.Write(header);
+            Interlocked.Add(ref bytesWritten, Frame.HeaderSize);
+            while (!payload.IsEmpty)
+            {
+                var chunk = payload[..Math.Min(WriteChunk, payload.Length)];
+                stream.Write(chunk);
+                Interlocked.Add(ref bytesWritten, chunk.Length);
+                Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                payload = payload[chunk.Length..];
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref writeProgressAt, 0);
+        }
     }
 
     public void Write(MessageType type, PayloadWriter payload) => Write(type, payload.WrittenSpan);
 
     public void Flush() => stream.Flush();
+
+    /// <summary>Whether bytes from the peer have arrived that no read has taken yet.</summary>
+    public bool HasUnreadBytes
+    {
+        get
+        {
+            try
+            {
+                return stream is System.Net.Sockets.NetworkStream { DataAvailable: true };
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
 
     /// <summary>
     /// Reads the next frame. The payload span is valid until the next read. Throws <see cref="EndOfStreamException"/>

@@ -99,6 +99,25 @@ public sealed class LinkFaultTests
         Assert.Contains("the destination reported: bad migration stream", s.SourceError(source));
     }
 
+    /// <summary>
+    /// The destination's Error is on its way when its end of the link closes; the proxy's forward direction sees the
+    /// reset first. A link delivers the Error before the reset, so the source must report it (the proxy once closed
+    /// the source's side at once and lost it, which made the test above fail now and then).
+    /// </summary>
+    [Fact]
+    public void A_destination_error_still_in_flight_when_the_link_breaks_is_reported_to_the_source()
+    {
+        var fault = LinkFault.CorruptByteAt(300_003) with { ReturnPathDelay = TimeSpan.FromMilliseconds(700) };
+        using var s = new FailureScenario(FailureScenario.Converging, fault);
+        var (source, run) = s.Start();
+        s.Finish(source, run);
+
+        Assert.True(s.Proxy.Fired, s.Migration.Describe(source));
+        s.AssertSourceKeptTheVm(source, MigrationStatus.Failed);
+        Assert.Contains("bad migration stream", s.DestinationError);
+        Assert.Contains("the destination reported: bad migration stream", s.SourceError(source));
+    }
+
     [Fact]
     public void A_stream_truncated_in_the_first_pass_is_reported_to_the_source()
     {

@@ -52,8 +52,13 @@ internal sealed class FaultProxy : IDisposable
                 fromSource.NoDelay = true;
                 lock (sockets) sockets.AddRange([fromSource, toDestination]);
                 bool main = Interlocked.Increment(ref connections) == 1;
-                Start(() => Copy(toDestination, fromSource), "fault proxy return path");
-                Start(main ? () => ForwardMain(fromSource, toDestination) : () => Copy(fromSource, toDestination), "fault proxy forward");
+                var returned = new ManualResetEventSlim(false);
+                Start(() =>
+                {
+                    Copy(toDestination, fromSource, main ? fault.ReturnPathDelay : TimeSpan.Zero);
+                    returned.Set();
+                }, "fault proxy return path");
+                Start(main ? () => ForwardMain(fromSource, toDestination, returned) : () => Copy(fromSource, toDestination), "fault proxy forward");
             }
         }
         catch (Exception) when (disposed)
@@ -65,10 +70,11 @@ internal sealed class FaultProxy : IDisposable
     }
 
     /// <summary>Source to destination on the main connection: whole frames, with the fault applied on the way.</summary>
-    private void ForwardMain(Socket source, Socket destination)
+    private void ForwardMain(Socket source, Socket destination, ManualResetEventSlim returned)
     {
         long offset = 0;
         bool swallowing = false;
+        bool sending = false;
         try
         {
             var header = new byte[Frame.HeaderSize];
@@ -121,7 +127,9 @@ internal sealed class FaultProxy : IDisposable
                             continue;
                     }
                 }
+                sending = true;
                 SendAll(destination, frame.AsSpan(0, got));
+                sending = false;
                 offset += got;
                 if (got < frame.Length) break;
             }
@@ -130,12 +138,16 @@ internal sealed class FaultProxy : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            // The destination hung up (it sends its Error first, then closes). A real link delivers what the
+            // destination sent before its reset: let the return path forward all of it before the source's side is
+            // closed, or the proxy would lose the Error that the source must report.
+            if (sending) returned.Wait(TimeSpan.FromSeconds(10));
             CloseBoth(source, destination);
         }
     }
 
     /// <summary>A plain copy (the return path and extra channels); the end of one side is passed on to the other.</summary>
-    private static void Copy(Socket from, Socket to)
+    private static void Copy(Socket from, Socket to, TimeSpan delay = default)
     {
         var buffer = new byte[64 << 10];
         try
@@ -143,6 +155,9 @@ internal sealed class FaultProxy : IDisposable
             while (true)
             {
                 int n = from.Receive(buffer);
+                // A delay line: each chunk (and the end) goes on its way this much after it arrived. The return path
+                // carries a few small frames, so delaying them one after another is the same as a latency.
+                if (delay > TimeSpan.Zero) Thread.Sleep(delay);
                 if (n == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
@@ -153,6 +168,7 @@ internal sealed class FaultProxy : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            if (delay > TimeSpan.Zero) Thread.Sleep(delay); // the reset travels the same link
             CloseBoth(from, to);
         }
     }

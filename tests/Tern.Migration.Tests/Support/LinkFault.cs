@@ -33,6 +33,12 @@ internal sealed record LinkFault
     public long Offset { get; }
     public Func<MessageType, ReadOnlySpan<byte>, bool>? Frame { get; }
 
+    /// <summary>
+    /// Latency of the main connection's return path (destination to source): what the destination sends, its
+    /// closing included, reaches the source this much later, in order, as on a long link.
+    /// </summary>
+    public TimeSpan ReturnPathDelay { get; init; }
+
     public static LinkFault DropAfterBytes(long bytes) => new(Kind.DropAfterBytes, $"drop after {bytes} bytes", bytes);
     public static LinkFault TruncateAfterBytes(long bytes) => new(Kind.TruncateAfterBytes, $"truncate after {bytes} bytes", bytes);
     public static LinkFault CorruptByteAt(long offset) => new(Kind.CorruptByteAt, $"corrupt byte {offset}", offset);
@@ -48,5 +54,5 @@ internal sealed record LinkFault
     public static LinkFault DropAtPass(uint pass) => new(Kind.DropAtFrame, $"drop at PassBegin {pass}", frame: (t, p) =>
         t == MessageType.PassBegin && BinaryPrimitives.ReadUInt32LittleEndian(p) >= pass && p[6] == 0);
 
-    public override string ToString() => Description;
+    public override string ToString() => ReturnPathDelay > TimeSpan.Zero ? $"{Description}, return path {ReturnPathDelay.TotalMilliseconds:0} ms late" : Description;
 }

@@ -1,0 +1,80 @@
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine;
+
+/// <summary>Where the source stands in the hand-over, as far as the destination's replies are concerned.</summary>
+internal enum HandOverPhase
+{
+    /// <summary>Passes, device state: Complete has not been sent, so the destination cannot hold everything.</summary>
+    Sending,
+    /// <summary>Complete is on its way: one Ready is due.</summary>
+    AwaitingReady,
+    /// <summary>Ready arrived; the source decides whether to commit. Nothing but an Error may come now.</summary>
+    ReadyReceived,
+    /// <summary>Commit was written: one Resumed is due.</summary>
+    Committed,
+    /// <summary>Resumed arrived: the destination runs the VM.</summary>
+    Resumed,
+}
+
+/// <summary>
+/// What the source accepts on the return path in each phase: Ready only after it sent Complete, once; Resumed only
+/// after it wrote Commit, once; Error at any time (handled by the caller). Anything else is a protocol violation
+/// whose error names the message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
+/// serializes it with the commit decision, so a violation seen before Commit is written always stops the commit.
+/// </summary>
+internal sealed class HandOverState
+{
+    public HandOverPhase Phase { get; private set; } = HandOverPhase.Sending;
+
+    /// <summary>The source is about to write Complete: from now on a Ready answers it.</summary>
+    public void CompleteSent()
+    {
+        if (Phase != HandOverPhase.Sending) throw new InvalidOperationException($"Complete sent twice (phase {Phase})");
+        Phase = HandOverPhase.AwaitingReady;
+    }
+
+    /// <summary>The source is about to write Commit (only after a Ready).</summary>
+    public void CommitWritten()
+    {
+        if (Phase != HandOverPhase.ReadyReceived) throw new InvalidOperationException($"Commit without a Ready (phase {Phase})");
+        Phase = HandOverPhase.Committed;
+    }
+
+    /// <summary>
+    /// Judges a Ready or Resumed (or any other non-Error message) from the destination: null when it is the reply due
+    /// now (and the phase moves on), otherwise the violation to fail the migration with.
+    /// </summary>
+    public ProtocolException? Receive(MessageType type)
+    {
+        switch (type, Phase)
+        {
+            case (MessageType.Ready, HandOverPhase.AwaitingReady):
+                Phase = HandOverPhase.ReadyReceived;
+                return null;
+            case (MessageType.Resumed, HandOverPhase.Committed):
+                Phase = HandOverPhase.Resumed;
+                return null;
+            default:
+                return new ProtocolException($"the destination sent {type} while the source was {Describe(Phase)}{Why(type, Phase)}");
+        }
+    }
+
+    public static string Describe(HandOverPhase phase) => phase switch
+    {
+        HandOverPhase.Sending => "still sending the guest (before Complete)",
+        HandOverPhase.AwaitingReady => "waiting for Ready",
+        HandOverPhase.ReadyReceived => "committing (Ready had already arrived)",
+        HandOverPhase.Committed => "waiting for Resumed after Commit",
+        _ => "done (Resumed had already arrived)",
+    };
+
+    private static string Why(MessageType type, HandOverPhase phase) => (type, phase) switch
+    {
+        (MessageType.Ready, HandOverPhase.Sending) => ": a destination cannot hold everything before Complete",
+        (MessageType.Ready, _) => ": Ready comes once",
+        (MessageType.Resumed, HandOverPhase.Resumed) => ": Resumed comes once",
+        (MessageType.Resumed, _) => ": a destination may resume the guest only on Commit",
+        _ => ": the return path carries only Ready, Resumed and Error",
+    };
+}
