@@ -12,68 +12,156 @@ public sealed partial class MigrationDestination
     private bool deviceStateApplied;
     private bool finalPassBegun;
     private uint finalPass;
-    private int channelCount = 1;
+    private int channelsAllowed = 1;
+    private bool started;
     private Task? running;
 
-    /// <summary>Runs one incoming migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
-    public Task RunAsync() => running = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>
+    /// Runs this destination as the one migration on the listener it was given (tests and benchmarks; a VM host
+    /// uses <see cref="IncomingMigrations"/>). The task ends (never faults) when the migration has ended and every
+    /// thread that wrote guest RAM has stopped.
+    /// </summary>
+    public Task RunAsync()
+    {
+        if (ownListener is null) throw new InvalidOperationException("this destination was made without a listener: an IncomingMigrations starts it");
+        if (router is null)
+        {
+            router = IncomingMigrations.Once(ownListener, this);
+            router.Log += Log;
+        }
+        return Completion;
+    }
+
+    /// <summary>Ends when the migration has ended and every thread that wrote guest RAM has stopped (never faults).</summary>
+    public Task Completion => completion.Task;
 
     /// <summary>Abandons the attempt (for example when the operator quits); the copy is discarded.</summary>
     public void Cancel() => Fail(new OperationCanceledException("cancelled on the destination"));
 
-    private void Run()
+    /// <summary>Whether this attempt has failed or finished, so that a new one may follow once <see cref="Completion"/> ends.</summary>
+    internal bool Ending => Volatile.Read(ref failure) is not null || completion.Task.IsCompleted;
+
+    /// <summary>
+    /// Starts the migration on <paramref name="main"/>, whose Hello (<paramref name="helloPayload"/>) has arrived, on a
+    /// thread of its own; false (and the connection is not taken) if this destination has started or been shut down.
+    /// </summary>
+    internal bool TryStart(FrameConnection main, ReadOnlyMemory<byte> helloPayload)
     {
-        using var watchdog = new Timer(_ => CheckForStall(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        FrameConnection? main = null;
+        lock (gate)
+        {
+            if (started) return false;
+            if (failure is not null)
+            {
+                completion.TrySetResult(); // shut down before it began: nothing to wait for
+                return false;
+            }
+            started = true;
+            running = Task.Factory.StartNew(() => Run(main, helloPayload), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A page channel of this session connected (its ChannelHello has arrived). Returns null when it is taken, or why
+    /// not (the caller closes it then).
+    /// </summary>
+    internal string? TryAddChannel(FrameConnection connection, ChannelHelloMessage channel)
+    {
+        HelloMessage? h;
+        int allowed;
+        lock (gate)
+        {
+            h = hello;
+            allowed = channelsAllowed;
+        }
+        if (h is null || channel.Session != h.Session) return $"no migration session {channel.Session} is under way here";
         try
         {
-            main = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
-            Track(main);
+            string? refusal = connections.AddChannel(connection, channel.Channel, allowed, ReceiveChannel);
+            if (refusal is null) Log($"page channel {channel.Channel} connected from {connection.Peer}");
+            return refusal;
+        }
+        catch (ProtocolException e)
+        {
+            Fail(e);
+            return e.Message;
+        }
+    }
+
+    private void Run(FrameConnection main, ReadOnlyMemory<byte> helloPayload)
+    {
+        using var watchdog = new Timer(_ => CheckForStall(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        try
+        {
+            if (!connections.AddMain(main)) throw failure ?? new OperationCanceledException("the destination was shut down");
             SetStatus(MigrationStatus.Setup);
-            Welcome(main);
+            Welcome(main, helloPayload);
             SetStatus(MigrationStatus.Active);
-            var accept = new Thread(AcceptChannels) { IsBackground = true, Name = "tern incoming channels" };
-            accept.Start();
             ReceiveMain(main);
         }
         catch (Exception e)
         {
-            var reason = failure ?? e;
-            bool handOverPending;
-            lock (gate) handOverPending = state == DestinationState.AwaitingCommit;
-            if (handOverPending && reason is not RemoteMigrationException)
-            {
-                // Ready was sent: the source may have committed. Keep the paused copy; the operator decides.
-                lock (gate) state = DestinationState.HandOverUncertain;
-                Machine = machine;
-                Finish(MigrationStatus.Failed,
-                    $"the link failed during the hand-over ({Describe(reason)}): this side holds a complete, paused copy. " +
-                    "If the source is not running the VM, run `cont` here; otherwise quit this side.");
-            }
-            else
-            {
-                if (main is not null && reason is not RemoteMigrationException) SendBestEffortError(main, Describe(reason));
-                machine?.Dispose();
-                machine = null;
-                lock (gate) state = DestinationState.Discarded;
-                Finish(MigrationStatus.Failed, $"{Describe(reason)}; the incoming copy was discarded");
-            }
+            Interlocked.CompareExchange(ref failure, e, null);
+            Settle(main, failure);
         }
         finally
         {
-            cancel.Cancel();
-            barrier.Break(new OperationCanceledException("the migration ended"));
-            lock (gate) foreach (var c in connections) c.Dispose();
-            foreach (var t in receivers) t.Join(TimeSpan.FromSeconds(5));
+            StopReceivers();
+            completion.TrySetResult();
         }
     }
 
-    private void Welcome(FrameConnection main)
+    /// <summary>
+    /// The attempt failed: keep the paused copy if the source may have committed, otherwise tell the source (when the
+    /// link still works) and discard the copy, but only once no receiver can write guest RAM any more.
+    /// </summary>
+    private void Settle(FrameConnection main, Exception reason)
     {
-        var (type, payload) = main.Read();
-        if (type == MessageType.ChannelHello)
-            throw new ProtocolException("a page channel connected before any migration began (ChannelHello without Hello)");
-        if (type != MessageType.Hello) throw ProtocolException.Unexpected(type, "waiting for Hello");
+        bool handOverPending;
+        lock (gate) handOverPending = state == DestinationState.AwaitingCommit;
+        if (handOverPending && SourceMayHaveCommitted(reason))
+        {
+            StopReceivers();
+            lock (gate) state = DestinationState.HandOverUncertain;
+            Machine = machine;
+            Finish(MigrationStatus.Failed,
+                $"the link failed during the hand-over ({Describe(reason)}): this side holds a complete, paused copy. " +
+                "If the source is not running the VM, run `cont` here; otherwise quit this side.");
+            return;
+        }
+        if (reason is not RemoteMigrationException) SendBestEffortError(main, Describe(reason));
+        StopReceivers();
+        machine?.Dispose();
+        machine = null;
+        lock (gate) state = DestinationState.Discarded;
+        Finish(MigrationStatus.Failed, $"{Describe(reason)}; the incoming copy was discarded");
+    }
+
+    /// <summary>
+    /// After Ready, only a broken link (or a cancel here) leaves the outcome open: the source may have written Commit
+    /// and lost the connection before it arrived. An Error from the source, or a frame that is not a Commit (unknown,
+    /// malformed, out of place), means it did not commit, since Commit is the first thing it sends once it has. A
+    /// Commit frame carrying extra bytes was still a Commit, so the copy is kept.
+    /// </summary>
+    private static bool SourceMayHaveCommitted(Exception reason) => reason switch
+    {
+        RemoteMigrationException or ProtocolException => false,
+        HandOverUncertainException => true,
+        OperationCanceledException { InnerException: { } inner } => SourceMayHaveCommitted(inner),
+        _ => true,
+    };
+
+    /// <summary>Stops every receiver (closing its connection) and waits until each has ended.</summary>
+    private void StopReceivers()
+    {
+        cancel.Cancel();
+        barrier.Break(new OperationCanceledException("the migration ended"));
+        connections.Close();
+        connections.JoinReceivers();
+    }
+
+    private void Welcome(FrameConnection main, ReadOnlyMemory<byte> payload)
+    {
         var h = HelloMessage.Read(payload.Span);
         if (h.MaxVersion < ProtocolConstants.MinVersion || h.MinVersion > ProtocolConstants.MaxVersion)
         {
@@ -112,8 +200,9 @@ public sealed partial class MigrationDestination
             negotiated = h.Offered & ProtocolCapabilities.Supported;
             applier = CreateApplier(machine, negotiated);
             state = DestinationState.Receiving;
+            channelsAllowed = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
         }
-        int channels = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
+        int channels = channelsAllowed;
         var payloadWriter = new PayloadWriter();
         new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);
         main.Write(MessageType.Welcome, payloadWriter);
@@ -121,64 +210,11 @@ public sealed partial class MigrationDestination
         Log($"incoming migration: {ByteSize(h.Machine.MemoryBytes)}, {h.Machine.VcpuCount} vCPUs, workload '{h.Machine.Workload}', capabilities {ProtocolCapabilities.Describe(negotiated)}");
     }
 
-    /// <summary>Accepts extra page channels for this session while the migration runs.</summary>
-    private void AcceptChannels()
-    {
-        try
-        {
-            while (!cancel.IsCancellationRequested)
-            {
-                var connection = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
-                var (type, payload) = connection.Read();
-                if (type != MessageType.ChannelHello) { connection.Dispose(); throw ProtocolException.Unexpected(type, "waiting for ChannelHello on a new connection"); }
-                var channelHello = ChannelHelloMessage.Read(payload.Span);
-                if (channelHello.Session != hello!.Session)
-                {
-                    connection.Dispose();
-                    Log($"refused a page channel from another migration session ({channelHello.Session})");
-                    continue;
-                }
-                int index;
-                lock (gate)
-                {
-                    if (channelHello.Channel != connections.Count)
-                    {
-                        connection.Dispose();
-                        throw new ProtocolException($"page channel {channelHello.Channel} connected when channel {connections.Count} was expected next");
-                    }
-                    if (connections.Count >= ProtocolConstants.MaxChannels) throw new ProtocolException($"more than {ProtocolConstants.MaxChannels} page channels");
-                    connections.Add(connection);
-                    index = channelCount++;
-                    Monitor.PulseAll(gate);
-                }
-                var t = new Thread(() => ReceiveChannel(connection, index)) { IsBackground = true, Name = $"tern incoming channel {index}" };
-                lock (gate) receivers.Add(t);
-                t.Start();
-            }
-        }
-        catch (Exception e) when (cancel.IsCancellationRequested || e is OperationCanceledException)
-        {
-        }
-        catch (Exception e)
-        {
-            Fail(e);
-        }
-    }
-
     /// <summary>
-    /// A pass may use channels whose connections the accept thread has not taken yet (the source opens them just
-    /// before the pass): wait a little for them. Returns how many are open.
+    /// A pass may use channels that have not connected yet (the source opens them just before the pass): wait a
+    /// little for them. Returns how many are open.
     /// </summary>
-    private int WaitForChannels(int wanted)
-    {
-        var deadline = DateTime.UtcNow + ChannelConnectTimeout;
-        lock (gate)
-        {
-            while (connections.Count < wanted && DateTime.UtcNow < deadline && !cancel.IsCancellationRequested)
-                Monitor.Wait(gate, TimeSpan.FromMilliseconds(50));
-            return connections.Count;
-        }
-    }
+    private int WaitForChannels(int wanted) => connections.WaitForChannels(wanted, ChannelConnectTimeout, cancel.Token);
 
     /// <summary>How long a pass waits for the page channels it names to connect.</summary>
     private static readonly TimeSpan ChannelConnectTimeout = TimeSpan.FromSeconds(10);
@@ -224,7 +260,8 @@ public sealed partial class MigrationDestination
                     Prepare(main, CompleteMessage.Read(payload.Span));
                     break;
                 case (MessageType.Commit, DestinationState.AwaitingCommit):
-                    if (payload.Length != 0) throw new ProtocolException($"Commit carries {payload.Length} unexpected bytes");
+                    // Still a Commit: the source may count it as given (its commit point is Commit's first byte).
+                    if (payload.Length != 0) throw new HandOverUncertainException($"Commit carries {payload.Length} unexpected bytes");
                     Resume(main);
                     return;
                 case (MessageType.Error, _):

@@ -10,11 +10,6 @@ public sealed partial class MigrationDestination
     private long stallBytes = -1;
     private long stallSince = Stopwatch.GetTimestamp();
 
-    private void Track(FrameConnection connection)
-    {
-        lock (gate) connections.Add(connection);
-    }
-
     private (MessageType, ReadOnlyMemory<byte>) ReadOrFail(FrameConnection connection)
     {
         cancel.Token.ThrowIfCancellationRequested();
@@ -28,7 +23,7 @@ public sealed partial class MigrationDestination
         cancel.Cancel();
         barrier.Break(e);
         // Closing the connections unblocks every reader; the main thread then decides what the failure means.
-        lock (gate) foreach (var c in connections) c.Dispose();
+        connections.Close();
     }
 
     /// <summary>No bytes for <see cref="StallTimeout"/> while a migration is under way: the source is gone or stuck.</summary>
@@ -39,7 +34,7 @@ public sealed partial class MigrationDestination
         lock (gate)
         {
             now = state;
-            bytes = connections.Sum(c => c.BytesRead);
+            bytes = connections.BytesRead;
         }
         if (now is not (DestinationState.Receiving or DestinationState.AwaitingCommit))
         {
@@ -58,7 +53,7 @@ public sealed partial class MigrationDestination
             Interlocked.CompareExchange(ref failure, e, null);
             cancel.Cancel();
             barrier.Break(e);
-            lock (gate) foreach (var c in connections) c.Dispose();
+            connections.Close();
         }
     }
 
@@ -130,7 +125,11 @@ public sealed partial class MigrationDestination
     public void Dispose()
     {
         Fail(new OperationCanceledException("the destination was shut down"));
+        router?.Dispose();
+        Task? run;
+        lock (gate) run = running;
+        if (run is null) completion.TrySetResult();
         // The receiving thread still uses the token while it winds down: dispose it only once that thread is done.
-        if (running is null || running.Wait(TimeSpan.FromSeconds(10))) cancel.Dispose();
+        if (run is null || run.Wait(TimeSpan.FromSeconds(10))) cancel.Dispose();
     }
 }

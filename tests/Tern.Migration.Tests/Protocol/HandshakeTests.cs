@@ -1,3 +1,4 @@
+using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Support;
 
@@ -54,12 +55,18 @@ public sealed class HandshakeTests
     }
 
     [Fact]
-    public void Anything_but_Hello_first_is_rejected()
+    public void Anything_but_Hello_first_is_refused_and_the_destination_keeps_waiting()
     {
         using var raw = new RawSource();
         raw.PassBegin(1);
-        var error = raw.ExpectRejection();
-        Assert.Contains("unexpected PassBegin message while waiting for Hello", error.Text);
+        var (type, payload) = raw.Connection.Read();
+        Assert.Equal(MessageType.Error, type);
+        Assert.Contains("unexpected PassBegin message while waiting for Hello or ChannelHello", ErrorMessage.Read(type, payload.Span).Text);
+        Assert.Equal(MigrationStatus.None, raw.Destination.Status);
+
+        using var next = raw.Reconnect();
+        next.Handshake();
+        Assert.Equal(MigrationStatus.Active, raw.Destination.Status);
     }
 
     [Fact]

@@ -20,7 +20,8 @@ internal sealed class RawSource : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly TcpListener listener;
-    private readonly TcpClient client;
+    private readonly RawPeer main;
+    private readonly List<RawPeer> others = [];
     private readonly List<SimMachine> built = [];
 
     public RawSource(ulong? memoryLimit = null)
@@ -33,15 +34,24 @@ internal sealed class RawSource : IDisposable
             return m;
         }, memoryLimit);
         Run = Destination.RunAsync();
-        client = new TcpClient("127.0.0.1", TcpTransport.BoundPort(listener)) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
-        Stream = client.GetStream();
-        Connection = new FrameConnection(Stream, "test destination");
+        Port = TcpTransport.BoundPort(listener);
+        main = new RawPeer(Port, Patience);
     }
+
+    public int Port { get; }
 
     public MigrationDestination Destination { get; }
     public Task Run { get; }
-    public NetworkStream Stream { get; }
-    public FrameConnection Connection { get; }
+    public NetworkStream Stream => main.Stream;
+    public FrameConnection Connection => main.Connection;
+
+    /// <summary>Another connection to the same destination (a second source, a page channel, a stranger).</summary>
+    public RawPeer Reconnect()
+    {
+        var peer = new RawPeer(Port, Patience);
+        lock (others) others.Add(peer);
+        return peer;
+    }
 
     /// <summary>The machine the destination built for the Hello, if it built one.</summary>
     public SimMachine? Machine { get { lock (built) return built.FirstOrDefault(); } }
@@ -51,22 +61,10 @@ internal sealed class RawSource : IDisposable
         ushort minVersion = ProtocolConstants.MinVersion, ushort maxVersion = ProtocolConstants.MaxVersion) =>
         new(minVersion, maxVersion, offered, Guid.NewGuid(), 1, new MachineDescription(MachineDescription.SimBackend, memory, 1, "idle"));
 
-    public void Send(MessageType type, Action<PayloadWriter> write)
-    {
-        var payload = new PayloadWriter();
-        write(payload);
-        Connection.Write(type, payload);
-        Connection.Flush();
-    }
+    public void Send(MessageType type, Action<PayloadWriter> write) => main.Send(type, write);
 
     /// <summary>Says Hello and returns the Welcome.</summary>
-    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
-    {
-        Send(MessageType.Hello, (hello ?? Hello(offered: offered ?? ProtocolCapabilities.Supported)).Write);
-        var (type, payload) = Connection.Read();
-        Assert.Equal(MessageType.Welcome, type);
-        return WelcomeMessage.Read(payload.Span);
-    }
+    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null) => main.Handshake(hello, offered);
 
     public void PassBegin(uint pass, bool final = false) => Send(MessageType.PassBegin, new PassBeginMessage(pass, 1, final).Write);
 
@@ -108,11 +106,60 @@ internal sealed class RawSource : IDisposable
 
     public void Dispose()
     {
-        Connection.Dispose();
-        client.Dispose();
+        main.Dispose();
+        lock (others) foreach (var p in others) p.Dispose();
         Destination.Dispose();
         Run.Wait(Patience);
         listener.Stop();
         lock (built) foreach (var m in built) m.Dispose();
+    }
+}
+
+/// <summary>One hand-driven connection to a destination: send exactly what a test wants, read what comes back.</summary>
+internal sealed class RawPeer : IDisposable
+{
+    private readonly TcpClient client;
+
+    public RawPeer(int port, TimeSpan patience)
+    {
+        client = new TcpClient("127.0.0.1", port) { NoDelay = true, ReceiveTimeout = (int)patience.TotalMilliseconds };
+        Stream = client.GetStream();
+        Connection = new FrameConnection(Stream, "test destination");
+    }
+
+    public NetworkStream Stream { get; }
+    public FrameConnection Connection { get; }
+
+    public void Send(MessageType type, Action<PayloadWriter> write)
+    {
+        var payload = new PayloadWriter();
+        write(payload);
+        Connection.Write(type, payload);
+        Connection.Flush();
+    }
+
+    /// <summary>Says Hello and returns the Welcome.</summary>
+    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
+    {
+        Send(MessageType.Hello, (hello ?? RawSource.Hello(offered: offered ?? ProtocolCapabilities.Supported)).Write);
+        var (type, payload) = Connection.Read();
+        Assert.True(type == MessageType.Welcome, type == MessageType.Error ? ErrorMessage.Read(type, payload.Span).Text : type.ToString());
+        return WelcomeMessage.Read(payload.Span);
+    }
+
+    /// <summary>Reads frames until an Error arrives and returns its text (fails the test after the patience).</summary>
+    public string ReadError()
+    {
+        while (true)
+        {
+            var (type, payload) = Connection.Read();
+            if (type == MessageType.Error) return ErrorMessage.Read(type, payload.Span).Text;
+        }
+    }
+
+    public void Dispose()
+    {
+        Connection.Dispose();
+        client.Dispose();
     }
 }
