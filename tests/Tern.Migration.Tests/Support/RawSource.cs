@@ -68,6 +68,28 @@ internal sealed class RawSource : IDisposable
 
     public void PassBegin(uint pass, bool final = false) => Send(MessageType.PassBegin, new PassBeginMessage(pass, 1, final).Write);
 
+    /// <summary>
+    /// After <see cref="Handshake"/>: an empty migration up to the destination's Ready (one final pass without pages,
+    /// the device state of an idle guest like the one the Hello describes, Complete). Returns the Ready.
+    /// </summary>
+    /// <param name="channels">Page channels already connected (channel 1, 2, ...): the pass uses them too.</param>
+    public ReadyMessage DriveToReady(params RawPeer[] channels)
+    {
+        Send(MessageType.PassBegin, new PassBeginMessage(1, 1 + channels.Length, true).Write);
+        Send(MessageType.PassEnd, new PassEndMessage(1, 0).Write);
+        foreach (var c in channels) c.Send(MessageType.PassEnd, new PassEndMessage(1, 0).Write);
+        using (var twin = SimMachine.Create(new SimMachineOptions(GuestBytes, 1, WorkloadSpec.Parse("idle"))))
+        {
+            var state = twin.SaveState();
+            Send(MessageType.DeviceState, w => w.Bytes(state));
+        }
+        Send(MessageType.Complete, new CompleteMessage(0, false, 0).Write);
+        var (type, payload) = Connection.Read();
+        Assert.True(type == MessageType.Ready, type == MessageType.Error ? ErrorMessage.Read(type, payload.Span).Text : type.ToString());
+        Assert.Equal(DestinationState.AwaitingCommit, Destination.State);
+        return ReadyMessage.Read(payload.Span);
+    }
+
     /// <summary>A Pages frame with the given records already encoded (header words and bodies).</summary>
     public void Pages(uint pass, uint records, Action<PayloadWriter> body) => Send(MessageType.Pages, w =>
     {
@@ -103,6 +125,9 @@ internal sealed class RawSource : IDisposable
         Assert.Contains(error.Text, Destination.Info().ErrorDesc);
         return error;
     }
+
+    /// <summary>Waits for the destination's migration to end (fails the test after the patience).</summary>
+    public void WaitFinished() => Assert.True(Run.Wait(Patience), $"the destination did not finish within {Patience.TotalSeconds} s; its status: {Destination.Status}");
 
     public void Dispose()
     {
