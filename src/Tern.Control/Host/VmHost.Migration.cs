@@ -83,7 +83,7 @@ public sealed partial class VmHost
         lock (gate)
         {
             if (outgoing is not null) return outgoing.Info();
-            if (incoming is not null) return incoming.Info();
+            if (incoming is not null) return IncomingInfo(incoming);
             return lastIncoming ?? new MigrationInfo();
         }
     }
@@ -179,6 +179,18 @@ public sealed partial class VmHost
         return destination;
     }
 
+    /// <summary>
+    /// An incoming attempt's statistics; once it has failed and discarded its copy, its error also says that this
+    /// host waits for another attempt (call with the gate held).
+    /// </summary>
+    private MigrationInfo IncomingInfo(MigrationDestination destination)
+    {
+        var info = destination.Info();
+        if (destination.State == DestinationState.Discarded && info.ErrorDesc is { } why && !incomingCancel.IsCancellationRequested)
+            info = info with { ErrorDesc = $"{why}; waiting for another attempt on {IncomingAddress}" };
+        return info;
+    }
+
     private void OnIncomingStarted(MigrationDestination destination)
     {
         lock (gate) incoming = destination;
@@ -195,7 +207,7 @@ public sealed partial class VmHost
         lock (gate)
         {
             if (incoming == destination) incoming = null;
-            var info = destination.Info();
+            var info = IncomingInfo(destination);
             switch (destination.State)
             {
                 case DestinationState.Completed:
@@ -206,10 +218,6 @@ public sealed partial class VmHost
                     machine.Faulted += OnFault;
                     runState = RunState.Paused;
                     note = info.ErrorDesc;
-                    break;
-                default:
-                    if (!incomingCancel.IsCancellationRequested && info.ErrorDesc is { } why)
-                        info = info with { ErrorDesc = $"{why}; waiting for another attempt on {IncomingAddress}" };
                     break;
             }
             lastIncoming = info;

@@ -16,7 +16,7 @@ namespace Tern.Migration.Tests.Support;
 /// </summary>
 internal sealed class RawSource : IDisposable
 {
-    public const ulong GuestBytes = 16 << 20;
+    public const ulong GuestBytes = RawPeer.GuestBytes;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly TcpListener listener;
@@ -59,7 +59,7 @@ internal sealed class RawSource : IDisposable
 
     public static HelloMessage Hello(ulong memory = GuestBytes, ProtocolCapability offered = ProtocolCapabilities.Supported,
         ushort minVersion = ProtocolConstants.MinVersion, ushort maxVersion = ProtocolConstants.MaxVersion) =>
-        new(minVersion, maxVersion, offered, Guid.NewGuid(), 1, new MachineDescription(MachineDescription.SimBackend, memory, 1, "idle"));
+        RawPeer.Hello(memory, offered, minVersion, maxVersion);
 
     public void Send(MessageType type, Action<PayloadWriter> write) => main.Send(type, write);
 
@@ -75,19 +75,9 @@ internal sealed class RawSource : IDisposable
     /// <param name="channels">Page channels already connected (channel 1, 2, ...): the pass uses them too.</param>
     public ReadyMessage DriveToReady(params RawPeer[] channels)
     {
-        Send(MessageType.PassBegin, new PassBeginMessage(1, 1 + channels.Length, true).Write);
-        Send(MessageType.PassEnd, new PassEndMessage(1, 0).Write);
-        foreach (var c in channels) c.Send(MessageType.PassEnd, new PassEndMessage(1, 0).Write);
-        using (var twin = SimMachine.Create(new SimMachineOptions(GuestBytes, 1, WorkloadSpec.Parse("idle"))))
-        {
-            var state = twin.SaveState();
-            Send(MessageType.DeviceState, w => w.Bytes(state));
-        }
-        Send(MessageType.Complete, new CompleteMessage(0, false, 0).Write);
-        var (type, payload) = Connection.Read();
-        Assert.True(type == MessageType.Ready, type == MessageType.Error ? ErrorMessage.Read(type, payload.Span).Text : type.ToString());
+        var ready = main.DriveToReady(GuestBytes, channels);
         Assert.Equal(DestinationState.AwaitingCommit, Destination.State);
-        return ReadyMessage.Read(payload.Span);
+        return ready;
     }
 
     /// <summary>A Pages frame with the given records already encoded (header words and bodies).</summary>
@@ -137,54 +127,5 @@ internal sealed class RawSource : IDisposable
         Run.Wait(Patience);
         listener.Stop();
         lock (built) foreach (var m in built) m.Dispose();
-    }
-}
-
-/// <summary>One hand-driven connection to a destination: send exactly what a test wants, read what comes back.</summary>
-internal sealed class RawPeer : IDisposable
-{
-    private readonly TcpClient client;
-
-    public RawPeer(int port, TimeSpan patience)
-    {
-        client = new TcpClient("127.0.0.1", port) { NoDelay = true, ReceiveTimeout = (int)patience.TotalMilliseconds };
-        Stream = client.GetStream();
-        Connection = new FrameConnection(Stream, "test destination");
-    }
-
-    public NetworkStream Stream { get; }
-    public FrameConnection Connection { get; }
-
-    public void Send(MessageType type, Action<PayloadWriter> write)
-    {
-        var payload = new PayloadWriter();
-        write(payload);
-        Connection.Write(type, payload);
-        Connection.Flush();
-    }
-
-    /// <summary>Says Hello and returns the Welcome.</summary>
-    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
-    {
-        Send(MessageType.Hello, (hello ?? RawSource.Hello(offered: offered ?? ProtocolCapabilities.Supported)).Write);
-        var (type, payload) = Connection.Read();
-        Assert.True(type == MessageType.Welcome, type == MessageType.Error ? ErrorMessage.Read(type, payload.Span).Text : type.ToString());
-        return WelcomeMessage.Read(payload.Span);
-    }
-
-    /// <summary>Reads frames until an Error arrives and returns its text (fails the test after the patience).</summary>
-    public string ReadError()
-    {
-        while (true)
-        {
-            var (type, payload) = Connection.Read();
-            if (type == MessageType.Error) return ErrorMessage.Read(type, payload.Span).Text;
-        }
-    }
-
-    public void Dispose()
-    {
-        Connection.Dispose();
-        client.Dispose();
     }
 }
