@@ -70,6 +70,31 @@ public sealed class HandshakeTests
     }
 
     [Fact]
+    public void A_second_Hello_while_a_migration_is_under_way_is_refused_and_the_first_goes_on()
+    {
+        using var raw = new RawSource();
+        raw.Handshake();
+        using var second = raw.Reconnect();
+        second.Send(MessageType.Hello, RawSource.Hello().Write);
+        Assert.Contains("another migration is under way on this destination", second.ReadError());
+
+        raw.DriveToReady();
+        Assert.Equal(1, raw.MachinesBuilt);
+    }
+
+    [Fact]
+    public void A_ChannelHello_for_a_session_that_is_not_under_way_is_refused()
+    {
+        using var raw = new RawSource();
+        raw.Handshake();
+        using var stray = raw.Reconnect();
+        var session = Guid.NewGuid();
+        stray.Send(MessageType.ChannelHello, new ChannelHelloMessage(session, 1).Write);
+        Assert.Contains($"no migration session {session} is under way here", stray.ReadError());
+        Assert.Equal(MigrationStatus.Active, raw.Destination.Status);
+    }
+
+    [Fact]
     public void A_RAM_size_that_is_not_whole_pages_is_rejected()
     {
         using var raw = new RawSource();
