@@ -32,6 +32,12 @@ public interface IVmControl
     MigrationInfo QueryMigrate();
 
     /// <summary>
+    /// <c>x-query-migrate-history</c> (Tern's own): the pass reports of the current (or last) outgoing migration, oldest
+    /// first; empty when there was none.
+    /// </summary>
+    IReadOnlyList<PassReport> QueryMigrateHistory() => [];
+
+    /// <summary>
     /// <c>migrate</c>: starts an outgoing migration to <paramref name="uri"/> (e.g. <c>tcp:HOST:PORT</c>) with the current
     /// capabilities and parameters, and returns at once. Before returning, the status must have left any finished state
     /// (be <see cref="MigrationStatus.Setup"/> or later), so that a <c>query-migrate</c> right after it describes this migration.

@@ -55,18 +55,28 @@ public static class MachineBuilder
     public static IVirtualMachine CreateIncoming(MachineDescription description, MachineHostOptions host)
     {
         var backend = host.Resolved == MachineBackend.Kvm ? MachineDescription.KvmBackend : MachineDescription.SimBackend;
+        // Backend names are exact, lower-case identifiers: a name Tern does not know is named as such (quoted, so
+        // 'KVM' does not read like 'kvm'), never reported as a mismatch with this side's backend.
+        if (description.Backend is not (MachineDescription.KvmBackend or MachineDescription.SimBackend))
+            throw new InvalidOperationException($"the source names its machine backend {PeerText.Quote(description.Backend)}, which is not one of Tern's " +
+                $"('{MachineDescription.KvmBackend}' or '{MachineDescription.SimBackend}', in lower case)");
         if (description.Backend != backend)
-            throw new InvalidOperationException($"the source runs a {description.Backend} guest and this destination runs {backend} guests (start it with --backend {description.Backend})");
+            throw new InvalidOperationException($"the source runs a '{description.Backend}' guest and this destination runs '{backend}' guests (start it with --backend {description.Backend})");
         if (description.VcpuCount is < 1 or > GuestBuildOptions.MaxVcpus)
             throw new InvalidOperationException($"the source describes {description.VcpuCount} vCPUs; Tern supports 1 to {GuestBuildOptions.MaxVcpus}");
         if (backend == MachineDescription.SimBackend)
         {
             var spec = WorkloadSpec.TryParse(description.Workload, out var parsed, out var error)
-                ? parsed! : throw new InvalidOperationException($"the simulated source describes workload '{description.Workload}': {error}");
+                ? parsed! : throw new InvalidOperationException(description.Workload.Length > MaxQuotedWorkload
+                    ? $"the simulated source describes workload {PeerText.Quote(description.Workload)}, which is not a workload"
+                    : $"the simulated source describes workload {PeerText.Quote(description.Workload)}: {error}");
             return SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, spec) { HugePages = host.HugePages });
         }
         return KvmMachine.Create(KvmOptions(description.MemoryBytes, description.VcpuCount, description.Workload, host));
     }
+
+    /// <summary>The longest workload whose parse error (which repeats it) is shown whole; real ones are under 100 characters.</summary>
+    private const int MaxQuotedWorkload = 256;
 
     private static KvmMachineOptions KvmOptions(ulong memoryBytes, int vcpus, string workload, MachineHostOptions host) =>
         new(memoryBytes, vcpus)

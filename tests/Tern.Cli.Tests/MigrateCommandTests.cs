@@ -55,6 +55,39 @@ public sealed class MigrateCommandTests
     }
 
     [Fact]
+    public async Task Auto_converge_and_dirty_limit_switch_their_capabilities_and_parameters_on()
+    {
+        await using var host = QmpTestHost.Start();
+        host.Vm.MigrationScript = Script(new MigrationInfo
+        {
+            Status = MigrationStatus.Completed, TotalTimeMs = 900, DowntimeMs = 40, Ram = Ram with { Remaining = 0 },
+            CpuThrottlePercentage = 0, ThrottlePeak = 88, VcpuThrottlePercentages = [0, 0],
+            ThrottleReason = "the guest would dirty 400.0 MiB/s of wire bytes unthrottled",
+        });
+
+        var (exit, output, error) = await TernRun.InvokeAsync(
+            "migrate", "--qmp", host.SocketPath, "tcp:dest:4444", "--throttle-method", "step", "--dirty-limit", "5");
+
+        Assert.Equal("", error);
+        Assert.Equal(0, exit);
+        var caps = host.Vm.GetCapabilities();
+        Assert.True(caps[MigrationCapability.AutoConverge] && caps[MigrationCapability.DirtyLimit]);
+        var p = host.Vm.GetParameters();
+        Assert.Equal(("step", 5UL), (p.ThrottleMethod, p.VcpuDirtyLimit));
+        Assert.Contains("throttle peak: 88%\nthrottle reason: the guest would dirty 400.0 MiB/s", output);
+    }
+
+    [Theory]
+    [InlineData("--throttle-method", "pid", "pid")]
+    [InlineData("--dirty-limit", "0", "--dirty-limit")]
+    public async Task Bad_throttle_options_are_refused_naming_the_value(string option, string value, string named)
+    {
+        var (exit, _, error) = await TernRun.InvokeAsync("migrate", "--qmp", "/nonexistent.sock", "tcp:dest:4444", option, value);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(named, error);
+    }
+
+    [Fact]
     public async Task A_failed_migration_prints_its_error_and_exits_1()
     {
         await using var host = QmpTestHost.Start();

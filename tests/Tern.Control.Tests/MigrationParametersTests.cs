@@ -24,7 +24,14 @@ public sealed class MigrationParametersTests
         Assert.Equal(defaults.CompressMethod, p.GetProperty("x-compress-method").GetString());
         Assert.Equal(defaults.MemoryBudget, p.GetProperty("x-memory-budget").GetUInt64());
         Assert.Equal(defaults.TimeoutMs, p.GetProperty("x-timeout").GetInt64());
-        Assert.Equal(10, p.EnumerateObject().Count());
+        Assert.Equal(50, p.GetProperty("throttle-trigger-threshold").GetInt32());
+        Assert.Equal(20, p.GetProperty("cpu-throttle-initial").GetInt32());
+        Assert.Equal(10, p.GetProperty("cpu-throttle-increment").GetInt32());
+        Assert.False(p.GetProperty("cpu-throttle-tailslow").GetBoolean());
+        Assert.Equal(99, p.GetProperty("max-cpu-throttle").GetInt32());
+        Assert.Equal(1, p.GetProperty("vcpu-dirty-limit").GetInt32());
+        Assert.Equal("computed", p.GetProperty("x-throttle-method").GetString());
+        Assert.Equal(17, p.EnumerateObject().Count());
     }
 
     [Fact]
@@ -57,6 +64,7 @@ public sealed class MigrationParametersTests
     [InlineData("{\"multifd-channels\": 1.5}", "Parameter 'multifd-channels' expects uint64")]
     [InlineData("{\"multifd-channels\": 300}", "Parameter 'multifd-channels' expects uint8_t")]
     [InlineData("{\"x-compress-method\": 1}", "Invalid parameter type for 'x-compress-method', expected: string")]
+    [InlineData("{\"cpu-throttle-tailslow\": 1}", "Invalid parameter type for 'cpu-throttle-tailslow', expected: boolean")]
     [InlineData("{\"tls-creds\": \"x\"}", "Parameter 'tls-creds' is unexpected")]
     [InlineData("{\"downtime-limit\": 100, \"Downtime-Limit\": 100}", "Parameter 'Downtime-Limit' is unexpected")]
     public async Task Set_checks_argument_types_like_QEMU(string arguments, string error)
@@ -75,6 +83,11 @@ public sealed class MigrationParametersTests
     [InlineData("{\"compress-level\": 23}", "compress-level must be between 1 and 22")]
     [InlineData("{\"x-compress-method\": \"brotli\"}", "x-compress-method must be zstd, lz4 or zlib")]
     [InlineData("{\"xbzrle-cache-size\": 100}", "xbzrle-cache-size must be 0 (automatic) or at least one page (4096)")]
+    [InlineData("{\"max-cpu-throttle\": 100}", "max-cpu-throttle must be between 1 and 99")]
+    [InlineData("{\"cpu-throttle-initial\": 0}", "cpu-throttle-initial must be between 1 and 99")]
+    [InlineData("{\"throttle-trigger-threshold\": 101}", "throttle-trigger-threshold must be between 1 and 100")]
+    [InlineData("{\"x-throttle-method\": \"pid\"}", "x-throttle-method must be computed or step")]
+    [InlineData("{\"vcpu-dirty-limit\": 0}", "vcpu-dirty-limit must be at least 1 MB/s")]
     public async Task Values_that_fail_validation_are_refused_with_its_message(string arguments, string error)
     {
         await using var host = QmpTestHost.Start();

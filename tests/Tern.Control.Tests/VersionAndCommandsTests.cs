@@ -32,7 +32,7 @@ public sealed class VersionAndCommandsTests
             "qmp_capabilities", "query-version", "query-commands", "query-status", "stop", "cont", "quit",
             "migrate", "migrate-incoming", "migrate_cancel", "query-migrate", "query-migrate-capabilities",
             "migrate-set-capabilities", "query-migrate-parameters", "migrate-set-parameters", "x-query-guest",
-            "x-check-guest",
+            "x-check-guest", "x-query-migrate-history",
         ];
         Assert.Equal(expected.ToHashSet(), names);
         foreach (var name in names.Where(n => n != "qmp_capabilities"))

@@ -76,6 +76,22 @@ public static class MigrateCommand
             Description = "Give up after this many seconds; the guest keeps running here (x-timeout)",
             HelpName = "S",
         };
+        var autoConverge = new Option<bool>("--auto-converge")
+        {
+            Description = "Throttle the guest when it dirties memory faster than the link sends it (auto-converge)",
+        };
+        var throttleMethod = new Option<string?>("--throttle-method")
+        {
+            Description = "computed (default: only as much as convergence needs, only the vCPUs that dirty) or step (QEMU's algorithm)",
+            HelpName = "METHOD",
+        };
+        throttleMethod.AcceptOnlyFromAmong("computed", "step");
+        var dirtyLimit = new Option<ulong?>("--dirty-limit")
+        {
+            Description = "Limit each vCPU's dirty rate to this many MB/s while migrating (dirty-limit; needs --dirty-tracking ring)",
+            HelpName = "MB/s",
+        };
+        RejectBelow(dirtyLimit, 1UL);
         RejectBelow(channels, 1);
         RejectBelow(downtime, 1);
         RejectBelow(timeout, 0);
@@ -87,6 +103,7 @@ public static class MigrateCommand
         var command = new Command("migrate", "Migrate a running VM to another host, live, through its QMP socket.")
         {
             qmp, uri, verify, xbzrle, compress, channels, downtime, bandwidth, timeout, memoryBudget, cacheSize, method,
+            autoConverge, throttleMethod, dirtyLimit,
         };
         // A synchronous action: Ctrl-C must cancel the migration and then wait for the VM to confirm, which can take
         // longer than the grace period System.CommandLine gives asynchronous actions.
@@ -104,6 +121,9 @@ public static class MigrateCommand
                 MemoryBudget = parseResult.GetValue(memoryBudget),
                 XbzrleCacheSize = parseResult.GetValue(cacheSize),
                 CompressMethod = parseResult.GetValue(method),
+                AutoConverge = parseResult.GetValue(autoConverge) || parseResult.GetValue(throttleMethod) is not null,
+                ThrottleMethod = parseResult.GetValue(throttleMethod),
+                DirtyLimit = parseResult.GetValue(dirtyLimit),
             };
             return Run(parseResult.GetValue(qmp)!, request, parseResult.InvocationConfiguration);
         });

@@ -7,6 +7,7 @@ using Tern.Guest;
 using Tern.Machine;
 using Tern.Machine.Kvm;
 using Tern.Memory;
+using Tern.Migration.Engine;
 
 namespace Tern.Cli.Commands;
 
@@ -18,13 +19,17 @@ public static class RunCommand
 {
     public static Command Build()
     {
-        var memory = new Option<string>("--memory", "-m")
+        var memory = new Option<string?>("--memory", "-m")
         {
-            Description = "Guest RAM, e.g. 512M or 1G (a multiple of 2 MiB)",
+            Description = $"Guest RAM, e.g. 512M or 1G (a multiple of 2 MiB; default {DefaultMemory}). With --incoming: the most RAM " +
+                          "an arriving VM may have (default: the host's memory)",
             HelpName = "SIZE",
-            DefaultValueFactory = _ => "1G",
         };
-        var vcpus = new Option<int>("--vcpus") { Description = "Number of vCPUs (1-64)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var vcpus = new Option<int?>("--vcpus")
+        {
+            Description = $"Number of vCPUs (1-64; default {DefaultVcpus}). With --incoming: the most vCPUs an arriving VM may have (default: 64)",
+            HelpName = "N",
+        };
         var workload = new Option<string>("--workload", "-w")
         {
             Description = "What the guest does: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; any takes rate=MiB/s and seed=N",
@@ -74,7 +79,7 @@ public static class RunCommand
         {
             var options = new RunOptions
             {
-                Memory = parse.GetValue(memory)!,
+                Memory = parse.GetValue(memory),
                 Vcpus = parse.GetValue(vcpus),
                 Workload = parse.GetValue(workload)!,
                 Host = new MachineHostOptions
@@ -97,8 +102,9 @@ public static class RunCommand
 
     private sealed record RunOptions
     {
-        public required string Memory { get; init; }
-        public int Vcpus { get; init; }
+        /// <summary>As typed; null when not given (a booted VM then gets the default, an incoming one the host's memory).</summary>
+        public string? Memory { get; init; }
+        public int? Vcpus { get; init; }
         public required string Workload { get; init; }
         public required MachineHostOptions Host { get; init; }
         public string? Qmp { get; init; }
@@ -109,11 +115,26 @@ public static class RunCommand
         public DisplayMode Display { get; init; }
     }
 
+    private const string DefaultMemory = "1G";
+    private const int DefaultVcpus = 1;
+
     private static int Run(RunOptions o, TextWriter output, TextWriter error)
     {
-        if (!ByteSize.TryParse(o.Memory, out ulong memory))
+        ulong memory = 0;
+        if ((o.Memory is not null || o.Incoming is null) && !ByteSize.TryParse(o.Memory ?? DefaultMemory, out memory))
         {
             error.WriteLine($"tern run: --memory '{o.Memory}' is not a size (examples: 512M, 1G)");
+            return 2;
+        }
+        int vcpus = o.Vcpus ?? DefaultVcpus;
+        if (vcpus is < 1 or > GuestBuildOptions.MaxVcpus)
+        {
+            error.WriteLine($"tern run: --vcpus {vcpus}: Tern runs 1 to {GuestBuildOptions.MaxVcpus} vCPUs");
+            return 2;
+        }
+        if (o.Incoming is not null && o.Memory is not null && memory == 0)
+        {
+            error.WriteLine("tern run: --memory 0: an incoming VM needs some RAM");
             return 2;
         }
         if (!WorkloadSpec.TryParse(o.Workload, out var spec, out var specError))
@@ -132,9 +153,10 @@ public static class RunCommand
         VmHost vm;
         try
         {
+            // A destination builds what the source describes, but never more than it was started with.
             vm = o.Incoming is null
-                ? new VmHost(MachineBuilder.Boot(spec!, memory, o.Vcpus, host), host)
-                : new VmHost(host);
+                ? new VmHost(MachineBuilder.Boot(spec!, memory, vcpus, host), host)
+                : new VmHost(host, new DestinationLimits { MemoryBytes = o.Memory is null ? null : memory, Vcpus = o.Vcpus });
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or GuestConfigurationException
                                       or Tern.Kvm.KvmUnavailableException or Tern.Os.OsException)
@@ -166,7 +188,7 @@ public static class RunCommand
             }
 
             output.WriteLine(o.Incoming is null
-                ? $"tern: running {spec} on {o.Vcpus} vCPU(s) with {ByteSize.Format(memory)} ({host.Resolved.ToString().ToLowerInvariant()}){(o.Qmp is null ? "" : $", QMP at {o.Qmp}")}"
+                ? $"tern: running {spec} on {vcpus} vCPU(s) with {ByteSize.Format(memory)} ({host.Resolved.ToString().ToLowerInvariant()}){(o.Qmp is null ? "" : $", QMP at {o.Qmp}")}"
                 : $"tern: waiting for an incoming migration ({(o.Incoming == "defer" ? "deferred: use QMP migrate-incoming" : o.Incoming)}){(o.Qmp is null ? "" : $", QMP at {o.Qmp}")}");
 
             using var stop = new CancellationTokenSource();

@@ -88,6 +88,11 @@ public sealed partial class VmHost
         }
     }
 
+    public IReadOnlyList<PassReport> QueryMigrateHistory()
+    {
+        lock (gate) return outgoing?.History ?? [];
+    }
+
     public IReadOnlyDictionary<MigrationCapability, bool> GetCapabilities() => Settings.Capabilities;
 
     public void SetCapabilities(IReadOnlyDictionary<MigrationCapability, bool> changes)
@@ -95,8 +100,10 @@ public sealed partial class VmHost
         // Refuse the whole request before changing anything, so a refused request has no effect.
         foreach (var (capability, on) in changes)
         {
-            if (on && capability is MigrationCapability.AutoConverge or MigrationCapability.PostcopyRam)
+            if (on && capability is MigrationCapability.PostcopyRam)
                 throw new VmControlException($"{capability.ToQapi()} is not available in this version of Tern");
+            if (on && capability is MigrationCapability.DirtyLimit && machine is { } m && !m.DirtyTracker.ReportsPerVcpu)
+                throw new VmControlException($"dirty-limit needs each vCPU's dirty rate, which {m.DirtyTracker.Name} cannot tell apart: start the VM with --dirty-tracking ring");
         }
         foreach (var (capability, on) in changes) Settings.SetCapability(capability, on);
     }
@@ -174,7 +181,7 @@ public sealed partial class VmHost
         {
             if (machine is not null || incomingCancel.IsCancellationRequested) return null;
         }
-        var destination = new MigrationDestination(d => MachineBuilder.CreateIncoming(d, hostOptions));
+        var destination = new MigrationDestination(d => MachineBuilder.CreateIncoming(d, hostOptions), incomingLimits);
         destination.Event += OnIncomingEvent;
         return destination;
     }

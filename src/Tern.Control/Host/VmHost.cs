@@ -29,11 +29,19 @@ public sealed partial class VmHost : IVmControl, IDisposable
     }
 
     /// <summary>A host waiting for an incoming migration (<c>--incoming</c>): no machine until one arrives.</summary>
-    public VmHost(MachineHostOptions hostOptions)
+    /// <param name="incomingLimits">
+    /// The most an arriving VM may be (the <c>--memory</c> and <c>--vcpus</c> this host was started with); null: the
+    /// host's memory and Tern's maximum vCPUs.
+    /// </param>
+    public VmHost(MachineHostOptions hostOptions, DestinationLimits? incomingLimits = null)
     {
+        if (incomingLimits?.Validate() is { } problem) throw new ArgumentException(problem, nameof(incomingLimits));
         this.hostOptions = hostOptions;
+        this.incomingLimits = incomingLimits;
         runState = RunState.InMigrate;
     }
+
+    private readonly DestinationLimits? incomingLimits;
 
     public MigrationSettings Settings { get; } = new();
 

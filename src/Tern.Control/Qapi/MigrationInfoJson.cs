@@ -98,6 +98,17 @@ public static class MigrationInfoJson
         {
             o["x-converging"] = converging;
         }
+        if (info.VcpuThrottlePercentages is { } perVcpu)
+        {
+            var array = new JsonArray();
+            foreach (var p in perVcpu) array.Add(p);
+            o["x-vcpu-throttle-percentage"] = array;
+        }
+        if (info.ThrottleReason is { } why)
+        {
+            o["x-throttle-reason"] = why;
+        }
+        AddIfPresent(o, "x-throttle-peak", info.ThrottlePeak);
         return o;
     }
 
@@ -138,6 +149,11 @@ public static class MigrationInfoJson
             ChannelBytes = json.TryGetProperty("x-channel-bytes", out var cb) && cb.ValueKind == JsonValueKind.Array
                 ? cb.EnumerateArray().Select(e => e.TryGetInt64(out var n) ? n : throw Bad("x-channel-bytes", "an array of integers")).ToList()
                 : null,
+            VcpuThrottlePercentages = json.TryGetProperty("x-vcpu-throttle-percentage", out var vt) && vt.ValueKind == JsonValueKind.Array
+                ? vt.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-vcpu-throttle-percentage", "an array of integers")).ToList()
+                : null,
+            ThrottleReason = OptionalString(json, "x-throttle-reason"),
+            ThrottlePeak = (int?)OptionalInt64(json, "x-throttle-peak"),
             Converging = OptionalBool(json, "x-converging"),
         };
     }

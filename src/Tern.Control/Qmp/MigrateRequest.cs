@@ -25,6 +25,12 @@ public sealed record MigrateRequest(string Uri)
     public ulong? XbzrleCacheSize { get; init; }
     /// <summary>x-compress-method: zstd, lz4 or zlib.</summary>
     public string? CompressMethod { get; init; }
+    /// <summary>Turns on <c>auto-converge</c>.</summary>
+    public bool AutoConverge { get; init; }
+    /// <summary>x-throttle-method: computed or step.</summary>
+    public string? ThrottleMethod { get; init; }
+    /// <summary>Turns on <c>dirty-limit</c> with this vcpu-dirty-limit, in MB/s.</summary>
+    public ulong? DirtyLimit { get; init; }
 
     /// <summary>
     /// The capabilities to switch on. <c>events</c> is always among them: the progress display follows MIGRATION_PASS.
@@ -47,6 +53,14 @@ public sealed record MigrateRequest(string Uri)
         if (Channels is not null)
         {
             changes[MigrationCapability.Multifd] = true;
+        }
+        if (AutoConverge)
+        {
+            changes[MigrationCapability.AutoConverge] = true;
+        }
+        if (DirtyLimit is not null)
+        {
+            changes[MigrationCapability.DirtyLimit] = true;
         }
         return changes;
     }
@@ -82,6 +96,14 @@ public sealed record MigrateRequest(string Uri)
         if (CompressMethod is { } method)
         {
             update["x-compress-method"] = method;
+        }
+        if (ThrottleMethod is { } throttle)
+        {
+            update["x-throttle-method"] = throttle;
+        }
+        if (DirtyLimit is { } limit)
+        {
+            update["vcpu-dirty-limit"] = limit;
         }
         return update.Count == 0 ? null : update;
     }

@@ -52,4 +52,15 @@ internal sealed partial class QmpCommands
         args.EnsureNoneLeft();
         return MigrationInfoJson.ToJson(_vm.QueryMigrate());
     }
+
+    // x-query-migrate-history: {*since: int} -> [PassReport], the passes after pass `since` (all by default)
+    private JsonNode? QueryMigrateHistory(QmpArguments args)
+    {
+        long since = (long)(args.OptionalUnsigned("since", long.MaxValue, "int64") ?? 0);
+        args.EnsureNoneLeft();
+        var list = new JsonArray();
+        foreach (var report in _vm.QueryMigrateHistory())
+            if (report.Pass > since) list.Add(PassReportJson.ToJson(report));
+        return list;
+    }
 }

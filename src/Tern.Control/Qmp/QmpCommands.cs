@@ -33,6 +33,7 @@ internal sealed partial class QmpCommands
             ["migrate-incoming"] = MigrateIncoming,
             ["migrate_cancel"] = MigrateCancel,
             ["query-migrate"] = QueryMigrate,
+            ["x-query-migrate-history"] = QueryMigrateHistory,
             ["query-migrate-capabilities"] = QueryMigrateCapabilities,
             ["migrate-set-capabilities"] = MigrateSetCapabilities,
             ["query-migrate-parameters"] = QueryMigrateParameters,

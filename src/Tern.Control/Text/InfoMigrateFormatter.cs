@@ -66,6 +66,9 @@ public static class InfoMigrateFormatter
         }
 
         if (info.CpuThrottlePercentage is { } throttle) Line($"cpu throttle percentage: {throttle}");
+        if (info.VcpuThrottlePercentages is { Count: > 1 } perVcpu) Line($"vcpu throttle: {string.Join(", ", perVcpu.Select((p, i) => $"vCPU {i} {p}%"))}");
+        if (info.ThrottlePeak is { } peak) Line($"throttle peak: {peak}%");
+        if (info.ThrottleReason is { } why) Line($"throttle reason: {why}");
 
         if (info.GuestDowntimeMs is { } guestDowntime) Line($"guest-observed downtime: {guestDowntime} ms");
         if (info.Verification is { } v)

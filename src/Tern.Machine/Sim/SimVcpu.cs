@@ -15,6 +15,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
 {
     private static readonly long HeartbeatTicks = Stopwatch.Frequency / 1000;
     private static readonly long ThrottlePeriodTicks = Stopwatch.Frequency / 100;
+    private static readonly long RateCarryOverTicks = Stopwatch.Frequency / 1000;
 
     private readonly int index;
     private readonly WorkloadModel model;
@@ -155,6 +156,13 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 // meanwhile: a guest held back by its cap is not stalled.
                 double allowedSeconds = (counter - rateBase) / writesPerSecondCap;
                 long due = rateStart + (long)(allowedSeconds * Stopwatch.Frequency);
+                if (due < now - RateCarryOverTicks)
+                {
+                    // As in the guest: at most a millisecond of unused budget carries over, so a vCPU that was held
+                    // back (throttled, or short of a core) does not burst afterwards to make up for it.
+                    rateStart = now - RateCarryOverTicks;
+                    rateBase = counter;
+                }
                 while (running && Stopwatch.GetTimestamp() < due)
                 {
                     Thread.Sleep(1);

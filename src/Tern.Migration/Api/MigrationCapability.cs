@@ -13,6 +13,8 @@ public enum MigrationCapability
     PostcopyRam,
     Events,
     ReturnPath,
+    /// <summary><c>dirty-limit</c> (QEMU 8.1): throttle each vCPU that dirties more than <c>vcpu-dirty-limit</c> during a migration.</summary>
+    DirtyLimit,
     /// <summary><c>x-verify</c>: compare an end-to-end digest of guest RAM before the destination resumes.</summary>
     Verify,
 }
@@ -28,6 +30,7 @@ public static class MigrationCapabilityNames
         MigrationCapability.PostcopyRam => "postcopy-ram",
         MigrationCapability.Events => "events",
         MigrationCapability.ReturnPath => "return-path",
+        MigrationCapability.DirtyLimit => "dirty-limit",
         MigrationCapability.Verify => "x-verify",
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, null),
     };

@@ -27,6 +27,12 @@ public sealed record MigrationInfo
     public IReadOnlyList<long>? ChannelBytes { get; init; }
     /// <summary><c>x-converging</c>: false while the guest dirties memory faster than the link sends it.</summary>
     public bool? Converging { get; init; }
+    /// <summary><c>x-vcpu-throttle-percentage</c>: each vCPU's throttle, once auto-converge or dirty-limit has acted.</summary>
+    public IReadOnlyList<int>? VcpuThrottlePercentages { get; init; }
+    /// <summary><c>x-throttle-reason</c>: why the throttle is what it is (the measured rates the decision used).</summary>
+    public string? ThrottleReason { get; init; }
+    /// <summary><c>x-throttle-peak</c>: the highest throttle any vCPU ran under during the migration, in percent.</summary>
+    public int? ThrottlePeak { get; init; }
 }
 
 /// <summary>QAPI <c>MigrationStats</c>: RAM transfer counters.</summary>

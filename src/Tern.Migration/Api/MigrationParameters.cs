@@ -30,6 +30,21 @@ public sealed record MigrationParameters
     /// <summary><c>x-timeout</c>: give up (guest stays on the source) after this many ms; 0 means never.</summary>
     public long TimeoutMs { get; init; }
 
+    /// <summary><c>throttle-trigger-threshold</c>: QEMU's step throttle starts when the guest dirtied more than this percentage of what was sent.</summary>
+    public int ThrottleTriggerThreshold { get; init; } = 50;
+    /// <summary><c>cpu-throttle-initial</c>: QEMU's step throttle's first step, in percent.</summary>
+    public int CpuThrottleInitial { get; init; } = 20;
+    /// <summary><c>cpu-throttle-increment</c>: QEMU's step throttle's step, in percent.</summary>
+    public int CpuThrottleIncrement { get; init; } = 10;
+    /// <summary><c>cpu-throttle-tailslow</c>: QEMU's step throttle takes smaller steps near what it needs.</summary>
+    public bool CpuThrottleTailslow { get; init; }
+    /// <summary><c>max-cpu-throttle</c>: no vCPU is throttled above this percentage, whichever throttle runs.</summary>
+    public int MaxCpuThrottle { get; init; } = 99;
+    /// <summary><c>x-throttle-method</c>: <c>computed</c> (Tern's, the default: only what convergence needs, only on the vCPUs that dirty) or <c>step</c> (QEMU's algorithm).</summary>
+    public string ThrottleMethod { get; init; } = "computed";
+    /// <summary><c>vcpu-dirty-limit</c>: with the <c>dirty-limit</c> capability, each vCPU's dirty-rate limit in MB/s during a migration.</summary>
+    public ulong VcpuDirtyLimit { get; init; } = 1;
+
     public string? Validate()
     {
         if (DowntimeLimitMs is < 1 or > 2_000_000) return "downtime-limit must be between 1 and 2000000 ms";
@@ -40,6 +55,12 @@ public sealed record MigrationParameters
         if (CompressMethod is not ("zstd" or "lz4" or "zlib")) return "x-compress-method must be zstd, lz4 or zlib";
         if (XbzrleCacheSize != 0 && XbzrleCacheSize < 4096) return "xbzrle-cache-size must be 0 (automatic) or at least one page (4096)";
         if (TimeoutMs < 0) return "x-timeout must not be negative";
+        if (ThrottleTriggerThreshold is < 1 or > 100) return "throttle-trigger-threshold must be between 1 and 100";
+        if (CpuThrottleInitial is < 1 or > 99) return "cpu-throttle-initial must be between 1 and 99";
+        if (CpuThrottleIncrement is < 1 or > 99) return "cpu-throttle-increment must be between 1 and 99";
+        if (MaxCpuThrottle is < 1 or > 99) return "max-cpu-throttle must be between 1 and 99";
+        if (ThrottleMethod is not ("computed" or "step")) return "x-throttle-method must be computed or step";
+        if (VcpuDirtyLimit < 1) return "vcpu-dirty-limit must be at least 1 MB/s";
         return null;
     }
 }

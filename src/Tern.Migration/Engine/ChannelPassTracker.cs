@@ -22,6 +22,7 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
         if (pass > currentPass)
         {
             RequireBegun(pass, "Pages", cancel);
+            RequireOwnPassesEnded(pass, "Pages");
             barrier.WaitCompleted(pass - 1, cancel);
             currentPass = pass;
             records = 0;
@@ -34,6 +35,7 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
         RequireBegun(end.Pass, "PassEnd", cancel);
         if (end.Pass == 0 || end.Pass < currentPass)
             throw new ProtocolException($"PassEnd for pass {end.Pass} on channel {channel} after pages of pass {currentPass}");
+        RequireOwnPassesEnded(end.Pass, "PassEnd");
         if (end.Pass > currentPass)
         {
             currentPass = end.Pass;
@@ -54,6 +56,18 @@ internal sealed class ChannelPassTracker(int channel, PassBarrier barrier) : IDi
         if (barrier.WaitBegun(pass, channel == 0 ? TimeSpan.Zero : PassBeginGrace, cancel)) return;
         throw new ProtocolException($"{message} for pass {pass} on channel {channel} while receiving RAM, but pass {pass} has not begun " +
             $"(no PassBegin for it; the last pass begun is {barrier.LastBegun})");
+    }
+
+    /// <summary>
+    /// Data of pass p while this very channel has not ended an earlier pass it was used in: the barrier would hold the
+    /// data until that pass ends everywhere, which needs this channel's own PassEnd, which comes after the data on this
+    /// connection. The destination would wait on itself; it is the source's error, named at once.
+    /// </summary>
+    private void RequireOwnPassesEnded(uint pass, string message)
+    {
+        if (barrier.UnendedBefore(pass, channel) is not { } owed) return;
+        throw new ProtocolException($"{message} for pass {pass} on channel {channel} before channel {channel} ended pass {owed} " +
+            $"(each channel of a pass sends its PassEnd before anything of the next pass)");
     }
 
     /// <summary>How long an extra channel's data waits for its pass's PassBegin to be read on the main connection.</summary>

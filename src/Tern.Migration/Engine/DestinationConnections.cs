@@ -21,6 +21,12 @@ internal sealed class DestinationConnections
 
     public long BytesRead { get { lock (gate) return all.Sum(c => c.BytesRead); } }
 
+    /// <summary>What the given channels (0 is the main connection) have delivered so far; channels not connected count 0.</summary>
+    public long BytesReadBy(IEnumerable<int> indexes)
+    {
+        lock (gate) return indexes.Where(i => i >= 0 && i < channels.Length).Sum(i => channels[i]?.BytesRead ?? 0);
+    }
+
     /// <summary>Takes the main connection (channel 0); false once closed (the connection is closed then).</summary>
     public bool AddMain(FrameConnection main)
     {
@@ -94,7 +100,25 @@ internal sealed class DestinationConnections
     }
 
     /// <summary>
-    /// After <see cref="Close"/>: waits, without a time limit, until every receiver thread has ended. Guest RAM must
+    /// Stops every receiver's reads (the source stalled): the channels close, and the main connection stops reading
+    /// but can still carry the Error that tells the source why. Connections added later are refused.
+    /// </summary>
+    public void StopReading()
+    {
+        lock (gate)
+        {
+            closed = true;
+            foreach (var c in all)
+            {
+                if (ReferenceEquals(c, channels[0])) c.StopReading();
+                else c.Dispose();
+            }
+            Monitor.PulseAll(gate);
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="Close"/> or <see cref="StopReading"/>: waits, without a time limit, until every receiver thread has ended. Guest RAM must
     /// outlive them all; a limit here would let its release race a receiver still writing a page.
     /// </summary>
     public void JoinReceivers()
@@ -102,7 +126,7 @@ internal sealed class DestinationConnections
         Thread[] threads;
         lock (gate)
         {
-            if (!closed) throw new InvalidOperationException("close the connections before waiting for their receivers");
+            if (!closed) throw new InvalidOperationException("close the connections (or stop their reads) before waiting for their receivers");
             threads = [.. receivers];
         }
         foreach (var t in threads) t.Join();

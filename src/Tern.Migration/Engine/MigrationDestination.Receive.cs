@@ -32,6 +32,12 @@ public sealed partial class MigrationDestination
             SendError(main, ErrorMessage.Incompatible, text);
             throw new RemoteMigrationException(text);
         }
+        if (h.Machine.VcpuCount > vcpuLimit.Count)
+        {
+            var text = $"the source asks for {h.Machine.VcpuCount} vCPUs, more than {vcpuLimit.Description}";
+            SendError(main, ErrorMessage.Incompatible, text);
+            throw new RemoteMigrationException(text);
+        }
         try
         {
             machine = createMachine(h.Machine);
@@ -61,7 +67,7 @@ public sealed partial class MigrationDestination
         new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);
         main.Write(MessageType.Welcome, payloadWriter);
         main.Flush();
-        Log($"incoming migration: {ByteSize(h.Machine.MemoryBytes)}, {h.Machine.VcpuCount} vCPUs, workload '{h.Machine.Workload}', capabilities {ProtocolCapabilities.Describe(negotiated)}");
+        Log($"incoming migration: {ByteSize(h.Machine.MemoryBytes)}, {h.Machine.VcpuCount} vCPUs, workload {PeerText.Quote(h.Machine.Workload)}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
     }
 
     /// <summary>
@@ -89,6 +95,7 @@ public sealed partial class MigrationDestination
                     if (finalPassBegun) throw new ProtocolException($"PassBegin for pass {begin.Pass} after the final pass {finalPass}");
                     barrier.Begin(begin.Pass, begin.Channels, WaitForChannels(begin.Channels));
                     if (begin.Final) { finalPassBegun = true; finalPass = begin.Pass; }
+                    LogCapabilityChanges(begin.Pass);
                     break;
                 case (MessageType.Pages, DestinationState.Receiving):
                     pages.Apply(applier!, payload.Span, cancel.Token);
@@ -100,8 +107,7 @@ public sealed partial class MigrationDestination
                     var change = SetCapabilityMessage.Read(payload.Span);
                     if ((negotiated & change.Capability) == 0)
                         throw new ProtocolException($"SetCapability switches {change.Capability}, which was not negotiated");
-                    applier!.Capabilities.Record(change.Capability, change.Enabled);
-                    Log($"the source switched {ProtocolCapabilities.Describe(change.Capability)} {(change.Enabled ? "on" : "off")}");
+                    applier!.Capabilities.Record(change.Capability, change.Enabled); // logged at the PassBegin it applies to
                     break;
                 case (MessageType.DeviceState, DestinationState.Receiving):
                     if (!finalPassBegun) throw new ProtocolException("DeviceState arrived before the final pass began (the source must pause the guest first)");
@@ -111,6 +117,8 @@ public sealed partial class MigrationDestination
                     break;
                 case (MessageType.Complete, DestinationState.Receiving):
                     if (!deviceStateApplied) throw new ProtocolException("Complete arrived before DeviceState");
+                    if (barrier.UnendedBefore(finalPass + 1, 0) is not null)
+                        throw new ProtocolException($"Complete arrived on channel 0 before channel 0 ended the final pass {finalPass} (PassEnd comes first)");
                     Prepare(main, CompleteMessage.Read(payload.Span));
                     break;
                 case (MessageType.Commit, DestinationState.AwaitingCommit):
@@ -164,7 +172,7 @@ public sealed partial class MigrationDestination
     /// <summary>Everything has arrived: check it, then tell the source (step one of the hand-over).</summary>
     private void Prepare(FrameConnection main, CompleteMessage complete)
     {
-        barrier.WaitCompleted(finalPass, cancel.Token);
+        WaitForFinalPass();
         long received = counters.Records;
         if ((ulong)received != complete.TotalRecords)
             throw new ProtocolException($"the source sent {complete.TotalRecords} page records, {received} arrived");
@@ -187,6 +195,45 @@ public sealed partial class MigrationDestination
         main.Write(MessageType.Ready, payload);
         main.Flush();
         lock (gate) state = DestinationState.AwaitingCommit;
+    }
+
+    /// <summary>
+    /// Complete came on the main connection, which has ended the final pass; the other channels' PassEnds may still be
+    /// on their way. Wait for them as long as those channels keep delivering bytes, and no longer than
+    /// <see cref="DestinationLimits.FinalPassGrace"/> after the last byte from them: a channel that has gone silent
+    /// without its PassEnd will not send it.
+    /// </summary>
+    private void WaitForFinalPass()
+    {
+        long lastBytes = -1;
+        long lastMoved = Stopwatch.GetTimestamp();
+        while (!barrier.WaitCompleted(finalPass, TimeSpan.FromMilliseconds(250), cancel.Token))
+        {
+            var owing = barrier.ChannelsOwing(finalPass);
+            long bytes;
+            bytes = connections.BytesReadBy(owing);
+            if (bytes != lastBytes)
+            {
+                lastBytes = bytes;
+                lastMoved = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(lastMoved) > limits.FinalPassGrace && owing.Count > 0)
+            {
+                throw new ProtocolException($"Complete arrived, but page channel{(owing.Count > 1 ? "s" : "")} {string.Join(", ", owing)} " +
+                    $"did not end the final pass {finalPass}: no PassEnd and no data from {(owing.Count > 1 ? "them" : "it")} for {limits.FinalPassGrace.TotalSeconds:0} s");
+            }
+        }
+    }
+
+    /// <summary>One line when the source switched capabilities for a pass (and not back), however many switches it sent.</summary>
+    private void LogCapabilityChanges(uint pass)
+    {
+        var (on, off) = applier!.Capabilities.TakeNewlyReported(pass);
+        if (on == ProtocolCapability.None && off == ProtocolCapability.None) return;
+        var parts = new List<string>(2);
+        if (on != ProtocolCapability.None) parts.Add($"{ProtocolCapabilities.Describe(on)} on");
+        if (off != ProtocolCapability.None) parts.Add($"{ProtocolCapabilities.Describe(off)} off");
+        Log($"the source switched {string.Join(", ", parts)} from pass {pass}");
     }
 
     /// <summary>The source gave the VM up (step two): run it here and say so.</summary>

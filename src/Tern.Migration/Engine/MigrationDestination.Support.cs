@@ -7,8 +7,7 @@ namespace Tern.Migration.Engine;
 
 public sealed partial class MigrationDestination
 {
-    private long stallBytes = -1;
-    private long stallSince = Stopwatch.GetTimestamp();
+    private readonly Queue<(long At, long Bytes)> progress = new(); // one sample a second, the last window's worth
 
     private (MessageType, ReadOnlyMemory<byte>) ReadOrFail(FrameConnection connection)
     {
@@ -26,7 +25,12 @@ public sealed partial class MigrationDestination
         connections.Close();
     }
 
-    /// <summary>No bytes for <see cref="StallTimeout"/> while a migration is under way: the source is gone or stuck.</summary>
+    /// <summary>
+    /// Once a second while a migration is under way: the source must have delivered at least
+    /// <see cref="DestinationLimits.MinimumProgressBytes"/> in the last <see cref="DestinationLimits.ProgressWindow"/>
+    /// (bytes count as they arrive, partial frames too). Nothing at all means the source is gone or stuck; a little is
+    /// a trickle, and is called one.
+    /// </summary>
     private void CheckForStall()
     {
         DestinationState now;
@@ -36,26 +40,37 @@ public sealed partial class MigrationDestination
             now = state;
             bytes = connections.BytesRead;
         }
-        if (now is not (DestinationState.Receiving or DestinationState.AwaitingCommit))
+        long at = Stopwatch.GetTimestamp();
+        long moved;
+        lock (progress)
         {
-            stallSince = Stopwatch.GetTimestamp();
-            return;
+            if (now is not (DestinationState.Receiving or DestinationState.AwaitingCommit))
+            {
+                progress.Clear();
+                return;
+            }
+            progress.Enqueue((at, bytes));
+            long windowTicks = (long)(limits.ProgressWindow.TotalSeconds * Stopwatch.Frequency);
+            // Keep as the oldest the newest sample that is at least a window old: the bytes since it span the window.
+            while (progress.Count > 1 && at - progress.ElementAt(1).At >= windowTicks) progress.Dequeue();
+            var (oldestAt, oldestBytes) = progress.Peek();
+            if (at - oldestAt < windowTicks) return;
+            moved = bytes - oldestBytes;
         }
-        if (bytes != stallBytes)
-        {
-            stallBytes = bytes;
-            stallSince = Stopwatch.GetTimestamp();
-            return;
-        }
-        if (Stopwatch.GetElapsedTime(stallSince) > StallTimeout)
-        {
-            var e = new IOException($"no data from the source for {StallTimeout.TotalSeconds:0} s while {StateText(now)}");
-            Interlocked.CompareExchange(ref failure, e, null);
-            cancel.Cancel();
-            barrier.Break(e);
-            connections.Close();
-        }
+        if (moved >= limits.MinimumProgressBytes) return;
+        string during = $"while {StateText(now)}";
+        var e = new IOException(moved == 0
+            ? $"no data from the source for {Seconds(limits.ProgressWindow)} {during}"
+            : $"the source trickles: {moved} bytes in the last {Seconds(limits.ProgressWindow)} {during}, " +
+              $"less than the {limits.MinimumProgressBytes} bytes a migration moves at the least");
+        Interlocked.CompareExchange(ref failure, e, null);
+        cancel.Cancel();
+        barrier.Break(e);
+        // The main connection stops reading but can still carry the Error that tells the source why.
+        connections.StopReading();
     }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#} s" : $"{t.TotalMilliseconds:0} ms";
 
     private void SetStatus(MigrationStatus next)
     {
@@ -83,7 +98,7 @@ public sealed partial class MigrationDestination
     private static void SendError(FrameConnection connection, ushort code, string text)
     {
         var payload = new PayloadWriter();
-        new ErrorMessage(code, text).Write(payload);
+        new ErrorMessage(code, FitForWire(text)).Write(payload);
         connection.Write(MessageType.Error, payload);
         connection.Flush();
     }
@@ -98,6 +113,24 @@ public sealed partial class MigrationDestination
         {
             // The connection may be what failed.
         }
+    }
+
+    /// <summary>
+    /// An error text cut to the protocol's string limit (at a character boundary), so that a long text is still sent
+    /// rather than replaced by a complaint about its length.
+    /// </summary>
+    private static string FitForWire(string text)
+    {
+        const string cut = "...";
+        if (System.Text.Encoding.UTF8.GetByteCount(text) <= PayloadReader.MaxStringBytes) return text;
+        int bytes = 0, chars = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > PayloadReader.MaxStringBytes - cut.Length) break;
+            bytes += rune.Utf8SequenceLength;
+            chars += rune.Utf16SequenceLength;
+        }
+        return text[..chars] + cut;
     }
 
     private static string Describe(Exception e) => e switch

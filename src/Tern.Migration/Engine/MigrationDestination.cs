@@ -18,9 +18,6 @@ namespace Tern.Migration.Engine;
 /// </summary>
 public sealed partial class MigrationDestination : IDisposable
 {
-    /// <summary>No bytes from the source for this long while receiving means it is gone (or stuck): give up.</summary>
-    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
-
     private readonly TcpListener? ownListener;
     private IncomingMigrations? router;
     private readonly Func<MachineDescription, IVirtualMachine> createMachine;
@@ -40,24 +37,31 @@ public sealed partial class MigrationDestination : IDisposable
     private ProtocolCapability negotiated;
     private PageApplier? applier;
     private long totalMs = -1;
+    private readonly DestinationLimits limits;
     private readonly (ulong Bytes, string Description) memoryLimit;
+    private readonly (int Count, string Description) vcpuLimit;
 
     /// <param name="createMachine">Builds (or checks and returns) the machine that will receive the guest; throws to refuse.</param>
-    /// <param name="memoryLimit">
-    /// The most guest RAM a source may ask for, in bytes; null means the host's memory (MemTotal). A Hello is only a
+    /// <param name="limits">
+    /// What this destination accepts (null: the defaults, with the host's memory as the RAM limit). A Hello is only a
     /// claim from the network: without a limit a peer could make this process reserve any amount.
     /// </param>
-    public MigrationDestination(Func<MachineDescription, IVirtualMachine> createMachine, ulong? memoryLimit = null)
+    public MigrationDestination(Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
     {
+        limits ??= new DestinationLimits();
+        if (limits.Validate() is { } problem) throw new ArgumentException(problem, nameof(limits));
         this.createMachine = createMachine;
-        ulong bytes = memoryLimit ?? HostMemoryInfo.Read().TotalBytes;
-        this.memoryLimit = (bytes, memoryLimit is null ? $"the host's {ByteSize(bytes)} of memory" : $"the {ByteSize(bytes)} this destination allows");
+        this.limits = limits;
+        ulong bytes = limits.MemoryBytes ?? HostMemoryInfo.Read().TotalBytes;
+        memoryLimit = (bytes, limits.MemoryBytes is null ? $"the host's {ByteSize(bytes)} of memory" : $"the {ByteSize(bytes)} this destination was started with");
+        int vcpus = limits.Vcpus ?? Tern.Guest.GuestBuildOptions.MaxVcpus;
+        vcpuLimit = (vcpus, limits.Vcpus is null ? $"the {vcpus} Tern supports" : $"the {vcpus} this destination was started with");
     }
 
     /// <summary>A destination that takes the first migration arriving on <paramref name="listener"/> (see <see cref="RunAsync"/>).</summary>
     /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>); stays the caller's.</param>
-    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, ulong? memoryLimit = null)
-        : this(createMachine, memoryLimit)
+    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
+        : this(createMachine, limits)
     {
         ownListener = listener;
     }

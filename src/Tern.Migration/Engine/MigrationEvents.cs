@@ -12,6 +12,9 @@ public sealed record MigrationStatusChanged(MigrationStatus Status) : MigrationE
 /// <summary>A dirty-page sync started pass <see cref="Pass"/>.</summary>
 public sealed record MigrationPassStarted(long Pass) : MigrationEvent;
 
+/// <summary>A pass was sent (and, before the switchover, the dirty log synced after it): what it did and found.</summary>
+public sealed record MigrationPassCompleted(Api.PassReport Report) : MigrationEvent;
+
 /// <summary>A line for the operator's log: what the engine decided and why.</summary>
 public sealed record MigrationLog(string Text) : MigrationEvent;
 

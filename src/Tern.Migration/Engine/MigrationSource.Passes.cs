@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tern.Memory;
 using Tern.Memory.Dirty;
+using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -12,6 +13,9 @@ public sealed partial class MigrationSource
     private long lastSyncTimestamp;
     private volatile bool timedOut;
     private volatile bool iterating = true;
+    private DirtySyncResult lastSync;
+    private TimeSpan lastSyncPeriod;
+    private long transferredAtLastThrottle;
 
     /// <summary>
     /// Pre-copy: the first pass sends all of RAM, then each pass sends what the guest dirtied during the previous one,
@@ -40,6 +44,7 @@ public sealed partial class MigrationSource
             // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
             SendPass(final: false, pass == 1 ? populated : null);
             var snapshot = SyncDirtyPages(tracker);
+            Throttle(snapshot);
             lock (gate)
             {
                 expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
@@ -49,7 +54,9 @@ public sealed partial class MigrationSource
                         $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
                 converging = nowConverging;
             }
-            if (ConvergencePolicy.ShouldSwitchOver(snapshot))
+            bool switchOver = ConvergencePolicy.ShouldSwitchOver(snapshot);
+            RecordPass(snapshot, switchOver ? "switchover" : "continue");
+            if (switchOver)
             {
                 iterating = false;
                 return;
@@ -62,6 +69,15 @@ public sealed partial class MigrationSource
             }
             cancel.Token.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>Lets the throttle (auto-converge or dirty-limit, when on) act on the period that the last sync closed.</summary>
+    private void Throttle(in ConvergenceSnapshot snapshot)
+    {
+        long transferred = counters.Transferred;
+        throttle.AfterSync(settings.Parameters, settings.IsEnabled(MigrationCapability.AutoConverge), settings.IsEnabled(MigrationCapability.DirtyLimit),
+            lastSync, lastSyncPeriod, transferred - transferredAtLastThrottle, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond);
+        transferredAtLastThrottle = transferred;
     }
 
     private TimeSpan TimeUntil(long timeoutMs)
@@ -94,6 +110,8 @@ public sealed partial class MigrationSource
         long now = Stopwatch.GetTimestamp();
         double seconds = Math.Max(Stopwatch.GetElapsedTime(lastSyncTimestamp, now).TotalSeconds, 1e-6);
         lastSyncTimestamp = now;
+        lastSync = result;
+        lastSyncPeriod = TimeSpan.FromSeconds(seconds);
         long remaining = dirty!.Count();
         double dirtyRate = result.DirtyPages / seconds;
         counters.DirtySync((long)dirtyRate, remaining);
@@ -111,6 +129,7 @@ public sealed partial class MigrationSource
         int channelCount = EnsureChannels();
         var started = Stopwatch.GetTimestamp();
         long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
+        var kindsBefore = PageKinds.Of(counters);
         var encoding = EncoderSettingsForPass();
         AnnounceCapabilities(encoding);
 
@@ -152,10 +171,57 @@ public sealed partial class MigrationSource
         var elapsed = Stopwatch.GetElapsedTime(started);
         long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
         estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
+        lastPassSent = new PassSent(pass, final, (long)Stopwatch.GetElapsedTime(startedAt, started).TotalMilliseconds, elapsed, bytes,
+            PageKinds.Of(counters) - kindsBefore, encoding);
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
         AfterPass();
     }
+
+    private PassSent? lastPassSent;
+    private readonly PassHistory history = new();
+
+    /// <summary>The passes so far (the most recent <see cref="PassHistory.Capacity"/>), oldest first.</summary>
+    public IReadOnlyList<PassReport> History => history.Snapshot();
+
+    /// <summary>Adds the report of the pass just sent (and of the sync after it, when there was one) to the history.</summary>
+    private void RecordPass(ConvergenceSnapshot? synced, string decision)
+    {
+        if (lastPassSent is not { } sent) return;
+        double seconds = Math.Max(sent.Elapsed.TotalSeconds, 1e-6);
+        var report = new PassReport
+        {
+            Pass = sent.Pass,
+            Final = sent.Final,
+            StartMs = sent.StartMs,
+            SendMs = sent.Elapsed.TotalMilliseconds,
+            SyncMs = synced is null ? null : lastSync.Duration.TotalMilliseconds,
+            SyncPeriodMs = synced is null ? null : lastSyncPeriod.TotalMilliseconds,
+            NormalPages = sent.Kinds.Normal,
+            ZeroPages = sent.Kinds.Zero,
+            XbzrlePages = sent.Kinds.Xbzrle,
+            CompressedPages = sent.Kinds.Compressed,
+            WireBytes = sent.WireBytes,
+            BytesPerSecond = sent.WireBytes / seconds,
+            DirtyPages = synced is null ? null : lastSync.DirtyPages,
+            DirtyPagesPerSecond = synced?.DirtyPagesPerSecond,
+            DirtyPagesPerVcpu = synced is null ? null : lastSync.PerVcpuPages,
+            RemainingPages = synced?.RemainingPages,
+            WireBytesPerPage = estimator.WireBytesPerPage,
+            EstimatedBytesPerSecond = estimator.BandwidthBytesPerSecond,
+            ExpectedDowntimeMs = synced is { } s && ConvergencePolicy.ExpectedDowntime(s) is { } d ? (long)d.TotalMilliseconds : null,
+            Converging = synced is { } c ? ConvergencePolicy.IsConverging(c) : null,
+            ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu,
+            XbzrleCacheBytes = sent.Encoding.Xbzrle ? sent.Encoding.XbzrleCacheBytes : 0,
+            CompressMethod = sent.Encoding.Compress ? sent.Encoding.CompressMethod : null,
+            Decision = decision,
+        };
+        history.Add(report);
+        Event?.Invoke(new MigrationPassCompleted(report));
+    }
+
+    /// <summary>What <see cref="SendPass"/> measured, until the sync after it completes the report.</summary>
+    private readonly record struct PassSent(uint Pass, bool Final, long StartMs, TimeSpan Elapsed, long WireBytes, PageKinds Kinds, EncoderSettings Encoding);
 
     /// <summary>How often mbps and pages-per-second are refreshed during a pass.</summary>
     private static readonly TimeSpan RateRefresh = TimeSpan.FromMilliseconds(100);

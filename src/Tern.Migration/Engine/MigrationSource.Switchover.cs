@@ -44,6 +44,7 @@ public sealed partial class MigrationSource
             phases.Mark("final sync");
             SendPass(final: true);
             phases.Mark("final pass");
+            RecordPass(null, "complete");
             tracker.Stop();
 
             channels[0].Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
 using Tern.Migration.Protocol;
+using Tern.Migration.Throttle;
 using Tern.Migration.Transport;
 
 namespace Tern.Migration.Engine;
@@ -32,6 +33,7 @@ public sealed partial class MigrationSource : IDisposable
     private VerificationResult? verification;
     private Exception? failure;
     private MigrationOutcome outcome = MigrationOutcome.Running;
+    private readonly ThrottleGovernor throttle;
 
     public MigrationSource(IVirtualMachine machine, MigrationSettings settings)
     {
@@ -39,6 +41,8 @@ public sealed partial class MigrationSource : IDisposable
         this.settings = settings;
         counters = new RamCounters(machine.Memory.Size);
         limiter = new BandwidthLimiter(settings.Parameters.MaxBandwidth);
+        throttle = new ThrottleGovernor(machine);
+        throttle.Changed += Log;
         settings.Changed += OnSettingsChanged;
     }
 
@@ -99,6 +103,10 @@ public sealed partial class MigrationSource : IDisposable
                 Channels = channels.Count > 0 ? channelsInUse : null,
                 ChannelBytes = channels.Count > 0 ? channels.Select(c => c.Connection.BytesWritten).ToList() : null,
                 Converging = status == MigrationStatus.Active ? converging : null,
+                CpuThrottlePercentage = throttle.MaxPercent,
+                VcpuThrottlePercentages = throttle.MaxPercent is null ? null : throttle.PerVcpu,
+                ThrottleReason = throttle.MaxPercent is null ? null : throttle.Reason,
+                ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
             };
         }
     }
@@ -153,6 +161,7 @@ public sealed partial class MigrationSource : IDisposable
     /// <summary>Runs the guest here again if the switchover paused it (a guest the operator had paused stays paused).</summary>
     private void ResumeGuestHere()
     {
+        throttle.Release();
         counters.GuestPaused = false;
         try
         {
@@ -166,6 +175,7 @@ public sealed partial class MigrationSource : IDisposable
 
     private void Finish(MigrationStatus final, string? error, MigrationOutcome result)
     {
+        throttle.Release();
         lock (gate)
         {
             totalMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;

@@ -68,16 +68,56 @@ internal sealed class PassBarrier
     }
 
     /// <summary>Blocks until pass <paramref name="pass"/> has ended on every channel it used (pass 0: at once).</summary>
-    public void WaitCompleted(uint pass, CancellationToken cancel)
+    public void WaitCompleted(uint pass, CancellationToken cancel) => WaitCompleted(pass, Timeout.InfiniteTimeSpan, cancel);
+
+    /// <summary>
+    /// Waits up to <paramref name="patience"/> (infinite: <see cref="Timeout.InfiniteTimeSpan"/>) for pass
+    /// <paramref name="pass"/> to end on every channel it used; false if it has not by then.
+    /// </summary>
+    public bool WaitCompleted(uint pass, TimeSpan patience, CancellationToken cancel)
     {
+        var deadline = patience == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + patience;
         lock (gate)
         {
             while (completed < pass)
             {
                 if (broken is not null) throw new OperationCanceledException("the migration failed", broken);
                 cancel.ThrowIfCancellationRequested();
-                Monitor.Wait(gate, TimeSpan.FromMilliseconds(100));
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return false;
+                Monitor.Wait(gate, left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100));
             }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The first pass before <paramref name="pass"/> that used <paramref name="channel"/> and that the channel has not
+    /// ended, or null. A channel's frames arrive in order, so while it owes such a pass its data of a later pass can
+    /// never be applied (it would wait for the channel's own PassEnd, which comes after it): a protocol error, not a
+    /// wait. Costs one step per pass begun and not yet ended everywhere.
+    /// </summary>
+    public uint? UnendedBefore(uint pass, int channel)
+    {
+        lock (gate)
+        {
+            for (uint q = completed + 1; q < pass && q <= lastBegun; q++)
+            {
+                if (channelsOfPass.TryGetValue(q, out int n) && channel < n && !(done.TryGetValue(q, out var set) && set.Contains(channel)))
+                    return q;
+            }
+            return null;
+        }
+    }
+
+    /// <summary>The channels that <paramref name="pass"/> used and that have not ended it yet (none once it has ended everywhere).</summary>
+    public IReadOnlyList<int> ChannelsOwing(uint pass)
+    {
+        lock (gate)
+        {
+            if (pass <= completed || !channelsOfPass.TryGetValue(pass, out int n)) return [];
+            done.TryGetValue(pass, out var set);
+            return Enumerable.Range(0, n).Where(c => set is null || !set.Contains(c)).ToList();
         }
     }
 

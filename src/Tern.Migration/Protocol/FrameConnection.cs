@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using Tern.Os;
 
 namespace Tern.Migration.Protocol;
@@ -26,6 +27,8 @@ public sealed class FrameConnection : IDisposable
     public string Peer { get; }
 
     public long BytesWritten => Interlocked.Read(ref bytesWritten);
+
+    /// <summary>Bytes received so far, counted as they arrive (the frame being read included).</summary>
     public long BytesRead => Interlocked.Read(ref bytesRead);
 
     public void Write(MessageType type, ReadOnlySpan<byte> payload)
@@ -53,7 +56,6 @@ public sealed class FrameConnection : IDisposable
         var payload = readBuffer.AsMemory(0, length);
         ReadExactly(payload.Span, $"{type} payload");
         if (Crc32C.Compute(payload.Span) != crc) throw new ProtocolException($"{type} frame failed its checksum: the stream was corrupted");
-        Interlocked.Add(ref bytesRead, Frame.HeaderSize + length);
         return (type, payload);
     }
 
@@ -70,6 +72,25 @@ public sealed class FrameConnection : IDisposable
                     : $"{Peer} closed the connection in the middle of a {what} ({done} of {buffer.Length} bytes)");
             }
             done += n;
+            // Counted as they arrive, not per whole frame: a watchdog reading this sees a slow frame progress.
+            Interlocked.Add(ref bytesRead, n);
+        }
+    }
+
+    /// <summary>
+    /// Ends the read side only: a Read blocked on this connection returns end of stream, while writes still go out (so
+    /// that the reader's thread can still tell the peer why). Without a socket underneath, closes the stream.
+    /// </summary>
+    public void StopReading()
+    {
+        try
+        {
+            if (stream is NetworkStream network) network.Socket.Shutdown(SocketShutdown.Receive);
+            else stream.Dispose();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: nothing is reading any more.
         }
     }
 

@@ -50,6 +50,34 @@ public sealed class FirstTouchPrefaultTests : IDisposable
     }
 
     [Fact]
+    public void Scattered_pages_allocate_a_bounded_multiple_of_their_data_not_a_chunk_each()
+    {
+        // One page of data in each of 1,024 chunks of a 256 MiB RAM: whole chunks would allocate all of it (64 times
+        // the data; 17 MB of such records once grew a destination by 1 GB).
+        using var big = GuestRam.Create(1024 * ChunkBytes);
+        var scattered = new PageApplier(big, new CapabilitySchedule(ProtocolCapability.None, new PassBarrier()), new ReceiveCounters());
+        const int Chunks = 1024;
+        var w = new PayloadWriter();
+        w.U32(1);
+        w.U32(Chunks);
+        var data = Enumerable.Repeat((byte)0x77, PageSize.Bytes).ToArray();
+        for (ulong c = 0; c < Chunks; c++)
+        {
+            w.U64(PageRecord.Header(c * FirstTouchPrefaulter.ChunkPages + 7, PageRecordKind.Normal));
+            w.Bytes(data);
+        }
+        scattered.Apply(w.WrittenSpan, decoders, out _);
+
+        ulong dataBytes = Chunks * (ulong)PageSize.Bytes;
+        ulong populated = big.PopulatedRanges().Aggregate(0UL, (sum, r) => sum + r.Length);
+        Assert.True(populated >= dataBytes, $"{populated} bytes populated for {dataBytes} of data");
+        // The chunks populated ahead (at most AheadRatio times the data, plus one) and the data pages outside them.
+        Assert.True(populated <= (FirstTouchPrefaulter.AheadRatio + 1) * dataBytes + ChunkBytes,
+            $"{populated} bytes populated for {dataBytes} bytes of data");
+        Assert.Equal(0x77, big.GetSpan(new PageIndex(1023 * FirstTouchPrefaulter.ChunkPages + 7).Address, 1)[0]);
+    }
+
+    [Fact]
     public void Zero_pages_allocate_nothing()
     {
         Apply((3, null), (130, null), (249, null));

@@ -17,12 +17,15 @@ internal sealed class LocalMigration : IDisposable
     private readonly TcpListener listener;
     private readonly List<string> log = [];
 
-    public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination, ulong? destinationMemoryLimit = null)
+    public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination, ulong? destinationMemoryLimit = null,
+        DestinationLimits? destinationLimits = null)
     {
+        destinationLimits ??= new DestinationLimits();
+        if (destinationMemoryLimit is not null) destinationLimits = destinationLimits with { MemoryBytes = destinationMemoryLimit };
         Source = source;
         listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
         Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
-        Destination = new MigrationDestination(listener, createDestination, destinationMemoryLimit);
+        Destination = new MigrationDestination(listener, createDestination, destinationLimits);
         Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add("dst: " + l.Text); };
         DestinationRun = Destination.RunAsync();
     }

@@ -72,6 +72,26 @@ public sealed class SwitchedOffCapabilityTests : IDisposable
     }
 
     [Fact]
+    public void A_switch_is_reported_once_for_its_pass_and_not_again_until_it_changes()
+    {
+        var schedule = new CapabilitySchedule(ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd, barrier);
+        Begin(1);
+        schedule.Record(ProtocolCapability.Xbzrle, on: true);
+        Begin(2);
+        Assert.Equal((ProtocolCapability.Xbzrle, ProtocolCapability.None), schedule.TakeNewlyReported(2));
+        schedule.Record(ProtocolCapability.Xbzrle, on: true); // said again: nothing new
+        Begin(3);
+        Assert.Equal((ProtocolCapability.None, ProtocolCapability.None), schedule.TakeNewlyReported(3));
+        for (int i = 0; i < 1001; i++) schedule.Record(ProtocolCapability.Xbzrle, on: i % 2 == 1); // ends off
+        schedule.Record(ProtocolCapability.CompressZstd, on: false);
+        Begin(4);
+        Assert.Equal((ProtocolCapability.None, ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd), schedule.TakeNewlyReported(4));
+        Assert.Equal(ProtocolCapability.None, schedule.AllowedIn(4));
+        Assert.Equal(4u, schedule.SwitchedOffFrom(ProtocolCapability.Xbzrle, 4));
+        Assert.Null(schedule.SwitchedOffFrom(ProtocolCapability.Xbzrle, 3));
+    }
+
+    [Fact]
     public void Switches_apply_from_the_pass_after_the_last_one_begun()
     {
         var schedule = new CapabilitySchedule(ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd, barrier);

@@ -2,6 +2,7 @@ using Tern.Guest;
 using Tern.Machine.Sim;
 using Tern.Memory;
 using Tern.Migration.Api;
+using Tern.Migration.Engine;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Engine;
 using Tern.Migration.Tests.Failures;
@@ -39,6 +40,23 @@ public sealed class HelloMemoryLimitTests
         using (var raw = new RawSource(memoryLimit: 32 << 20))
         {
             raw.Handshake(RawSource.Hello(memory: 32 << 20));
+            Assert.Equal(1, raw.MachinesBuilt);
+        }
+    }
+
+    [Fact]
+    public void A_Hello_asking_for_more_vCPUs_than_the_destination_was_started_with_is_refused_before_anything_is_built()
+    {
+        using (var raw = new RawSource(limits: new DestinationLimits { Vcpus = 2 }))
+        {
+            raw.Send(MessageType.Hello, RawSource.Hello(vcpus: 64).Write);
+            var error = raw.ExpectRejection(ErrorMessage.Incompatible);
+            Assert.Contains("the source asks for 64 vCPUs, more than the 2 this destination was started with", error.Text);
+            Assert.Equal(0, raw.MachinesBuilt);
+        }
+        using (var raw = new RawSource(limits: new DestinationLimits { Vcpus = 2 }))
+        {
+            raw.Handshake(RawSource.Hello(vcpus: 2));
             Assert.Equal(1, raw.MachinesBuilt);
         }
     }

@@ -23,22 +23,33 @@ internal sealed class RawSource : IDisposable
     private readonly RawPeer main;
     private readonly List<RawPeer> others = [];
     private readonly List<SimMachine> built = [];
+    private readonly List<TcpClient> channels = [];
+    private readonly List<MigrationLog> log = [];
+    private Guid session;
 
-    public RawSource(ulong? memoryLimit = null)
+    /// <param name="memoryLimit">Shorthand for a <paramref name="limits"/> with only <see cref="DestinationLimits.MemoryBytes"/>.</param>
+    public RawSource(ulong? memoryLimit = null, DestinationLimits? limits = null)
     {
         listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
+        limits ??= new DestinationLimits();
+        if (memoryLimit is not null) limits = limits with { MemoryBytes = memoryLimit };
         Destination = new MigrationDestination(listener, d =>
         {
-            var m = SimMachine.CreateIncoming(new SimMachineOptions(d.MemoryBytes, d.VcpuCount, WorkloadSpec.Parse(d.Workload)));
+            // As `tern run --incoming --backend sim` builds it, with the same checks of what the Hello describes.
+            var m = (SimMachine)MachineBuilder.CreateIncoming(d, new MachineHostOptions { Backend = MachineBackend.Sim });
             lock (built) built.Add(m);
             return m;
-        }, memoryLimit);
+        }, limits);
+        Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add(l); };
         Run = Destination.RunAsync();
         Port = TcpTransport.BoundPort(listener);
         main = new RawPeer(Port, Patience);
     }
 
     public int Port { get; }
+
+    /// <summary>The lines the destination logged so far.</summary>
+    public IReadOnlyList<string> Log { get { lock (log) return log.Select(l => l.Text).ToList(); } }
 
     public MigrationDestination Destination { get; }
     public Task Run { get; }
@@ -58,15 +69,41 @@ internal sealed class RawSource : IDisposable
     public int MachinesBuilt { get { lock (built) return built.Count; } }
 
     public static HelloMessage Hello(ulong memory = GuestBytes, ProtocolCapability offered = ProtocolCapabilities.Supported,
-        ushort minVersion = ProtocolConstants.MinVersion, ushort maxVersion = ProtocolConstants.MaxVersion) =>
-        RawPeer.Hello(memory, offered, minVersion, maxVersion);
+        ushort minVersion = ProtocolConstants.MinVersion, ushort maxVersion = ProtocolConstants.MaxVersion,
+        int channels = 1, int vcpus = 1, string backend = MachineDescription.SimBackend, string workload = "idle") =>
+        new(minVersion, maxVersion, offered, Guid.NewGuid(), channels, new MachineDescription(backend, memory, vcpus, workload));
+
+    /// <summary>The device state of an idle simulated guest like the one <see cref="Hello"/> describes by default (for DeviceState).</summary>
+    public static byte[] DeviceState()
+    {
+        using var m = SimMachine.Create(new SimMachineOptions(GuestBytes, 1, WorkloadSpec.Parse("idle")));
+        return m.SaveState();
+    }
 
     public void Send(MessageType type, Action<PayloadWriter> write) => main.Send(type, write);
 
     /// <summary>Says Hello and returns the Welcome.</summary>
-    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null) => main.Handshake(hello, offered);
+    public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
+    {
+        hello ??= Hello(offered: offered ?? ProtocolCapabilities.Supported);
+        session = hello.Session;
+        return main.Handshake(hello);
+    }
 
-    public void PassBegin(uint pass, bool final = false) => Send(MessageType.PassBegin, new PassBeginMessage(pass, 1, final).Write);
+    public void PassBegin(uint pass, bool final = false, int channels = 1) => Send(MessageType.PassBegin, new PassBeginMessage(pass, channels, final).Write);
+
+    /// <summary>Opens extra page channel <paramref name="index"/> of the session <see cref="Handshake"/> began (multifd).</summary>
+    public FrameConnection OpenChannel(int index)
+    {
+        var c = new TcpClient("127.0.0.1", TcpTransport.BoundPort(listener)) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
+        lock (channels) channels.Add(c);
+        var connection = new FrameConnection(c.GetStream(), $"test channel {index}");
+        var payload = new PayloadWriter();
+        new ChannelHelloMessage(session, index).Write(payload);
+        connection.Write(MessageType.ChannelHello, payload);
+        connection.Flush();
+        return connection;
+    }
 
     /// <summary>
     /// After <see cref="Handshake"/>: an empty migration up to the destination's Ready (one final pass without pages,
@@ -123,6 +160,7 @@ internal sealed class RawSource : IDisposable
     {
         main.Dispose();
         lock (others) foreach (var p in others) p.Dispose();
+        lock (channels) foreach (var c in channels) c.Dispose();
         Destination.Dispose();
         Run.Wait(Patience);
         listener.Stop();
