@@ -66,7 +66,8 @@ public sealed class HandshakeTests
 
         using var next = raw.Reconnect();
         next.Handshake();
-        Assert.Equal(MigrationStatus.Active, raw.Destination.Status);
+        // Welcome goes out just before the status turns active.
+        Assert.True(SpinWait.SpinUntil(() => raw.Destination.Status == MigrationStatus.Active, TimeSpan.FromSeconds(10)), $"{raw.Destination.Status}");
     }
 
     [Fact]
@@ -91,7 +92,8 @@ public sealed class HandshakeTests
         var session = Guid.NewGuid();
         stray.Send(MessageType.ChannelHello, new ChannelHelloMessage(session, 1).Write);
         Assert.Contains($"no migration session {session} is under way here", stray.ReadError());
-        Assert.Equal(MigrationStatus.Active, raw.Destination.Status);
+        // Welcome goes out just before the status turns active.
+        Assert.True(SpinWait.SpinUntil(() => raw.Destination.Status == MigrationStatus.Active, TimeSpan.FromSeconds(10)), $"{raw.Destination.Status}");
     }
 
     [Fact]
