@@ -113,7 +113,8 @@ internal sealed class RawSource : IDisposable
     public ReadyMessage DriveToReady(params RawPeer[] channels)
     {
         var ready = main.DriveToReady(GuestBytes, channels);
-        Assert.Equal(DestinationState.AwaitingCommit, Destination.State);
+        // Ready goes out just before the state changes.
+        Assert.True(SpinWait.SpinUntil(() => Destination.State == DestinationState.AwaitingCommit, Patience), $"{Destination.State}");
         return ready;
     }
 
