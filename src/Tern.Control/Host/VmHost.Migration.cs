@@ -13,7 +13,7 @@ public sealed partial class VmHost
     private bool runningBeforeMigration;
     private MigrationDestination? incoming;
     private TcpListener? incomingListener;
-    private Task? incomingLoop;
+    private IncomingMigrations? incomingMigrations;
     private readonly CancellationTokenSource incomingCancel = new();
 
     /// <summary>The address an incoming migration listens on, once listening (useful with port 0).</summary>
@@ -57,7 +57,11 @@ public sealed partial class VmHost
                 throw new VmControlException(e.Message, e);
             }
             IncomingAddress = address! with { Port = TcpTransport.BoundPort(incomingListener) };
-            incomingLoop = Task.Factory.StartNew(IncomingLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var migrations = new IncomingMigrations(incomingListener, NextIncoming);
+            migrations.Started += OnIncomingStarted;
+            migrations.Finished += OnIncomingFinished;
+            migrations.Log += text => Log?.Invoke(text);
+            incomingMigrations = migrations;
         }
         Log?.Invoke($"waiting for an incoming migration on {IncomingAddress}");
     }
@@ -80,7 +84,7 @@ public sealed partial class VmHost
         lock (gate)
         {
             if (outgoing is not null) return outgoing.Info();
-            if (incoming is not null) return incoming.Info();
+            if (incoming is not null) return IncomingInfo(incoming);
             return lastIncoming ?? new MigrationInfo();
         }
     }
@@ -169,44 +173,72 @@ public sealed partial class VmHost
     }
 
     /// <summary>
-    /// Accepts migration attempts until one completes: a failed attempt discards its copy and the host waits for the
-    /// source to try again.
+    /// The destination for the next source that says Hello, until a guest has arrived here (or the host is shutting
+    /// down). Attempts are taken one at a time; a failed one discards its copy and the next source may try again.
     /// </summary>
-    private void IncomingLoop()
+    private MigrationDestination? NextIncoming()
     {
-        while (!incomingCancel.IsCancellationRequested)
+        lock (gate)
         {
-            var destination = new MigrationDestination(incomingListener!, d => MachineBuilder.CreateIncoming(d, hostOptions), incomingLimits);
-            destination.Event += OnIncomingEvent;
-            lock (gate) incoming = destination;
-            destination.RunAsync().GetAwaiter().GetResult();
-            lock (gate)
-            {
-                incoming = null;
-                lastIncoming = destination.Info();
-                switch (destination.State)
-                {
-                    case DestinationState.Completed:
-                        TakeOverArrivedGuest(destination.Machine!);
-                        break;
-                    case DestinationState.HandOverUncertain:
-                        machine = destination.Machine!;
-                        machine.Faulted += OnFault;
-                        runState = RunState.Paused;
-                        note = lastIncoming.ErrorDesc;
-                        break;
-                }
-                if (machine is not null)
-                {
-                    incomingListener!.Stop();
-                    destination.Dispose();
-                    break;
-                }
-            }
-            destination.Dispose();
-            if (!incomingCancel.IsCancellationRequested) Log?.Invoke($"still waiting for an incoming migration on {IncomingAddress}");
+            if (machine is not null || incomingCancel.IsCancellationRequested) return null;
         }
-        if (RunState == RunState.Running) Raise(VmEvent.Resume());
+        var destination = new MigrationDestination(d => MachineBuilder.CreateIncoming(d, hostOptions), incomingLimits);
+        destination.Event += OnIncomingEvent;
+        return destination;
+    }
+
+    /// <summary>
+    /// An incoming attempt's statistics; once it has failed and discarded its copy, its error also says that this
+    /// host waits for another attempt (call with the gate held).
+    /// </summary>
+    private MigrationInfo IncomingInfo(MigrationDestination destination)
+    {
+        var info = destination.Info();
+        if (destination.State == DestinationState.Discarded && info.ErrorDesc is { } why && !incomingCancel.IsCancellationRequested)
+            info = info with { ErrorDesc = $"{why}; waiting for another attempt on {IncomingAddress}" };
+        return info;
+    }
+
+    private void OnIncomingStarted(MigrationDestination destination)
+    {
+        lock (gate) incoming = destination;
+    }
+
+    /// <summary>
+    /// An attempt has ended and its receivers have stopped: take the guest over if it arrived, keep the paused copy
+    /// if the hand-over is uncertain, otherwise keep saying what went wrong (until the next attempt starts) and wait
+    /// for the next one.
+    /// </summary>
+    private void OnIncomingFinished(MigrationDestination destination)
+    {
+        bool arrived;
+        lock (gate)
+        {
+            if (incoming == destination) incoming = null;
+            var info = IncomingInfo(destination);
+            switch (destination.State)
+            {
+                case DestinationState.Completed:
+                    TakeOverArrivedGuest(destination.Machine!);
+                    break;
+                case DestinationState.HandOverUncertain:
+                    machine = destination.Machine!;
+                    machine.Faulted += OnFault;
+                    runState = RunState.Paused;
+                    note = info.ErrorDesc;
+                    break;
+            }
+            lastIncoming = info;
+            arrived = machine is not null;
+        }
+        if (arrived)
+        {
+            incomingMigrations?.Dispose();
+            incomingListener?.Stop();
+        }
+        destination.Dispose();
+        if (arrived && RunState == RunState.Running) Raise(VmEvent.Resume());
+        else if (!arrived && !incomingCancel.IsCancellationRequested) Log?.Invoke($"still waiting for an incoming migration on {IncomingAddress}");
     }
 
     /// <summary>Makes the guest that arrived this VM host's running machine; once only. Call with the gate held.</summary>
@@ -246,11 +278,12 @@ public sealed partial class VmHost
             i = incoming;
         }
         incomingCancel.Cancel();
+        incomingMigrations?.Dispose();
         i?.Cancel();
         incomingListener?.Stop();
         o?.Cancel();
         outgoingRun?.Wait(TimeSpan.FromSeconds(10));
-        incomingLoop?.Wait(TimeSpan.FromSeconds(10));
+        i?.Completion.Wait(TimeSpan.FromSeconds(10));
         o?.Dispose();
     }
 }

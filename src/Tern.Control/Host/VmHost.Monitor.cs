@@ -27,7 +27,7 @@ public sealed partial class VmHost
     {
         lock (gate)
         {
-            var info = outgoing?.Info() ?? incoming?.Info() ?? lastIncoming ?? new MigrationInfo();
+            var info = outgoing?.Info() ?? (incoming is { } i ? IncomingInfo(i) : null) ?? lastIncoming ?? new MigrationInfo();
             var m = machine;
             if (m is null) return new VmSample(runState, "", 0, 0, null, null, null, note, info);
             if (!ReferenceEquals(m, sampledMachine)) StartSampling(m);

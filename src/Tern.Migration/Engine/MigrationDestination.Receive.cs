@@ -12,68 +12,10 @@ public sealed partial class MigrationDestination
     private bool deviceStateApplied;
     private bool finalPassBegun;
     private uint finalPass;
-    private int channelCount = 1;
-    private Task? running;
+    private int channelsAllowed = 1;
 
-    /// <summary>Runs one incoming migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
-    public Task RunAsync() => running = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    /// <summary>Abandons the attempt (for example when the operator quits); the copy is discarded.</summary>
-    public void Cancel() => Fail(new OperationCanceledException("cancelled on the destination"));
-
-    private void Run()
+    private void Welcome(FrameConnection main, ReadOnlyMemory<byte> payload)
     {
-        using var watchdog = new Timer(_ => CheckForStall(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        FrameConnection? main = null;
-        try
-        {
-            main = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
-            Track(main);
-            SetStatus(MigrationStatus.Setup);
-            Welcome(main);
-            SetStatus(MigrationStatus.Active);
-            var accept = new Thread(AcceptChannels) { IsBackground = true, Name = "tern incoming channels" };
-            accept.Start();
-            ReceiveMain(main);
-        }
-        catch (Exception e)
-        {
-            var reason = failure ?? e;
-            bool handOverPending;
-            lock (gate) handOverPending = state == DestinationState.AwaitingCommit;
-            if (handOverPending && reason is not RemoteMigrationException)
-            {
-                // Ready was sent: the source may have committed. Keep the paused copy; the operator decides.
-                lock (gate) state = DestinationState.HandOverUncertain;
-                Machine = machine;
-                Finish(MigrationStatus.Failed,
-                    $"the link failed during the hand-over ({Describe(reason)}): this side holds a complete, paused copy. " +
-                    "If the source is not running the VM, run `cont` here; otherwise quit this side.");
-            }
-            else
-            {
-                if (main is not null && reason is not RemoteMigrationException) SendBestEffortError(main, Describe(reason));
-                machine?.Dispose();
-                machine = null;
-                lock (gate) state = DestinationState.Discarded;
-                Finish(MigrationStatus.Failed, $"{Describe(reason)}; the incoming copy was discarded");
-            }
-        }
-        finally
-        {
-            cancel.Cancel();
-            barrier.Break(new OperationCanceledException("the migration ended"));
-            lock (gate) foreach (var c in connections) c.Dispose();
-            foreach (var t in receivers) t.Join(TimeSpan.FromSeconds(5));
-        }
-    }
-
-    private void Welcome(FrameConnection main)
-    {
-        var (type, payload) = main.Read();
-        if (type == MessageType.ChannelHello)
-            throw new ProtocolException("a page channel connected before any migration began (ChannelHello without Hello)");
-        if (type != MessageType.Hello) throw ProtocolException.Unexpected(type, "waiting for Hello");
         var h = HelloMessage.Read(payload.Span);
         if (h.MaxVersion < ProtocolConstants.MinVersion || h.MinVersion > ProtocolConstants.MaxVersion)
         {
@@ -118,8 +60,9 @@ public sealed partial class MigrationDestination
             negotiated = h.Offered & ProtocolCapabilities.Supported;
             applier = CreateApplier(machine, negotiated);
             state = DestinationState.Receiving;
+            channelsAllowed = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
         }
-        int channels = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
+        int channels = channelsAllowed;
         var payloadWriter = new PayloadWriter();
         new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);
         main.Write(MessageType.Welcome, payloadWriter);
@@ -127,64 +70,11 @@ public sealed partial class MigrationDestination
         Log($"incoming migration: {ByteSize(h.Machine.MemoryBytes)}, {h.Machine.VcpuCount} vCPUs, workload {PeerText.Quote(h.Machine.Workload)}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
     }
 
-    /// <summary>Accepts extra page channels for this session while the migration runs.</summary>
-    private void AcceptChannels()
-    {
-        try
-        {
-            while (!cancel.IsCancellationRequested)
-            {
-                var connection = TcpTransport.AcceptAsync(listener, cancel.Token).GetAwaiter().GetResult();
-                var (type, payload) = connection.Read();
-                if (type != MessageType.ChannelHello) { connection.Dispose(); throw ProtocolException.Unexpected(type, "waiting for ChannelHello on a new connection"); }
-                var channelHello = ChannelHelloMessage.Read(payload.Span);
-                if (channelHello.Session != hello!.Session)
-                {
-                    connection.Dispose();
-                    Log($"refused a page channel from another migration session ({channelHello.Session})");
-                    continue;
-                }
-                int index;
-                lock (gate)
-                {
-                    if (channelHello.Channel != connections.Count)
-                    {
-                        connection.Dispose();
-                        throw new ProtocolException($"page channel {channelHello.Channel} connected when channel {connections.Count} was expected next");
-                    }
-                    if (connections.Count >= ProtocolConstants.MaxChannels) throw new ProtocolException($"more than {ProtocolConstants.MaxChannels} page channels");
-                    connections.Add(connection);
-                    index = channelCount++;
-                    Monitor.PulseAll(gate);
-                }
-                var t = new Thread(() => ReceiveChannel(connection, index)) { IsBackground = true, Name = $"tern incoming channel {index}" };
-                lock (gate) receivers.Add(t);
-                t.Start();
-            }
-        }
-        catch (Exception e) when (cancel.IsCancellationRequested || e is OperationCanceledException)
-        {
-        }
-        catch (Exception e)
-        {
-            Fail(e);
-        }
-    }
-
     /// <summary>
-    /// A pass may use channels whose connections the accept thread has not taken yet (the source opens them just
-    /// before the pass): wait a little for them. Returns how many are open.
+    /// A pass may use channels that have not connected yet (the source opens them just before the pass): wait a
+    /// little for them. Returns how many are open.
     /// </summary>
-    private int WaitForChannels(int wanted)
-    {
-        var deadline = DateTime.UtcNow + ChannelConnectTimeout;
-        lock (gate)
-        {
-            while (connections.Count < wanted && DateTime.UtcNow < deadline && !cancel.IsCancellationRequested)
-                Monitor.Wait(gate, TimeSpan.FromMilliseconds(50));
-            return connections.Count;
-        }
-    }
+    private int WaitForChannels(int wanted) => connections.WaitForChannels(wanted, ChannelConnectTimeout, cancel.Token);
 
     /// <summary>How long a pass waits for the page channels it names to connect.</summary>
     private static readonly TimeSpan ChannelConnectTimeout = TimeSpan.FromSeconds(10);
@@ -232,7 +122,8 @@ public sealed partial class MigrationDestination
                     Prepare(main, CompleteMessage.Read(payload.Span));
                     break;
                 case (MessageType.Commit, DestinationState.AwaitingCommit):
-                    if (payload.Length != 0) throw new ProtocolException($"Commit carries {payload.Length} unexpected bytes");
+                    // Still a Commit: the source may count it as given (its commit point is Commit's first byte).
+                    if (payload.Length != 0) throw new HandOverUncertainException($"Commit carries {payload.Length} unexpected bytes");
                     Resume(main);
                     return;
                 case (MessageType.Error, _):
@@ -320,7 +211,7 @@ public sealed partial class MigrationDestination
         {
             var owing = barrier.ChannelsOwing(finalPass);
             long bytes;
-            lock (gate) bytes = owing.Where(c => c < connections.Count).Sum(c => connections[c].BytesRead);
+            bytes = connections.BytesReadBy(owing);
             if (bytes != lastBytes)
             {
                 lastBytes = bytes;

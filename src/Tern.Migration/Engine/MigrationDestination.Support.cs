@@ -9,11 +9,6 @@ public sealed partial class MigrationDestination
 {
     private readonly Queue<(long At, long Bytes)> progress = new(); // one sample a second, the last window's worth
 
-    private void Track(FrameConnection connection)
-    {
-        lock (gate) connections.Add(connection);
-    }
-
     private (MessageType, ReadOnlyMemory<byte>) ReadOrFail(FrameConnection connection)
     {
         cancel.Token.ThrowIfCancellationRequested();
@@ -27,7 +22,7 @@ public sealed partial class MigrationDestination
         cancel.Cancel();
         barrier.Break(e);
         // Closing the connections unblocks every reader; the main thread then decides what the failure means.
-        lock (gate) foreach (var c in connections) c.Dispose();
+        connections.Close();
     }
 
     /// <summary>
@@ -43,7 +38,7 @@ public sealed partial class MigrationDestination
         lock (gate)
         {
             now = state;
-            bytes = connections.Sum(c => c.BytesRead);
+            bytes = connections.BytesRead;
         }
         long at = Stopwatch.GetTimestamp();
         long moved;
@@ -72,14 +67,7 @@ public sealed partial class MigrationDestination
         cancel.Cancel();
         barrier.Break(e);
         // The main connection stops reading but can still carry the Error that tells the source why.
-        lock (gate)
-        {
-            for (int i = 0; i < connections.Count; i++)
-            {
-                if (i == 0) connections[i].StopReading();
-                else connections[i].Dispose();
-            }
-        }
+        connections.StopReading();
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#} s" : $"{t.TotalMilliseconds:0} ms";
@@ -170,7 +158,11 @@ public sealed partial class MigrationDestination
     public void Dispose()
     {
         Fail(new OperationCanceledException("the destination was shut down"));
+        router?.Dispose();
+        Task? run;
+        lock (gate) run = running;
+        if (run is null) completion.TrySetResult();
         // The receiving thread still uses the token while it winds down: dispose it only once that thread is done.
-        if (running is null || running.Wait(TimeSpan.FromSeconds(10))) cancel.Dispose();
+        if (run is null || run.Wait(TimeSpan.FromSeconds(10))) cancel.Dispose();
     }
 }

@@ -10,21 +10,23 @@ using Tern.Os;
 namespace Tern.Migration.Engine;
 
 /// <summary>
-/// One incoming migration on a listening socket. It builds the machine the source describes, receives RAM and state,
+/// One incoming migration, from the source's Hello on (an <see cref="IncomingMigrations"/> hands it the connection and
+/// its page channels). It builds the machine the source describes, receives RAM and state,
 /// checks them, and resumes the guest only when the source commits the hand-over. Anything out of place in the
 /// stream ends the attempt with an error that names it, and the destination's copy is discarded; the source keeps
 /// its VM. The receiver is a state machine: each message is accepted only in the states where it belongs.
 /// </summary>
 public sealed partial class MigrationDestination : IDisposable
 {
-    private readonly TcpListener listener;
+    private readonly TcpListener? ownListener;
+    private IncomingMigrations? router;
     private readonly Func<MachineDescription, IVirtualMachine> createMachine;
     private readonly CancellationTokenSource cancel = new();
     private readonly object gate = new();
     private readonly ReceiveCounters counters = new();
     private readonly PassBarrier barrier = new();
-    private readonly List<FrameConnection> connections = [];
-    private readonly List<Thread> receivers = [];
+    private readonly DestinationConnections connections = new();
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long startedAt = Stopwatch.GetTimestamp();
     private MigrationStatus status = MigrationStatus.None;
     private DestinationState state = DestinationState.AwaitingHello;
@@ -39,23 +41,29 @@ public sealed partial class MigrationDestination : IDisposable
     private readonly (ulong Bytes, string Description) memoryLimit;
     private readonly (int Count, string Description) vcpuLimit;
 
-    /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>).</param>
     /// <param name="createMachine">Builds (or checks and returns) the machine that will receive the guest; throws to refuse.</param>
     /// <param name="limits">
     /// What this destination accepts (null: the defaults, with the host's memory as the RAM limit). A Hello is only a
     /// claim from the network: without a limit a peer could make this process reserve any amount.
     /// </param>
-    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
+    public MigrationDestination(Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
     {
         limits ??= new DestinationLimits();
         if (limits.Validate() is { } problem) throw new ArgumentException(problem, nameof(limits));
-        this.listener = listener;
         this.createMachine = createMachine;
         this.limits = limits;
         ulong bytes = limits.MemoryBytes ?? HostMemoryInfo.Read().TotalBytes;
         memoryLimit = (bytes, limits.MemoryBytes is null ? $"the host's {ByteSize(bytes)} of memory" : $"the {ByteSize(bytes)} this destination was started with");
         int vcpus = limits.Vcpus ?? Tern.Guest.GuestBuildOptions.MaxVcpus;
         vcpuLimit = (vcpus, limits.Vcpus is null ? $"the {vcpus} Tern supports" : $"the {vcpus} this destination was started with");
+    }
+
+    /// <summary>A destination that takes the first migration arriving on <paramref name="listener"/> (see <see cref="RunAsync"/>).</summary>
+    /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>); stays the caller's.</param>
+    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
+        : this(createMachine, limits)
+    {
+        ownListener = listener;
     }
 
     public event Action<MigrationEvent>? Event;
@@ -72,14 +80,14 @@ public sealed partial class MigrationDestination : IDisposable
     {
         lock (gate)
         {
-            long bytes = connections.Sum(c => c.BytesRead);
+            long bytes = connections.BytesRead;
             return new MigrationInfo
             {
                 Status = status,
                 Ram = status is MigrationStatus.None ? null : counters.Snapshot(bytes, hello?.Machine.MemoryBytes ?? 0),
                 TotalTimeMs = totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
                 ErrorDesc = status == MigrationStatus.Failed ? errorText : null,
-                Channels = connections.Count > 0 ? connections.Count : null,
+                Channels = connections.Count is > 0 and var n ? n : null,
             };
         }
     }

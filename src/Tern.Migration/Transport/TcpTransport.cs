@@ -64,7 +64,7 @@ public static class TcpTransport
     /// <summary>The port actually bound (for tcp:HOST:0).</summary>
     public static int BoundPort(TcpListener listener) => ((IPEndPoint)listener.LocalEndpoint).Port;
 
-    private static void Configure(Socket socket)
+    internal static void Configure(Socket socket)
     {
         socket.NoDelay = true;
         socket.SendBufferSize = BufferBytes;

@@ -65,6 +65,13 @@ internal sealed class LocalMigration : IDisposable
         Assert.True(DestinationRun.Wait(limit), $"the destination did not finish within {limit.TotalSeconds} s; {Describe(source)}");
     }
 
+    /// <summary>Waits for the source only (for attempts that never began a migration on the destination).</summary>
+    public void FinishSource(MigrationSource source, Task run, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(40);
+        Assert.True(run.Wait(limit), $"the source did not finish within {limit.TotalSeconds} s; {Describe(source)}");
+    }
+
     /// <summary>Migrates and waits for both sides to finish.</summary>
     public MigrationSource Run(TimeSpan? timeout = null)
     {

@@ -1,3 +1,4 @@
+using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Support;
 
@@ -54,12 +55,45 @@ public sealed class HandshakeTests
     }
 
     [Fact]
-    public void Anything_but_Hello_first_is_rejected()
+    public void Anything_but_Hello_first_is_refused_and_the_destination_keeps_waiting()
     {
         using var raw = new RawSource();
         raw.PassBegin(1);
-        var error = raw.ExpectRejection();
-        Assert.Contains("unexpected PassBegin message while waiting for Hello", error.Text);
+        var (type, payload) = raw.Connection.Read();
+        Assert.Equal(MessageType.Error, type);
+        Assert.Contains("unexpected PassBegin message while waiting for Hello or ChannelHello", ErrorMessage.Read(type, payload.Span).Text);
+        Assert.Equal(MigrationStatus.None, raw.Destination.Status);
+
+        using var next = raw.Reconnect();
+        next.Handshake();
+        // Welcome goes out just before the status turns active.
+        Assert.True(SpinWait.SpinUntil(() => raw.Destination.Status == MigrationStatus.Active, TimeSpan.FromSeconds(10)), $"{raw.Destination.Status}");
+    }
+
+    [Fact]
+    public void A_second_Hello_while_a_migration_is_under_way_is_refused_and_the_first_goes_on()
+    {
+        using var raw = new RawSource();
+        raw.Handshake();
+        using var second = raw.Reconnect();
+        second.Send(MessageType.Hello, RawSource.Hello().Write);
+        Assert.Contains("another migration is under way on this destination", second.ReadError());
+
+        raw.DriveToReady();
+        Assert.Equal(1, raw.MachinesBuilt);
+    }
+
+    [Fact]
+    public void A_ChannelHello_for_a_session_that_is_not_under_way_is_refused()
+    {
+        using var raw = new RawSource();
+        raw.Handshake();
+        using var stray = raw.Reconnect();
+        var session = Guid.NewGuid();
+        stray.Send(MessageType.ChannelHello, new ChannelHelloMessage(session, 1).Write);
+        Assert.Contains($"no migration session {session} is under way here", stray.ReadError());
+        // Welcome goes out just before the status turns active.
+        Assert.True(SpinWait.SpinUntil(() => raw.Destination.Status == MigrationStatus.Active, TimeSpan.FromSeconds(10)), $"{raw.Destination.Status}");
     }
 
     [Fact]

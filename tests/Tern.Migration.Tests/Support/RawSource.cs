@@ -16,11 +16,12 @@ namespace Tern.Migration.Tests.Support;
 /// </summary>
 internal sealed class RawSource : IDisposable
 {
-    public const ulong GuestBytes = 16 << 20;
+    public const ulong GuestBytes = RawPeer.GuestBytes;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly TcpListener listener;
-    private readonly TcpClient client;
+    private readonly RawPeer main;
+    private readonly List<RawPeer> others = [];
     private readonly List<SimMachine> built = [];
     private readonly List<TcpClient> channels = [];
     private readonly List<MigrationLog> log = [];
@@ -41,18 +42,27 @@ internal sealed class RawSource : IDisposable
         }, limits);
         Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add(l); };
         Run = Destination.RunAsync();
-        client = new TcpClient("127.0.0.1", TcpTransport.BoundPort(listener)) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
-        Stream = client.GetStream();
-        Connection = new FrameConnection(Stream, "test destination");
+        Port = TcpTransport.BoundPort(listener);
+        main = new RawPeer(Port, Patience);
     }
+
+    public int Port { get; }
 
     /// <summary>The lines the destination logged so far.</summary>
     public IReadOnlyList<string> Log { get { lock (log) return log.Select(l => l.Text).ToList(); } }
 
     public MigrationDestination Destination { get; }
     public Task Run { get; }
-    public NetworkStream Stream { get; }
-    public FrameConnection Connection { get; }
+    public NetworkStream Stream => main.Stream;
+    public FrameConnection Connection => main.Connection;
+
+    /// <summary>Another connection to the same destination (a second source, a page channel, a stranger).</summary>
+    public RawPeer Reconnect()
+    {
+        var peer = new RawPeer(Port, Patience);
+        lock (others) others.Add(peer);
+        return peer;
+    }
 
     /// <summary>The machine the destination built for the Hello, if it built one.</summary>
     public SimMachine? Machine { get { lock (built) return built.FirstOrDefault(); } }
@@ -70,23 +80,14 @@ internal sealed class RawSource : IDisposable
         return m.SaveState();
     }
 
-    public void Send(MessageType type, Action<PayloadWriter> write)
-    {
-        var payload = new PayloadWriter();
-        write(payload);
-        Connection.Write(type, payload);
-        Connection.Flush();
-    }
+    public void Send(MessageType type, Action<PayloadWriter> write) => main.Send(type, write);
 
     /// <summary>Says Hello and returns the Welcome.</summary>
     public WelcomeMessage Handshake(HelloMessage? hello = null, ProtocolCapability? offered = null)
     {
         hello ??= Hello(offered: offered ?? ProtocolCapabilities.Supported);
         session = hello.Session;
-        Send(MessageType.Hello, hello.Write);
-        var (type, payload) = Connection.Read();
-        Assert.Equal(MessageType.Welcome, type);
-        return WelcomeMessage.Read(payload.Span);
+        return main.Handshake(hello);
     }
 
     public void PassBegin(uint pass, bool final = false, int channels = 1) => Send(MessageType.PassBegin, new PassBeginMessage(pass, channels, final).Write);
@@ -102,6 +103,19 @@ internal sealed class RawSource : IDisposable
         connection.Write(MessageType.ChannelHello, payload);
         connection.Flush();
         return connection;
+    }
+
+    /// <summary>
+    /// After <see cref="Handshake"/>: an empty migration up to the destination's Ready (one final pass without pages,
+    /// the device state of an idle guest like the one the Hello describes, Complete). Returns the Ready.
+    /// </summary>
+    /// <param name="channels">Page channels already connected (channel 1, 2, ...): the pass uses them too.</param>
+    public ReadyMessage DriveToReady(params RawPeer[] channels)
+    {
+        var ready = main.DriveToReady(GuestBytes, channels);
+        // Ready goes out just before the state changes.
+        Assert.True(SpinWait.SpinUntil(() => Destination.State == DestinationState.AwaitingCommit, Patience), $"{Destination.State}");
+        return ready;
     }
 
     /// <summary>A Pages frame with the given records already encoded (header words and bodies).</summary>
@@ -140,10 +154,13 @@ internal sealed class RawSource : IDisposable
         return error;
     }
 
+    /// <summary>Waits for the destination's migration to end (fails the test after the patience).</summary>
+    public void WaitFinished() => Assert.True(Run.Wait(Patience), $"the destination did not finish within {Patience.TotalSeconds} s; its status: {Destination.Status}");
+
     public void Dispose()
     {
-        Connection.Dispose();
-        client.Dispose();
+        main.Dispose();
+        lock (others) foreach (var p in others) p.Dispose();
         lock (channels) foreach (var c in channels) c.Dispose();
         Destination.Dispose();
         Run.Wait(Patience);
