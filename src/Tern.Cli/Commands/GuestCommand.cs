@@ -49,7 +49,7 @@ public static class GuestCommand
         {
             try
             {
-                var spec = WorkloadSpec.Parse(parse.GetRequiredValue(workload));
+                var spec = GuestWorkload.Parse(parse.GetRequiredValue(workload));
                 int n = parse.GetValue(vcpus);
                 if (n != 1)
                     throw new GuestConfigurationException(
@@ -87,7 +87,7 @@ public static class GuestCommand
             var o = parse.InvocationConfiguration.Output;
             try
             {
-                var spec = WorkloadSpec.Parse(parse.GetRequiredValue(workload));
+                var spec = GuestWorkload.Parse(parse.GetRequiredValue(workload));
                 var layout = GuestLayout.Compute(spec, ByteSize.Parse(parse.GetValue(memory)!, "--memory"), parse.GetValue(vcpus));
                 o.WriteLine($"{spec}: {layout.VcpuCount} vCPU(s), {ByteSize.Format(layout.RamBytes)} of RAM");
                 foreach (var r in layout.Regions)

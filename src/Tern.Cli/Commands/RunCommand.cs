@@ -116,7 +116,7 @@ public static class RunCommand
             error.WriteLine($"tern run: --memory '{o.Memory}' is not a size (examples: 512M, 1G)");
             return 2;
         }
-        if (!WorkloadSpec.TryParse(o.Workload, out var spec, out var specError))
+        if (!GuestWorkload.TryParse(o.Workload, out var spec, out var specError))
         {
             error.WriteLine($"tern run: --workload: {specError}");
             return 2;

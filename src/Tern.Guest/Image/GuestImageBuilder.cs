@@ -17,7 +17,7 @@ public static class GuestImageBuilder
     /// Builds the image, or throws <see cref="GuestConfigurationException"/> (or <see cref="FormatException"/> from the
     /// spec) saying why the request cannot work.
     /// </summary>
-    public static GuestImage Build(WorkloadSpec spec, ulong ramBytes, GuestBuildOptions options)
+    public static GuestImage Build(GuestWorkload spec, ulong ramBytes, GuestBuildOptions options)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,25 +60,27 @@ public static class GuestImageBuilder
     }
 
     /// <summary>The serial banner vCPU 0 prints at start.</summary>
-    public static string Banner(WorkloadSpec spec, int vcpuCount) => $"tern-guest: {spec} vcpus={vcpuCount}\n";
+    public static string Banner(GuestWorkload spec, int vcpuCount) => $"tern-guest: {spec} vcpus={vcpuCount}\n";
 
     private static byte[] ParameterPage(GuestLayout layout, GuestBuildOptions options)
     {
         var spec = layout.Workload;
+        // The rate cap, chunk and kind here are vCPU 0's (a per-vCPU workload keeps each vCPU's in its control page).
+        var first = layout.Vcpus[0].Workload;
         var page = new byte[PageSize.Bytes];
         var p = page.AsSpan();
         Put(p, PB.Magic, PB.MagicValue);
         BinaryPrimitives.WriteUInt32LittleEndian(p[PB.LayoutVersion..], PB.Version);
-        BinaryPrimitives.WriteUInt32LittleEndian(p[PB.Kind..], (uint)spec.Kind);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[PB.Kind..], (uint)first.Kind);
         Put(p, PB.VcpuCount, (ulong)layout.VcpuCount);
         Put(p, PB.RamBytes, layout.RamBytes);
         Put(p, PB.WorkingSetBase, layout.WorkingSet.Start.Value);
         Put(p, PB.WorkingSetBytes, layout.WorkingSet.Length);
         Put(p, PB.TscKhz, options.TscKhz);
-        Put(p, PB.RateWritesPerSecond, RateWritesPerSecond(spec));
-        Put(p, PB.ChunkWrites, ChunkWrites(spec));
+        Put(p, PB.RateWritesPerSecond, RateWritesPerSecond(first));
+        Put(p, PB.ChunkWrites, ChunkWrites(first));
         Put(p, PB.ApicTimerInitialCount, options.ApicTimerHz / 1000);
-        Put(p, PB.Seed, spec.Seed);
+        Put(p, PB.Seed, first.Seed);
         Put(p, PB.FirstVcpuArea, layout.Vcpus[0].ControlPage.Value);
         Put(p, PB.VcpuAreaStride, GuestLayout.VcpuAreaBytes);
         WriteText(p, PB.BannerLength, PB.Banner, PB.BannerCapacity, Banner(spec, layout.VcpuCount));
@@ -114,6 +116,8 @@ public static class GuestImageBuilder
         Put(p, CP.PrngKey, plan.Key);
         Put(p, CP.ValueTag, plan.ValueTag);
         Put(p, CP.HotThreshold, plan.HotThreshold);
+        Put(p, CP.RateWritesPerSecond, RateWritesPerSecond(v.Workload));
+        Put(p, CP.ChunkWrites, ChunkWrites(v.Workload));
         return page;
     }
 

@@ -10,15 +10,20 @@ public sealed partial class WorkloadModel
     /// Performs exactly the memory writes vCPU <paramref name="vcpu"/> performs for counter values [from, to), in
     /// order, then stores the counter (= <paramref name="to"/>) and the running state in its control page, as the
     /// guest would. Each write asks <paramref name="pages"/> for its page, so the writer sees every page touched.
-    /// Allocation-free. Idle has no data writes: only the counter (its tick count) is stored.
+    /// Allocation-free. Idle and compute have no data writes: only the counter (ticks, iterations) is stored;
+    /// compute also does its arithmetic, so a simulated vCPU costs CPU time as the real one does.
     /// </summary>
     public void Apply<TPages>(ref TPages pages, int vcpu, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
     {
         CheckRange(from, to);
         var plan = PlanOf(vcpu);
-        switch (Workload.Kind)
+        switch (plan.Kind)
         {
             case WorkloadKind.Stride: ApplyStride(ref pages, plan, from, to); break;
+            case WorkloadKind.Compute: _computeSink = ComputeWork.Run(plan.Key, from, to); break;
+            case WorkloadKind.Seq or WorkloadKind.Random or WorkloadKind.HotCold when plan.Content == PageContent.Mixed:
+                ApplyMixed(ref pages, plan, from, to);
+                break;
             case WorkloadKind.Seq: ApplySeq(ref pages, plan, from, to); break;
             case WorkloadKind.Random: ApplyRandom(ref pages, plan, from, to); break;
             case WorkloadKind.HotCold: ApplyHotCold(ref pages, plan, from, to); break;
@@ -40,6 +45,21 @@ public sealed partial class WorkloadModel
     {
         var writer = new DirtyTrackingPageWriter(ram, dirtyBitmap);
         Apply(ref writer, vcpu, from, to);
+    }
+
+    // Keeps compute's arithmetic observable, so the JIT cannot drop it.
+    private ulong _computeSink;
+
+    /// <summary>content=mixed: each write fills its whole target page (<see cref="MixedPageContent"/>).</summary>
+    private static void ApplyMixed<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
+    {
+        for (ulong i = from; i < to; i++)
+        {
+            ulong page = Target(plan, i).Page;
+            Span<byte> bytes = pages.Page(new PageIndex(page));
+            MixedPageContent.Fill(bytes, MixedPageContent.PageSeed(plan.Key, new PageIndex(page).Address.Value),
+                WorkloadPrng.Hash(plan.Key, i), WorkloadPrng.Value(plan.ValueTag, i));
+        }
     }
 
     private static void ApplyStride<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct

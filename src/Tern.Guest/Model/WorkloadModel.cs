@@ -23,27 +23,23 @@ public sealed partial class WorkloadModel
     {
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        var spec = layout.Workload;
-        ulong threshold = spec.Kind switch
-        {
-            WorkloadKind.HotCold => WorkloadPrng.HotThreshold(spec.HotProbability),
-            _ => 1UL << 32,
-        };
         _plans = layout.Vcpus.Select(v => new VcpuPlan(
             v.Index,
+            v.Workload.Kind,
+            v.Workload.Content,
             v.Slice.RegionABase.Page.Value,
             v.Slice.RegionAPages,
             v.Slice.RegionBBase.Page.Value,
             v.Slice.RegionBPages,
-            WorkloadPrng.Key(spec.Seed, v.Index),
+            WorkloadPrng.Key(v.Workload.Seed, v.Index),
             WorkloadPrng.ValueTag(v.Index),
-            threshold,
+            v.Workload.Kind == WorkloadKind.HotCold ? WorkloadPrng.HotThreshold(v.Workload.HotProbability) : 1UL << 32,
             v.ControlPage.Page.Value)).ToArray();
     }
 
     public GuestLayout Layout { get; }
 
-    public WorkloadSpec Workload => Layout.Workload;
+    public GuestWorkload Workload => Layout.Workload;
 
     public int VcpuCount => _plans.Length;
 
@@ -51,18 +47,21 @@ public sealed partial class WorkloadModel
 
     /// <summary>
     /// Where write <paramref name="i"/> of <paramref name="vcpu"/> lands: the guest-physical address of the 8-byte
-    /// store (seq, random, hotcold) or of the incremented byte (stride). Throws for idle, which writes nothing.
+    /// store (seq, random, hotcold), of the page a mixed-content write fills, or of the incremented byte (stride).
+    /// Throws for idle and compute, which write nothing.
     /// </summary>
     public GuestAddress WriteTarget(int vcpu, ulong i)
     {
         var plan = PlanOf(vcpu);
-        if (Workload.Kind == WorkloadKind.Idle) throw new InvalidOperationException("idle writes no memory");
-        if (Workload.Kind == WorkloadKind.Stride)
+        if (plan.Kind is WorkloadKind.Idle or WorkloadKind.Compute)
+            throw new InvalidOperationException($"{WorkloadSpec.NameOf(plan.Kind)} writes no memory");
+        if (plan.Kind == WorkloadKind.Stride)
         {
             ulong slot = i % (plan.PagesA * StrideSlotsPerPage);
             return new PageIndex(plan.FirstPageA).Address.Add(slot * WorkloadSpec.StrideStepBytes);
         }
         var (page, slotIndex) = Target(plan, i);
+        if (plan.Content == PageContent.Mixed) return new PageIndex(page).Address;
         return new PageIndex(page).Address.Add((ulong)(slotIndex * WorkloadPrng.SlotStride));
     }
 
@@ -87,9 +86,9 @@ public sealed partial class WorkloadModel
     internal const int StrideSlotsPerPage = PageSize.Bytes / WorkloadSpec.StrideStepBytes;
 
     /// <summary>Page and slot of write i for the page workloads (seq by arithmetic, random and hotcold by the PRNG).</summary>
-    internal (ulong Page, int Slot) Target(in VcpuPlan plan, ulong i)
+    internal static (ulong Page, int Slot) Target(in VcpuPlan plan, ulong i)
     {
-        if (Workload.Kind == WorkloadKind.Seq)
+        if (plan.Kind == WorkloadKind.Seq)
             return (plan.FirstPageA + i % plan.PagesA, (int)(i / plan.PagesA % WorkloadPrng.SlotsPerPage));
         ulong h = WorkloadPrng.Hash(plan.Key, i);
         ulong page = WorkloadPrng.IsHot(h, plan.HotThreshold)
