@@ -95,7 +95,7 @@ public static class GuestCommand
                 foreach (var v in layout.Vcpus)
                 {
                     var s = v.Slice;
-                    o.WriteLine($"  vCPU {v.Index}: control 0x{v.ControlPage.Value:x}, writes {s.RegionAPages} pages at 0x{s.RegionABase.Value:x}" +
+                    o.WriteLine($"  vCPU {v.Index}: {v.Workload}, control 0x{v.ControlPage.Value:x}, writes {s.RegionAPages} pages at 0x{s.RegionABase.Value:x}" +
                         (s.RegionBPages > 0 ? $" and {s.RegionBPages} pages at 0x{s.RegionBBase.Value:x}" : ""));
                 }
                 return 0;

@@ -78,7 +78,7 @@ public sealed partial class VmHost
     {
         lock (gate)
         {
-            if (outgoing is not null) return outgoing.Info();
+            if (outgoing is not null) return WithGuestSlowdown(outgoing, outgoing.Info());
             if (incoming is not null) return incoming.Info();
             return lastIncoming ?? new MigrationInfo();
         }

@@ -26,6 +26,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
         this.hostOptions = hostOptions;
         runState = RunState.Prelaunch;
         machine.Faulted += OnFault;
+        StartProgressSampling();
     }
 
     /// <summary>A host waiting for an incoming migration (<c>--incoming</c>): no machine until one arrives.</summary>
@@ -33,6 +34,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
     {
         this.hostOptions = hostOptions;
         runState = RunState.InMigrate;
+        StartProgressSampling();
     }
 
     public MigrationSettings Settings { get; } = new();
@@ -151,6 +153,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
 
     public void Dispose()
     {
+        StopProgressSampling();
         CancelAll();
         IVirtualMachine? m;
         lock (gate)

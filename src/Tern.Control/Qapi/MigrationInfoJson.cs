@@ -98,6 +98,10 @@ public static class MigrationInfoJson
         {
             o["x-converging"] = converging;
         }
+        if (info.GuestSlowdown is { } slowdown)
+        {
+            GuestSlowdownJson.Add(o, slowdown);
+        }
         return o;
     }
 
@@ -139,6 +143,7 @@ public static class MigrationInfoJson
                 ? cb.EnumerateArray().Select(e => e.TryGetInt64(out var n) ? n : throw Bad("x-channel-bytes", "an array of integers")).ToList()
                 : null,
             Converging = OptionalBool(json, "x-converging"),
+            GuestSlowdown = GuestSlowdownJson.Read(json),
         };
     }
 

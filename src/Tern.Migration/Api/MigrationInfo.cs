@@ -27,6 +27,8 @@ public sealed record MigrationInfo
     public IReadOnlyList<long>? ChannelBytes { get; init; }
     /// <summary><c>x-converging</c>: false while the guest dirties memory faster than the link sends it.</summary>
     public bool? Converging { get; init; }
+    /// <summary><c>x-guest-progress-before</c>, <c>-during</c>, <c>x-guest-slowdown</c>: the guest's slowdown during the migration, from its own counters.</summary>
+    public GuestSlowdown? GuestSlowdown { get; init; }
 }
 
 /// <summary>QAPI <c>MigrationStats</c>: RAM transfer counters.</summary>
