@@ -59,8 +59,15 @@ public static class GuestImageBuilder
         return rate == 0 ? DefaultChunkWrites : Math.Clamp(rate / 1000, 1, DefaultChunkWrites);
     }
 
-    /// <summary>The serial banner vCPU 0 prints at start.</summary>
-    public static string Banner(GuestWorkload spec, int vcpuCount) => $"tern-guest: {spec} vcpus={vcpuCount}\n";
+    /// <summary>The serial banner vCPU 0 prints at start (a long per-vCPU workload is cut short to fit the parameter block).</summary>
+    public static string Banner(GuestWorkload spec, int vcpuCount)
+    {
+        string text = spec.ToString();
+        string tail = $" vcpus={vcpuCount}\n";
+        int room = PB.BannerCapacity - "tern-guest: ".Length - tail.Length;
+        if (text.Length > room) text = text[..(room - 3)] + "...";
+        return $"tern-guest: {text}{tail}";
+    }
 
     private static byte[] ParameterPage(GuestLayout layout, GuestBuildOptions options)
     {

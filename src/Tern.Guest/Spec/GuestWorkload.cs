@@ -16,6 +16,9 @@ public sealed class GuestWorkload : IEquatable<GuestWorkload>
     /// <summary>Separates the per-vCPU entries of a workload string.</summary>
     public const char VcpuSeparator = ';';
 
+    /// <summary>Longest workload string: what the parameter block holds (and under the migration protocol's string limit).</summary>
+    public const int MaxTextLength = ParameterBlock.SpecCapacity;
+
     private readonly WorkloadSpec[] specs;
 
     private GuestWorkload(WorkloadSpec[] specs, bool perVcpu)
@@ -39,7 +42,11 @@ public sealed class GuestWorkload : IEquatable<GuestWorkload>
             throw new FormatException("a per-vCPU workload lists at least two vCPUs; a single workload runs on every vCPU");
         if (specs.Count > GuestBuildOptions.MaxVcpus)
             throw new FormatException($"{specs.Count} per-vCPU workloads: a Tern guest has at most {GuestBuildOptions.MaxVcpus} vCPUs");
-        return new GuestWorkload([.. specs], perVcpu: true);
+        var workload = new GuestWorkload([.. specs], perVcpu: true);
+        int length = workload.ToString().Length;
+        if (length > MaxTextLength)
+            throw new FormatException($"the per-vCPU workload is {length} characters long, over the {MaxTextLength} a guest can carry; leave out options at their defaults or use fewer vCPUs");
+        return workload;
     }
 
     public static implicit operator GuestWorkload(WorkloadSpec spec) => Uniform(spec);

@@ -92,4 +92,25 @@ public class GuestWorkloadParsingTests
         var e = Assert.Throws<GuestConfigurationException>(() => GuestLayout.Compute(GuestWorkload.Parse("seq:ws=40M;seq:ws=40M"), 64 * MiB, 2));
         Assert.Contains("does not fit in 64 MiB of RAM", e.Message);
     }
+
+    [Fact]
+    public void A_long_list_fits_the_parameter_block_and_the_banner_is_cut_short_to_fit()
+    {
+        string text = string.Join(';', Enumerable.Range(0, 32).Select(v => v % 2 == 0 ? "seq:ws=64K,content=mixed" : "compute"));
+        var image = GuestImageBuilder.Build(GuestWorkload.Parse(text), 64 * MiB, new GuestBuildOptions(32, GuestFixtures.TscKhz));
+        var parameters = GuestFixtures.Blob(image, "parameters").Bytes.Span;
+        int length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(parameters[ParameterBlock.SpecLength..]);
+        Assert.Equal(text, System.Text.Encoding.ASCII.GetString(parameters.Slice(ParameterBlock.Spec, length)));
+        string banner = GuestImageBuilder.Banner(image.Workload!, 32);
+        Assert.True(banner.Length <= ParameterBlock.BannerCapacity);
+        Assert.EndsWith("... vcpus=32\n", banner);
+    }
+
+    [Fact]
+    public void A_list_too_long_for_the_guest_to_carry_is_refused()
+    {
+        string entry = "hotcold:ws=64K,hot=8K,p=0.123456789,rate=12.345,seed=123456789,content=mixed";
+        var e = Assert.Throws<FormatException>(() => GuestWorkload.Parse(string.Join(';', Enumerable.Repeat(entry, 64))));
+        Assert.Contains($"characters long, over the {GuestWorkload.MaxTextLength} a guest can carry", e.Message);
+    }
 }
