@@ -68,6 +68,16 @@ public sealed class PerVcpuWorkloadMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task Tern_demo_with_a_workload_per_vcpu_reports_the_guests_slowdown()
+    {
+        var (code, output, error) = await TernRun.InvokeAsync("demo", "--memory", "256M", "--vcpus", "2", "--workload", "seq:ws=64M,rate=100;compute");
+        Assert.True(code == 0, $"{output}\n{error}");
+        Assert.Contains("Migration status: completed", output);
+        Assert.Matches(@"guest slowdown: -?[0-9.]+% \(vCPU 0 -?[0-9.]+%, vCPU 1 -?[0-9.]+%\)", output);
+        Assert.Contains("the guest's memory on the destination matches its workload model (16384 pages checked)", output);
+    }
+
+    [Fact]
     public async Task A_per_vcpu_workload_that_does_not_match_the_vcpu_count_is_refused_saying_so()
     {
         await using var source = TernProcess.Start("run", "--memory", "64M", "--vcpus", "3", "--workload", "seq:ws=16M;compute", "--display", "plain");
