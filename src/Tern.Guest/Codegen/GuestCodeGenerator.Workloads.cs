@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Tern.Memory;
 using static Iced.Intel.AssemblerRegisters;
 using CP = Tern.Guest.ControlPage;
 
@@ -27,7 +28,7 @@ internal sealed partial class GuestCodeGenerator
         bool mixed = key.Content == PageContent.Mixed;
         switch (key.Kind)
         {
-            case WorkloadKind.Stride: EmitStride(); break;
+            case WorkloadKind.Stride: EmitStride(mixed); break;
             case WorkloadKind.Compute: EmitCompute(); break;
             case WorkloadKind.Seq when mixed: EmitSeqMixed(); break;
             case WorkloadKind.Seq: EmitSeq(); break;
@@ -119,22 +120,44 @@ internal sealed partial class GuestCodeGenerator
     /// </summary>
     private void EmitFillMixed()
     {
-        var line = _a.CreateLabel();
         _a.Label(ref _fillMixed);
+        _a.push(r10);
+        _a.push(r11);
+        _a.xor(r10d, r10d);
+        _a.mov(r11d, MixedPageContent.Lines);
+        _a.call(_fillMixedLines);
+        _a.pop(r11);
+        _a.pop(r10);
+        _a.ret();
+        EmitFillMixedLines();
+    }
+
+    /// <summary>
+    /// Fills lines [r10, r11) of the page at rdx with hash rsi and value rax (<see cref="MixedPageContent.FillLines"/>),
+    /// in address order. Clobbers rcx, rdx, rsi; preserves everything else.
+    /// </summary>
+    private void EmitFillMixedLines()
+    {
+        var line = _a.CreateLabel();
+        _a.Label(ref _fillMixedLines);
         _a.push(rbx);
         _a.push(r8);
         _a.push(r9);
-        // S = splitmix64_finalizer(key ^ page address); a = S * golden, b = W * golden.
+        // S = splitmix64_finalizer(key ^ page address); a = (S + 2 j0) * golden, b = (W + j0) * golden.
         _a.mov(rcx, __qword_ptr[r12 + CP.PrngKey]);
         _a.xor(rcx, rdx);
         _a.mov(r8, WorkloadPrng.Mix1);
         _a.mov(r9, WorkloadPrng.Mix2);
         EmitFinalize(rcx, rbx, r8, r9);
         _a.mov(r9, WorkloadPrng.Golden);
-        _a.mov(rbx, rcx);
+        _a.lea(rbx, __[rcx + r10 * 2]);
         _a.imul(rbx, r9);
+        _a.add(rsi, r10);
         _a.imul(rsi, r9);
-        _a.xor(r8d, r8d);
+        _a.mov(r8, r10);
+        _a.mov(rcx, r10);
+        _a.shl(rcx, 6);
+        _a.add(rdx, rcx);
         _a.Label(ref line);
         _a.mov(__qword_ptr[rdx], rbx);
         _a.lea(rcx, __[rbx + r9]);
@@ -148,8 +171,8 @@ internal sealed partial class GuestCodeGenerator
         _a.lea(rbx, __[rbx + r9 * 2]);
         _a.add(rsi, r9);
         _a.add(rdx, MixedPageContent.LineBytes);
-        _a.inc(r8d);
-        _a.cmp(r8d, MixedPageContent.Lines);
+        _a.inc(r8);
+        _a.cmp(r8, r11);
         _a.jb(line);
         _a.pop(r9);
         _a.pop(r8);
@@ -170,19 +193,38 @@ internal sealed partial class GuestCodeGenerator
 
     /// <summary>
     /// stride: <c>buf[k * 1024]++</c> for k = i mod (4 * slice pages), the XBZRLE thread's load generator.
-    /// r8 = slice base, r9 = slice end, rdi = next byte to increment.
+    /// r8 = slice base, r9 = slice end, rdi = next byte to increment. With content=mixed a first-pass write
+    /// (i &lt; 4 * slice pages, r13) first fills its 1 KiB block (<see cref="MixedPageContent.FillLines"/>).
     /// </summary>
-    private void EmitStride()
+    private void EmitStride(bool mixed)
     {
         var loop = _a.CreateLabel();
         var next = _a.CreateLabel();
+        var increment = _a.CreateLabel();
         _a.mov(r8, __qword_ptr[r12 + CP.RegionABase]);
         _a.mov(r9, __qword_ptr[r12 + CP.RegionAPages]);
+        _a.mov(r13, r9);
+        _a.shl(r13, 2);
         _a.shl(r9, 12);
         _a.add(r9, r8);
         _a.mov(rdi, r8);
         _a.mov(r15, __qword_ptr[r12 + CP.ChunkWrites]);
         _a.Label(ref loop);
+        if (mixed)
+        {
+            _a.cmp(rbx, r13);
+            _a.jae(increment);
+            _a.mov(rdx, rdi);
+            _a.and(rdx, -PageSize.Bytes);
+            _a.mov(r10, rdi);
+            _a.and(r10d, PageSize.Bytes - 1);
+            _a.shr(r10, 6);
+            _a.lea(r11, __[r10 + MixedPageContent.StrideBlockLines]);
+            _a.xor(esi, esi);
+            _a.xor(eax, eax);
+            _a.call(_fillMixedLines);
+            _a.Label(ref increment);
+        }
         _a.inc(__byte_ptr[rdi]);
         _a.inc(rbx);
         _a.add(rdi, WorkloadSpec.StrideStepBytes);

@@ -18,7 +18,7 @@ internal sealed partial class GuestCodeGenerator
     private readonly GuestLayout _layout;
     private readonly Assembler _a = new(64);
 
-    private Label _userEntry, _idleEntry, _userEnd, _serialWrite, _heartbeatCheck, _tick, _fillMixed;
+    private Label _userEntry, _idleEntry, _userEnd, _serialWrite, _heartbeatCheck, _tick, _fillMixed, _fillMixedLines;
     private Label _timer, _spurious, _boot64;
     private readonly Label[] _exceptions = new Label[32];
 
@@ -36,6 +36,7 @@ internal sealed partial class GuestCodeGenerator
         _heartbeatCheck = _a.CreateLabel("heartbeat_check");
         _tick = _a.CreateLabel("tick");
         _fillMixed = _a.CreateLabel("fill_mixed");
+        _fillMixedLines = _a.CreateLabel("fill_mixed_lines");
         _userEntry = _a.CreateLabel("user_entry");
         _idleEntry = _a.CreateLabel("idle_entry");
         _userEnd = _a.CreateLabel("user_end");

@@ -29,13 +29,24 @@ public static class MixedPageContent
     /// <summary>The page's stable seed S.</summary>
     public static ulong PageSeed(ulong prngKey, ulong pageAddress) => WorkloadPrng.Finalize(prngKey ^ pageAddress);
 
+    /// <summary>Lines of the 1 KiB block a <c>stride</c> write fills on its first pass.</summary>
+    public const int StrideBlockLines = WorkloadSpec.StrideStepBytes / LineBytes;
+
     /// <summary>Fills <paramref name="page"/> (4096 bytes) as the guest's write with hash <paramref name="writeHash"/> and value <paramref name="value"/> does.</summary>
-    public static void Fill(Span<byte> page, ulong pageSeed, ulong writeHash, ulong value)
+    public static void Fill(Span<byte> page, ulong pageSeed, ulong writeHash, ulong value) =>
+        FillLines(page, 0, Lines, pageSeed, writeHash, value);
+
+    /// <summary>
+    /// Fills lines [<paramref name="firstLine"/>, <paramref name="endLine"/>) of <paramref name="page"/> with the
+    /// content the whole-page fill gives them. <c>stride</c> with content=mixed fills its 1 KiB block this way on the
+    /// first pass (hash and value 0: the block stays the same from then on but for the byte stride increments).
+    /// </summary>
+    public static void FillLines(Span<byte> page, int firstLine, int endLine, ulong pageSeed, ulong writeHash, ulong value)
     {
         if (page.Length < PageSize.Bytes) throw new ArgumentException("a page is 4096 bytes", nameof(page));
-        ulong a = pageSeed * WorkloadPrng.Golden;
-        ulong b = writeHash * WorkloadPrng.Golden;
-        for (int j = 0; j < Lines; j++)
+        ulong a = (pageSeed + 2 * (ulong)firstLine) * WorkloadPrng.Golden;
+        ulong b = (writeHash + (ulong)firstLine) * WorkloadPrng.Golden;
+        for (int j = firstLine; j < endLine; j++)
         {
             Span<byte> line = page.Slice(j * LineBytes, LineBytes);
             BinaryPrimitives.WriteUInt64LittleEndian(line, a);

@@ -19,6 +19,7 @@ public sealed partial class WorkloadModel
         var plan = PlanOf(vcpu);
         switch (plan.Kind)
         {
+            case WorkloadKind.Stride when plan.Content == PageContent.Mixed: ApplyStrideMixed(ref pages, plan, from, to); break;
             case WorkloadKind.Stride: ApplyStride(ref pages, plan, from, to); break;
             case WorkloadKind.Compute: _computeSink = ComputeWork.Run(plan.Key, from, to); break;
             case WorkloadKind.Seq or WorkloadKind.Random or WorkloadKind.HotCold when plan.Content == PageContent.Mixed:
@@ -61,6 +62,26 @@ public sealed partial class WorkloadModel
                 WorkloadPrng.Hash(plan.Key, i), WorkloadPrng.Value(plan.ValueTag, i));
         }
     }
+
+    /// <summary>stride with content=mixed: a first-pass write fills its 1 KiB block before incrementing the block's first byte.</summary>
+    private static void ApplyStrideMixed<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
+    {
+        ulong slots = plan.PagesA * StrideSlotsPerPage;
+        for (ulong i = from; i < to; i++)
+        {
+            ulong k = i % slots;
+            var pageIndex = new PageIndex(plan.FirstPageA + k / StrideSlotsPerPage);
+            Span<byte> page = pages.Page(pageIndex);
+            int block = (int)(k % StrideSlotsPerPage);
+            if (i < slots) FillStrideBlock(page, plan, pageIndex, block);
+            page[block * WorkloadSpec.StrideStepBytes]++;
+        }
+    }
+
+    /// <summary>The content stride's first pass puts into block <paramref name="block"/> (its first byte not yet incremented).</summary>
+    internal static void FillStrideBlock(Span<byte> page, in VcpuPlan plan, PageIndex pageIndex, int block) =>
+        MixedPageContent.FillLines(page, block * MixedPageContent.StrideBlockLines, (block + 1) * MixedPageContent.StrideBlockLines,
+            MixedPageContent.PageSeed(plan.Key, pageIndex.Address.Value), 0, 0);
 
     private static void ApplyStride<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
     {

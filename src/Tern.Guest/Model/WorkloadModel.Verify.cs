@@ -29,6 +29,10 @@ public sealed partial class WorkloadModel
                 case WorkloadKind.Idle:
                 case WorkloadKind.Compute:
                     break;
+                case WorkloadKind.Stride when plan.Content == PageContent.Mixed:
+                    inFlight[v] = VerifyStrideMixed(ref ram, plan, counters[v], sink);
+                    pagesChecked += plan.SlicePages;
+                    break;
                 case WorkloadKind.Stride:
                     inFlight[v] = VerifyStride(ref ram, plan, counters[v], sink);
                     pagesChecked += plan.SlicePages;
@@ -77,6 +81,61 @@ public sealed partial class WorkloadModel
                     else sink.Add(plan.Vcpu, page, offset, [expected], [actual]);
                 }
                 CheckZero(bytes, page, offset + 1, WorkloadSpec.StrideStepBytes - 1, plan.Vcpu, sink);
+            }
+        }
+        return inFlightApplied;
+    }
+
+    /// <summary>
+    /// stride with content=mixed: a block the first pass reached holds its content with the first byte incremented
+    /// once per pass that reached it; a block not reached yet is zero. The in-flight write's block may be part-way
+    /// through its first-pass fill (content up to some qword, zeros after), or filled but not yet incremented.
+    /// </summary>
+    private static bool VerifyStrideMixed<TPages>(ref TPages ram, in VcpuPlan plan, ulong counter, MismatchSink sink)
+        where TPages : IGuestPageReader, allows ref struct
+    {
+        ulong slots = plan.PagesA * StrideSlotsPerPage;
+        ulong passes = counter / slots;
+        ulong partial = counter % slots; // slots [0, partial) got one more; slot `partial` is the in-flight one
+        bool inFlightApplied = false;
+        Span<byte> expected = stackalloc byte[PageSize.Bytes];
+        Span<byte> content = stackalloc byte[PageSize.Bytes];
+        const int blockBytes = WorkloadSpec.StrideStepBytes;
+        for (ulong p = 0; p < plan.PagesA; p++)
+        {
+            var page = new PageIndex(plan.FirstPageA + p);
+            ReadOnlySpan<byte> bytes = ram.Page(page);
+            expected.Clear();
+            for (int s = 0; s < StrideSlotsPerPage; s++)
+            {
+                ulong k = p * StrideSlotsPerPage + (ulong)s;
+                int offset = s * blockBytes;
+                bool filled = passes > 0 || k < partial;
+                if (filled) FillStrideBlock(expected, plan, page, s);
+                expected[offset] += (byte)(passes + (k < partial ? 1UL : 0));
+                ReadOnlySpan<byte> actual = bytes.Slice(offset, blockBytes);
+                ReadOnlySpan<byte> want = expected.Slice(offset, blockBytes);
+                if (actual.SequenceEqual(want)) continue;
+                if (k == partial)
+                {
+                    if (!filled)
+                    {
+                        // First-pass fill in flight: content for a prefix of qwords, zeros after, then maybe the increment.
+                        FillStrideBlock(content, plan, page, s);
+                        ReadOnlySpan<byte> block = content.Slice(offset, blockBytes);
+                        int prefix = 0;
+                        while (prefix < blockBytes && actual.Slice(prefix, 8).SequenceEqual(block.Slice(prefix, 8))) prefix += 8;
+                        if (actual[prefix..].IndexOfAnyExcept((byte)0) < 0) { inFlightApplied = prefix > 0; continue; }
+                        if (prefix == 0 && actual[0] == (byte)(block[0] + 1) && actual[1..].SequenceEqual(block[1..])) { inFlightApplied = true; continue; }
+                    }
+                    else if (actual[0] == (byte)(want[0] + 1) && actual[1..].SequenceEqual(want[1..]))
+                    {
+                        inFlightApplied = true;
+                        continue;
+                    }
+                }
+                int at = offset + actual.CommonPrefixLength(want);
+                sink.Add(plan.Vcpu, page, at, [expected[at]], [bytes[at]]);
             }
         }
         return inFlightApplied;

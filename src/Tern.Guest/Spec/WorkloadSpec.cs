@@ -47,7 +47,7 @@ public sealed record WorkloadSpec
     /// <summary>Seed of the write-target PRNG (random, hotcold); accepted and ignored by the others.</summary>
     public ulong Seed { get; }
 
-    /// <summary>What seq, random and hotcold write into a page (<c>content=</c>); <see cref="PageContent.Sparse"/> for the others.</summary>
+    /// <summary>What the memory workloads write into a page (<c>content=</c>); <see cref="PageContent.Sparse"/> for idle and compute.</summary>
     public PageContent Content { get; }
 
     private WorkloadSpec(WorkloadKind kind, ulong workingSet, ulong hot, double p, double? rate, ulong seed, PageContent content = PageContent.Sparse)
@@ -82,7 +82,7 @@ public sealed record WorkloadSpec
 
     public WorkloadSpec WithSeed(ulong seed) => new(Kind, WorkingSetBytes, HotBytes, HotProbability, RateMiBPerSecond, seed, Content);
 
-    /// <summary>The same workload writing <paramref name="content"/> into its pages (seq, random, hotcold).</summary>
+    /// <summary>The same workload writing <paramref name="content"/> into its pages (stride, seq, random, hotcold).</summary>
     public WorkloadSpec WithContent(PageContent content) => new(Kind, WorkingSetBytes, HotBytes, HotProbability, RateMiBPerSecond, Seed, content);
 
     /// <summary>The lower-case name used in spec strings.</summary>
@@ -178,8 +178,8 @@ public sealed record WorkloadSpec
         {
             throw new FormatException($"{name} takes no hot= or p= (only hotcold does)");
         }
-        if (Content != PageContent.Sparse && !WritesSlots)
-            throw new FormatException($"{name} takes no content= (only seq, random and hotcold fill pages)");
+        if (Content != PageContent.Sparse && !WritesMemory)
+            throw new FormatException($"{name} takes no content= (it writes no memory)");
         if (RateMiBPerSecond is { } rate && !(rate > 0 && double.IsFinite(rate)))
             throw new FormatException($"{name}: rate={rate.ToString(CultureInfo.InvariantCulture)} must be a positive number of MiB/s; leave rate= out for no cap");
     }

@@ -83,8 +83,7 @@ internal static class WorkloadSpecParser
     {
         WorkloadKind.Idle => ["rate", "seed"],
         WorkloadKind.Compute => ["seed"],
-        WorkloadKind.Stride => ["ws", "rate", "seed"],
-        WorkloadKind.Seq or WorkloadKind.Random => ["ws", "rate", "seed", "content"],
+        WorkloadKind.Stride or WorkloadKind.Seq or WorkloadKind.Random => ["ws", "rate", "seed", "content"],
         _ => ["ws", "hot", "p", "rate", "seed", "content"],
     };
 

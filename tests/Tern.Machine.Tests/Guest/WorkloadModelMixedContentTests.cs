@@ -15,6 +15,8 @@ public class WorkloadModelMixedContentTests
         { "seq:ws=64K,content=mixed", 3 },
         { "random:ws=64K,content=mixed", 300 },
         { "hotcold:ws=64K,hot=16K,content=mixed", 300 },
+        { "stride:ws=64K,content=mixed", 21 },
+        { "stride:ws=64K,content=mixed", 32 * 300 + 5 },
     };
 
     private sealed record Setup(GuestImage Image, WorkloadModel Model, byte[] Ram);
@@ -153,6 +155,33 @@ public class WorkloadModelMixedContentTests
         Assert.True(s.Model.Verify(s.Ram, Counters(s)).IsExact);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(127)]
+    [InlineData(128)]
+    public void A_stride_block_the_in_flight_write_left_half_filled_on_the_first_pass_is_accepted(int qwordsWritten)
+    {
+        var s = Run("stride:ws=64K,content=mixed", 10, vcpus: 1);
+        var target = s.Model.WriteTarget(0, 10);
+        s.Model.Apply(s.Ram, 0, 10, 11);
+        SetCounter(s, 0, 10);
+        // The vCPU stopped after qwordsWritten qwords of the block's fill, before the increment (128: after the fill).
+        var block = s.Ram.AsSpan((int)target.Value, WorkloadSpec.StrideStepBytes);
+        block[0]--;
+        block[(qwordsWritten * 8)..].Clear();
+        var report = s.Model.Verify(s.Ram, Counters(s));
+        Assert.True(report.IsExact, report.ToString());
+        Assert.Equal(qwordsWritten > 0, report.InFlightWriteApplied[0]);
+
+        if (qwordsWritten < 127)
+        {
+            block[qwordsWritten * 8 + 9] = 1; // a byte after the written prefix that is not zero: no stop leaves that
+            Assert.False(s.Model.Verify(s.Ram, Counters(s)).IsExact);
+        }
+    }
+
     [Fact]
     public void Mixed_pages_compress_two_to_three_times_with_zstd_level_1()
     {
@@ -160,6 +189,8 @@ public class WorkloadModelMixedContentTests
         var s = Run("random:ws=4M,content=mixed", 4096, vcpus: 1);
         double ratio = ZstdRatio(s.Ram, s.Image.Layout!.WorkingSet);
         Assert.InRange(ratio, 2.0, 3.0);
+        var stride = Run("stride:ws=4M,content=mixed", 4096 * 3 + 7, vcpus: 1);
+        Assert.InRange(ZstdRatio(stride.Ram, stride.Image.Layout!.WorkingSet), 2.0, 3.0);
     }
 
     /// <summary>Bytes over bytes compressed, page by page at level 1, as the migration's zstd codec compresses.</summary>

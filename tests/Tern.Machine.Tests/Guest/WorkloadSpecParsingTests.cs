@@ -60,6 +60,7 @@ public class WorkloadSpecParsingTests
     [InlineData("seq:ws=64M,content=mixed")]
     [InlineData("random:ws=64M,rate=3,content=mixed")]
     [InlineData("hotcold:ws=64M,hot=8M,content=mixed")]
+    [InlineData("stride:content=mixed")]
     public void ToString_round_trips(string text)
     {
         var spec = WorkloadSpec.Parse(text);
@@ -106,7 +107,7 @@ public class WorkloadSpecParsingTests
     [InlineData("random:ws=64M,seed=0xZZ", "seed=0xZZ")]
     [InlineData("compute:ws=64M", "compute takes no 'ws=' option")]
     [InlineData("compute:rate=5", "compute takes no 'rate=' option")]
-    [InlineData("stride:content=mixed", "stride takes no 'content=' option")]
+    [InlineData("compute:content=mixed", "compute takes no 'content=' option")]
     [InlineData("idle:content=mixed", "idle takes no 'content=' option")]
     [InlineData("seq:ws=64M,content=text", "content=text: expected sparse (one 8-byte value per write) or mixed")]
     public void Rejects_bad_specs_naming_the_bad_part(string text, string message)

@@ -26,6 +26,8 @@ public sealed class ComputeAndMixedGuestsOnKvmTests(ITestOutputHelper output)
     [InlineData("seq:ws=32M,content=mixed", 2)]
     [InlineData("random:ws=32M,content=mixed", 2)]
     [InlineData("hotcold:ws=32M,hot=4M,content=mixed", 1)]
+    [InlineData("stride:ws=4M,content=mixed", 2)]
+    [InlineData("stride:ws=16M,content=mixed,rate=5", 1)] // stopped during its first pass, which fills the blocks
     [InlineData("seq:ws=32M;compute", 2)]
     [InlineData("compute;random:ws=16M,content=mixed,rate=20;idle", 3)]
     [InlineData("stride:ws=4M;seq:ws=8M;hotcold:ws=8M,hot=1M", 3)]

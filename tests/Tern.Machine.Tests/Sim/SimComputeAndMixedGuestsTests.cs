@@ -12,6 +12,7 @@ public sealed class SimComputeAndMixedGuestsTests
     [InlineData("compute", 1)]
     [InlineData("seq:ws=8M;compute", 2)]
     [InlineData("compute;random:ws=8M,content=mixed;idle", 3)]
+    [InlineData("stride:ws=4M,content=mixed;seq:ws=4M,content=mixed", 2)]
     public void Every_vcpu_runs_its_own_workload_and_the_guest_stays_exact(string workload, int vcpus)
     {
         using var machine = SimMachine.Create(new SimMachineOptions(64UL << 20, vcpus, GuestWorkload.Parse(workload)));
