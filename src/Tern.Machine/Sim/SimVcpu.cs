@@ -50,6 +50,9 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         workload = model.Layout.Vcpus[index].Workload;
         writesPerSecondCap = GuestImageBuilder.RateWritesPerSecond(workload);
         this.batch = writesPerSecondCap > 0 ? (int)Math.Min((ulong)batch, GuestImageBuilder.ChunkWrites(workload)) : batch;
+        // A mixed-content write fills a page (about a microsecond here): batches of the real guest's chunk keep the
+        // heartbeat and a pause as prompt as with one-store writes.
+        if (workload.Content == PageContent.Mixed) this.batch = Math.Min(this.batch, GuestImageBuilder.DefaultChunkWrites);
         // One page a write at most, plus the control page where the counter is stored.
         touched = new TouchedPages(this.batch + 2);
         markDirty = page => tracker.MarkDirty(page, index);
