@@ -9,8 +9,9 @@ namespace Tern.Cli.Commands;
 public static class GuestCommand
 {
     private const string WorkloadHelp =
-        "The workload: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
-        "any of them also takes rate=MiB/s and seed=N (example: random:ws=64M,rate=200).";
+        "The workload: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
+        "the memory workloads also take rate=MiB/s, seed=N and content=mixed (example: random:ws=64M,rate=200); " +
+        "one per vCPU with ';' (example: seq:ws=64M;compute with --vcpus 2).";
 
     public static Command Build()
     {

@@ -27,7 +27,9 @@ public static class RunCommand
         var vcpus = new Option<int>("--vcpus") { Description = "Number of vCPUs (1-64)", HelpName = "N", DefaultValueFactory = _ => 1 };
         var workload = new Option<string>("--workload", "-w")
         {
-            Description = "What the guest does: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; any takes rate=MiB/s and seed=N",
+            Description = "What the guest does: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; " +
+                "the memory workloads take rate=MiB/s, seed=N and content=mixed (pages that compress like real memory); " +
+                "one per vCPU with ';' (e.g. \"seq:ws=256M;compute\" for --vcpus 2)",
             HelpName = "SPEC",
             DefaultValueFactory = _ => "idle",
         };

@@ -12,8 +12,11 @@ namespace Tern.Guest;
 /// </list>
 /// Write i of vCPU v, for the page workloads (seq, random, hotcold), stores the 8-byte little-endian value
 /// (i + 1) ^ ((v + 1) &lt;&lt; 56) at offset slot * 512 of its target page (see <see cref="WorkloadPrng"/>); for stride it
-/// increments one byte. The guest stores the counter after the data, so counter c means writes [0, c) are in memory
-/// and write c may be (the one in flight); <see cref="Verify{TPages}"/> accepts exactly that write either way.
+/// increments one byte; with content=mixed a write fills its whole page (stride: its 1 KiB block, on the first pass)
+/// as <see cref="MixedPageContent"/> says; compute and idle write only their counter. Each vCPU follows its own
+/// workload (<see cref="VcpuLayout.Workload"/>). The guest stores the counter after the data, so counter c means
+/// writes [0, c) are in memory and write c may be (the one in flight, possibly part-way through a page fill);
+/// <see cref="Verify{TPages}"/> accepts exactly that write either way.
 /// </summary>
 public sealed partial class WorkloadModel
 {
