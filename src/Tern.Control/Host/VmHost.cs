@@ -73,6 +73,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
             if (runState != RunState.Prelaunch || machine is null) throw new VmControlException($"the VM cannot start from state {runState.ToQapi()}");
             machine.Resume();
             runState = RunState.Running;
+            RecordProgress(); // the guest's progress is measured from here, even before the sampling timer first fires
         }
         Raise(VmEvent.Resume());
     }
@@ -117,6 +118,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
                     machine.Resume();
                     runState = RunState.Running;
                     note = null;
+                    RecordProgress();
                     break;
                 case RunState.PostMigrate:
                     throw new VmControlException("the VM was migrated away and runs on the destination; running it here too would run it twice");

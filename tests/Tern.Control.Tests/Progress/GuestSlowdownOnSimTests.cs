@@ -18,7 +18,11 @@ public sealed class GuestSlowdownOnSimTests
             using var source = new VmHost(MachineBuilder.Boot(GuestWorkload.Parse("seq:ws=4M,rate=20;compute"), 64 << 20, 2, Sim), Sim);
             using var destination = new VmHost(Sim);
             source.Start();
-            Thread.Sleep(2 * VmHost.ProgressSamplePeriod); // the guest runs a little before the migration
+            // The guest runs a little before the migration: every vCPU makes progress (a busy machine may keep a
+            // vCPU thread waiting for a core), and then a sampling period more.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (source.QueryGuest()!.Progress.Any(p => p == 0) && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Thread.Sleep(VmHost.ProgressSamplePeriod);
             destination.StartIncoming("tcp:127.0.0.1:0");
             source.StartMigration(destination.IncomingAddress!.ToString());
             Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status.IsFinished(), TimeSpan.FromSeconds(30)),
@@ -30,7 +34,10 @@ public sealed class GuestSlowdownOnSimTests
             Assert.True(slowdown is not null, $"attempt {attempt}: no slowdown measured for a migration of {info.TotalTimeMs} ms");
             Assert.Equal(2, slowdown.VcpuSlowdowns.Count);
             Assert.All(slowdown.VcpuSlowdowns, f => Assert.NotNull(f));
-            Assert.True(slowdown.ProgressBeforePerSecond > 0 && slowdown.ProgressDuringPerSecond > 0, $"{slowdown}");
+            // Every vCPU ran before the migration (the test waited for it). How far each got during the live phase
+            // depends on the scheduler: a live phase of a few milliseconds on a busy machine may see no progress at all.
+            Assert.True(slowdown.ProgressBeforePerSecond > 0, $"{slowdown}");
+            Assert.InRange(slowdown.Slowdown, double.NegativeInfinity, 1.0);
             // The live phase runs from the migration's start to its switchover: never longer than the migration.
             Assert.InRange(slowdown.DuringSeconds, 1e-6, info.TotalTimeMs!.Value / 1000.0 + 0.01);
             Assert.Null(destination.QueryMigrate().GuestSlowdown); // the destination did not watch it run before
