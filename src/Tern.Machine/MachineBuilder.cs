@@ -29,7 +29,7 @@ public sealed record MachineHostOptions
 public static class MachineBuilder
 {
     /// <summary>A machine with the workload loaded, ready to resume.</summary>
-    public static IVirtualMachine Boot(WorkloadSpec workload, ulong memoryBytes, int vcpus, MachineHostOptions host)
+    public static IVirtualMachine Boot(GuestWorkload workload, ulong memoryBytes, int vcpus, MachineHostOptions host)
     {
         if (host.Resolved == MachineBackend.Sim)
             return SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, workload) { HugePages = host.HugePages });
@@ -66,7 +66,7 @@ public static class MachineBuilder
             throw new InvalidOperationException($"the source describes {description.VcpuCount} vCPUs; Tern supports 1 to {GuestBuildOptions.MaxVcpus}");
         if (backend == MachineDescription.SimBackend)
         {
-            var spec = WorkloadSpec.TryParse(description.Workload, out var parsed, out var error)
+            var spec = GuestWorkload.TryParse(description.Workload, out var parsed, out var error)
                 ? parsed! : throw new InvalidOperationException(description.Workload.Length > MaxQuotedWorkload
                     ? $"the simulated source describes workload {PeerText.Quote(description.Workload)}, which is not a workload"
                     : $"the simulated source describes workload {PeerText.Quote(description.Workload)}: {error}");

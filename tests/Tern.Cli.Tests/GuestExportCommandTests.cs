@@ -32,7 +32,7 @@ public sealed class GuestExportCommandTests : IDisposable
         var (exit, output, _) = CliRunner.Run("guest", "export", "-w", "idle", "-o", path);
         Assert.Equal(0, exit);
         Assert.Contains($"built for 256 MiB of RAM, TSC {TscFrequency.HostKhzOrFallback()} kHz", output);
-        Assert.Equal(WorkloadKind.Idle, MultibootImage.Load(File.ReadAllBytes(path), 256UL << 20).Workload!.Kind);
+        Assert.Equal(WorkloadKind.Idle, MultibootImage.Load(File.ReadAllBytes(path), 256UL << 20).Workload!.For(0).Kind);
     }
 
     [Theory]

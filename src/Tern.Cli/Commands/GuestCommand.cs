@@ -9,8 +9,9 @@ namespace Tern.Cli.Commands;
 public static class GuestCommand
 {
     private const string WorkloadHelp =
-        "The workload: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
-        "any of them also takes rate=MiB/s and seed=N (example: random:ws=64M,rate=200).";
+        "The workload: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
+        "the memory workloads also take rate=MiB/s, seed=N and content=mixed (example: random:ws=64M,rate=200); " +
+        "one per vCPU with ';' (example: seq:ws=64M;compute with --vcpus 2).";
 
     public static Command Build()
     {
@@ -49,7 +50,7 @@ public static class GuestCommand
         {
             try
             {
-                var spec = WorkloadSpec.Parse(parse.GetRequiredValue(workload));
+                var spec = GuestWorkload.Parse(parse.GetRequiredValue(workload));
                 int n = parse.GetValue(vcpus);
                 if (n != 1)
                     throw new GuestConfigurationException(
@@ -87,7 +88,7 @@ public static class GuestCommand
             var o = parse.InvocationConfiguration.Output;
             try
             {
-                var spec = WorkloadSpec.Parse(parse.GetRequiredValue(workload));
+                var spec = GuestWorkload.Parse(parse.GetRequiredValue(workload));
                 var layout = GuestLayout.Compute(spec, ByteSize.Parse(parse.GetValue(memory)!, "--memory"), parse.GetValue(vcpus));
                 o.WriteLine($"{spec}: {layout.VcpuCount} vCPU(s), {ByteSize.Format(layout.RamBytes)} of RAM");
                 foreach (var r in layout.Regions)
@@ -95,7 +96,7 @@ public static class GuestCommand
                 foreach (var v in layout.Vcpus)
                 {
                     var s = v.Slice;
-                    o.WriteLine($"  vCPU {v.Index}: control 0x{v.ControlPage.Value:x}, writes {s.RegionAPages} pages at 0x{s.RegionABase.Value:x}" +
+                    o.WriteLine($"  vCPU {v.Index}: {v.Workload}, control 0x{v.ControlPage.Value:x}, writes {s.RegionAPages} pages at 0x{s.RegionABase.Value:x}" +
                         (s.RegionBPages > 0 ? $" and {s.RegionBPages} pages at 0x{s.RegionBBase.Value:x}" : ""));
                 }
                 return 0;

@@ -32,7 +32,9 @@ public static class RunCommand
         };
         var workload = new Option<string>("--workload", "-w")
         {
-            Description = "What the guest does: idle | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; any takes rate=MiB/s and seed=N",
+            Description = "What the guest does: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; " +
+                "the memory workloads take rate=MiB/s, seed=N and content=mixed (pages that compress like real memory); " +
+                "one per vCPU with ';' (e.g. \"seq:ws=256M;compute\" for --vcpus 2)",
             HelpName = "SPEC",
             DefaultValueFactory = _ => "idle",
         };
@@ -137,7 +139,7 @@ public static class RunCommand
             error.WriteLine("tern run: --memory 0: an incoming VM needs some RAM");
             return 2;
         }
-        if (!WorkloadSpec.TryParse(o.Workload, out var spec, out var specError))
+        if (!GuestWorkload.TryParse(o.Workload, out var spec, out var specError))
         {
             error.WriteLine($"tern run: --workload: {specError}");
             return 2;

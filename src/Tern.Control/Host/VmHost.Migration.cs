@@ -30,6 +30,7 @@ public sealed partial class VmHost
             if (outgoing is { } o && !o.Status.IsFinished()) throw new VmControlException("a migration is already under way");
             if (incoming is not null) throw new VmControlException("this VM is being migrated in");
             EnsureDirtyTrackerFree();
+            RecordProgress(); // the last reading before the migration
             outgoing?.Dispose();
             var source = new MigrationSource(machine, Settings);
             source.Event += e => OnOutgoingEvent(source, e);
@@ -37,6 +38,7 @@ public sealed partial class VmHost
             outgoing = source;
             outgoingSettled = false;
             outgoingRun = source.RunAsync(destination!).ContinueWith(_ => { lock (gate) SettleOutgoing(); }, TaskScheduler.Default);
+            RecordProgress(); // the first reading during it
         }
     }
 
@@ -83,7 +85,7 @@ public sealed partial class VmHost
     {
         lock (gate)
         {
-            if (outgoing is not null) return outgoing.Info();
+            if (outgoing is not null) return WithGuestSlowdown(outgoing, outgoing.Info());
             if (incoming is not null) return IncomingInfo(incoming);
             return lastIncoming ?? new MigrationInfo();
         }
@@ -136,7 +138,11 @@ public sealed partial class VmHost
                 if (Settings.IsEnabled(MigrationCapability.Events)) Raise(VmEvent.MigrationPass(p.Pass));
                 break;
             case MigrationSwitchoverStarted:
-                lock (gate) if (outgoing == source && runState == RunState.Running) runState = RunState.FinishMigrate;
+                lock (gate)
+                {
+                    RecordProgress(); // the live phase ends here: the guest is about to pause
+                    if (outgoing == source && runState == RunState.Running) runState = RunState.FinishMigrate;
+                }
                 break;
             case MigrationLog l:
                 Log?.Invoke(l.Text);

@@ -75,7 +75,7 @@ public sealed partial class VmHost
         lastHeartbeats = m.Heartbeats.TotalCount;
         lastProgress = 0;
         displaySampler.Reset();
-        model = WorkloadSpec.TryParse(m.Description.Workload, out var spec, out _)
+        model = GuestWorkload.TryParse(m.Description.Workload, out var spec, out _)
             ? new WorkloadModel(GuestLayout.Compute(spec!, m.Description.MemoryBytes, m.Description.VcpuCount))
             : null;
     }

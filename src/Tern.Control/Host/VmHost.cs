@@ -26,6 +26,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
         this.hostOptions = hostOptions;
         runState = RunState.Prelaunch;
         machine.Faulted += OnFault;
+        StartProgressSampling();
     }
 
     /// <summary>A host waiting for an incoming migration (<c>--incoming</c>): no machine until one arrives.</summary>
@@ -39,6 +40,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
         this.hostOptions = hostOptions;
         this.incomingLimits = incomingLimits;
         runState = RunState.InMigrate;
+        StartProgressSampling();
     }
 
     private readonly DestinationLimits? incomingLimits;
@@ -79,6 +81,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
             if (runState != RunState.Prelaunch || machine is null) throw new VmControlException($"the VM cannot start from state {runState.ToQapi()}");
             machine.Resume();
             runState = RunState.Running;
+            RecordProgress(); // the guest's progress is measured from here, even before the sampling timer first fires
         }
         Raise(VmEvent.Resume());
     }
@@ -123,6 +126,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
                     machine.Resume();
                     runState = RunState.Running;
                     note = null;
+                    RecordProgress();
                     break;
                 case RunState.PostMigrate:
                     throw new VmControlException("the VM was migrated away and runs on the destination; running it here too would run it twice");
@@ -159,6 +163,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
 
     public void Dispose()
     {
+        StopProgressSampling();
         CancelAll();
         // A measurement reads guest RAM and may hold dirty tracking on: end it before the machine goes.
         dirtyRateMeter?.Dispose();

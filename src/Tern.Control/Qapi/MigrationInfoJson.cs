@@ -110,6 +110,10 @@ public static class MigrationInfoJson
             o["x-throttle-reason"] = why;
         }
         AddIfPresent(o, "x-throttle-peak", info.ThrottlePeak);
+        if (info.GuestSlowdown is { } slowdown)
+        {
+            GuestSlowdownJson.Add(o, slowdown);
+        }
         return o;
     }
 
@@ -157,6 +161,7 @@ public static class MigrationInfoJson
             ThrottleReason = OptionalString(json, "x-throttle-reason"),
             ThrottlePeak = (int?)OptionalInt64(json, "x-throttle-peak"),
             Converging = OptionalBool(json, "x-converging"),
+            GuestSlowdown = GuestSlowdownJson.Read(json),
         };
     }
 

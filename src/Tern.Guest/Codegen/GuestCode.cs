@@ -11,8 +11,14 @@ internal sealed record GuestCode
     public required GuestAddress Base { get; init; }
     public required byte[] Bytes { get; init; }
 
-    /// <summary>Where the vCPUs start: the CPL3 workload entry, or the CPL0 idle entry.</summary>
+    /// <summary>Where vCPU 0 starts: its workload's CPL3 entry, or the CPL0 idle entry.</summary>
     public required GuestAddress Entry { get; init; }
+
+    /// <summary>The entry of each workload the vCPUs run.</summary>
+    public required IReadOnlyDictionary<WorkloadKey, GuestAddress> Entries { get; init; }
+
+    /// <summary>Where a vCPU running <paramref name="workload"/> starts.</summary>
+    public GuestAddress EntryOf(WorkloadSpec workload) => Entries[WorkloadKey.Of(workload)];
 
     /// <summary>[start, end) of the code that runs at CPL3 (entry, banner, heartbeat, rate cap, write loop); empty for idle.</summary>
     public required GuestAddress UserCodeStart { get; init; }
@@ -32,4 +38,10 @@ internal sealed record GuestCode
 
     /// <summary>The 32-bit multiboot entry point (protected mode, paging off): the start of the 32-bit part, the last in the blob.</summary>
     public required GuestAddress Boot32 { get; init; }
+}
+
+/// <summary>What decides which code a vCPU runs: its workload's kind and page content (the other options are data).</summary>
+internal readonly record struct WorkloadKey(WorkloadKind Kind, PageContent Content)
+{
+    public static WorkloadKey Of(WorkloadSpec spec) => new(spec.Kind, spec.Content);
 }

@@ -12,7 +12,7 @@ internal sealed partial class GuestCodeGenerator
     /// an iretq to CPL3, for idle a jump at CPL0; rdi = 0, rsi = control page, rdx = parameter block, every other
     /// general register zero.
     /// </summary>
-    private void EmitBoot64(bool idle)
+    private void EmitBoot64(bool idle, Label entry)
     {
         var v0 = _layout.Vcpus[0];
         _a.Label(ref _boot64);
@@ -44,7 +44,7 @@ internal sealed partial class GuestCodeGenerator
             _a.push((int)v0.StackTop.Value);
             _a.push((int)CpuConstants.UserRflags);
             _a.push((int)CpuConstants.UserCode);
-            _a.lea(rax, __[_entry]);
+            _a.lea(rax, __[entry]);
             _a.push(rax);
         }
         foreach (var r in new[] { eax, ebx, ecx, ebp, r8d, r9d, r10d, r11d, r12d, r13d, r14d, r15d })
@@ -52,7 +52,7 @@ internal sealed partial class GuestCodeGenerator
         _a.xor(edi, edi);
         _a.mov(esi, (uint)v0.ControlPage.Value);
         _a.mov(edx, (uint)_layout.ParameterBlock.Value);
-        if (idle) _a.jmp(_entry);
+        if (idle) _a.jmp(entry);
         else _a.iretq();
     }
 }

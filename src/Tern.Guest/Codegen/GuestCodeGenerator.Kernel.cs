@@ -93,7 +93,7 @@ internal sealed partial class GuestCodeGenerator
     {
         var noBanner = _a.CreateLabel();
         var sleep = _a.CreateLabel();
-        _a.Label(ref _entry);
+        _a.Label(ref _idleEntry);
         _a.mov(r12, rsi);
         _a.mov(r15, rdx);
         _a.test(edi, edi);

@@ -9,16 +9,17 @@ namespace Tern.Guest.Codegen;
 internal sealed partial class GuestCodeGenerator
 {
     /// <summary>
-    /// Entry of the memory workloads at CPL3 (rdi = vCPU index, rsi = control page, rdx = parameter block).
-    /// Prints the banner on vCPU 0, marks the vCPU running, derives its timing from the parameter block,
-    /// emits the first heartbeat and falls into the workload's loop with rbx = 0 (the write counter).
+    /// The common part of the CPL3 entries (rdi = vCPU index, rsi = control page, rdx = parameter block, r14 = the
+    /// workload's loop, set by its entry stub). Prints the banner on vCPU 0, marks the vCPU running, derives its
+    /// timing from the parameter block and its control page (rate cap and chunk size are per vCPU), emits the first
+    /// heartbeat and jumps to the workload's loop with rbx = 0 (the write counter).
     /// From here on r12 holds the control page.
     /// </summary>
     private void EmitUserEntry()
     {
         var noBanner = _a.CreateLabel();
         var rateDone = _a.CreateLabel();
-        _a.Label(ref _entry);
+        _a.Label(ref _userEntry);
         _a.mov(r12, rsi);
         _a.mov(r15, rdx);
         _a.test(edi, edi);
@@ -32,16 +33,14 @@ internal sealed partial class GuestCodeGenerator
         // One heartbeat per millisecond: the period is the TSC frequency in kHz.
         _a.mov(rax, __qword_ptr[r15 + PB.TscKhz]);
         _a.mov(__qword_ptr[r12 + CP.HeartbeatPeriodTicks], rax);
-        _a.mov(rax, __qword_ptr[r15 + PB.ChunkWrites]);
-        _a.mov(__qword_ptr[r12 + CP.ChunkWrites], rax);
 
         // Rate cap: a chunk of writes may start only every chunk * tscKhz * 1000 / writesPerSecond ticks.
         _a.xor(ecx, ecx);
-        _a.mov(rsi, __qword_ptr[r15 + PB.RateWritesPerSecond]);
+        _a.mov(rsi, __qword_ptr[r12 + CP.RateWritesPerSecond]);
         _a.test(rsi, rsi);
         _a.jz(rateDone);
         _a.mov(rax, __qword_ptr[r15 + PB.TscKhz]);
-        _a.imul(rax, __qword_ptr[r15 + PB.ChunkWrites]);
+        _a.imul(rax, __qword_ptr[r12 + CP.ChunkWrites]);
         _a.imul(rax, rax, 1000);
         _a.xor(edx, edx);
         _a.div(rsi);
@@ -56,8 +55,7 @@ internal sealed partial class GuestCodeGenerator
         _a.mov(__qword_ptr[r12 + CP.RateDeadlineTsc], rax);
         _a.call(_heartbeatCheck); // NextHeartbeatTsc is 0: the first heartbeat goes out now
         _a.xor(ebx, ebx);
-        // The workload loop follows (after the helpers); jump over them.
-        _a.jmp(_loopInit);
+        _a.jmp(r14);
     }
 
     /// <summary>rax = TSC (clobbers rdx).</summary>

@@ -6,18 +6,19 @@ namespace Tern.Guest.Codegen;
 
 /// <summary>
 /// Assembles the guest's code with Iced for one layout. The code is position-dependent (it is generated for the
-/// addresses in <see cref="GuestLayout"/>) and identical for all vCPUs: each finds its own data through the
-/// registers the entry contract gives it (rdi = vCPU index, rsi = control page, rdx = parameter block).
-/// <para>Order in memory: the CPL3 part (workload entry, serial banner, heartbeat, rate cap, write loop), then the
-/// CPL0 part (exception stubs, panic handler, idle timer, idle entry, the 64-bit half of the multiboot entry), then
-/// the 32-bit multiboot entry.</para>
+/// addresses in <see cref="GuestLayout"/>) and shared by all vCPUs: each finds its own data through the
+/// registers the entry contract gives it (rdi = vCPU index, rsi = control page, rdx = parameter block). There is one
+/// entry and loop per distinct workload (kind and content) the vCPUs run; a vCPU starts at its workload's entry.
+/// <para>Order in memory: the CPL3 part (common entry, serial banner, heartbeat, rate cap, page fill, then each
+/// workload's entry stub and loop), then the CPL0 part (exception stubs, panic handler, idle timer, idle entry, the
+/// 64-bit half of the multiboot entry), then the 32-bit multiboot entry.</para>
 /// </summary>
 internal sealed partial class GuestCodeGenerator
 {
     private readonly GuestLayout _layout;
     private readonly Assembler _a = new(64);
 
-    private Label _entry, _loopInit, _userEnd, _serialWrite, _heartbeatCheck, _tick;
+    private Label _userEntry, _idleEntry, _userEnd, _serialWrite, _heartbeatCheck, _tick, _fillMixed, _fillMixedLines;
     private Label _timer, _spurious, _boot64;
     private readonly Label[] _exceptions = new Label[32];
 
@@ -27,13 +28,17 @@ internal sealed partial class GuestCodeGenerator
 
     private GuestCode Run()
     {
-        bool idle = _layout.Workload.Kind == WorkloadKind.Idle;
+        var workloads = _layout.Vcpus.Select(v => WorkloadKey.Of(v.Workload)).Distinct().ToList();
+        var userWorkloads = workloads.Where(k => k.Kind != WorkloadKind.Idle).ToList();
+        bool anyIdle = workloads.Count > userWorkloads.Count;
         ulong codeBase = _layout.Code.Value;
         _serialWrite = _a.CreateLabel("serial_write");
         _heartbeatCheck = _a.CreateLabel("heartbeat_check");
         _tick = _a.CreateLabel("tick");
-        _entry = _a.CreateLabel("entry");
-        _loopInit = _a.CreateLabel("loop_init");
+        _fillMixed = _a.CreateLabel("fill_mixed");
+        _fillMixedLines = _a.CreateLabel("fill_mixed_lines");
+        _userEntry = _a.CreateLabel("user_entry");
+        _idleEntry = _a.CreateLabel("idle_entry");
         _userEnd = _a.CreateLabel("user_end");
         _timer = _a.CreateLabel("timer");
         _spurious = _a.CreateLabel("spurious");
@@ -41,12 +46,14 @@ internal sealed partial class GuestCodeGenerator
 
         // CPL3 part. serial_write comes first: idle calls it from CPL0 too.
         EmitSerialWrite();
-        if (!idle)
+        var entries = new Dictionary<WorkloadKey, Label>();
+        if (userWorkloads.Count > 0)
         {
             EmitUserEntry();
             EmitHeartbeatCheck();
             EmitTick();
-            EmitWorkloadLoop();
+            if (userWorkloads.Any(k => k.Content == PageContent.Mixed)) EmitFillMixed();
+            foreach (var key in userWorkloads) entries[key] = EmitWorkload(key);
         }
         _a.Label(ref _userEnd);
         _a.int3();
@@ -54,8 +61,13 @@ internal sealed partial class GuestCodeGenerator
         // CPL0 part.
         EmitExceptionHandlers();
         EmitTimerHandlers();
-        if (idle) EmitIdleEntry();
-        EmitBoot64(idle);
+        if (anyIdle)
+        {
+            EmitIdleEntry();
+            entries[WorkloadKey.Of(WorkloadSpec.Idle())] = _idleEntry;
+        }
+        var vcpu0 = WorkloadKey.Of(_layout.Vcpus[0].Workload);
+        EmitBoot64(vcpu0.Kind == WorkloadKind.Idle, entries[vcpu0]);
 
         var writer = new ByteCodeWriter();
         var result = _a.Assemble(writer, codeBase, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -77,10 +89,11 @@ internal sealed partial class GuestCodeGenerator
         {
             Base = new GuestAddress(codeBase),
             Bytes = bytes,
-            Entry = At(_entry),
+            Entries = entries.ToDictionary(e => e.Key, e => At(e.Value)),
+            Entry = At(entries[vcpu0]),
             UserCodeStart = At(_serialWrite),
             UserCodeEnd = At(_userEnd),
-            LoopStart = idle ? At(_userEnd) : At(_heartbeatCheck),
+            LoopStart = userWorkloads.Count == 0 ? At(_userEnd) : At(_heartbeatCheck),
             LoopEnd = At(_userEnd),
             ExceptionHandlers = _exceptions.Select(At).ToArray(),
             TimerHandler = At(_timer),

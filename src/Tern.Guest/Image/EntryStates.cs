@@ -6,12 +6,12 @@ namespace Tern.Guest;
 internal static class EntryStates
 {
     /// <summary>
-    /// A direct 64-bit entry into the workload: CPL3 (IOPL 0; ports through the TSS I/O bitmap) for the memory workloads, CPL0 for idle.
+    /// A direct 64-bit entry into the vCPU's workload: CPL3 (IOPL 0; ports through the TSS I/O bitmap) for all but idle, CPL0 for idle.
     /// rdi = vCPU index, rsi = control page, rdx = parameter block, rsp = top of the vCPU's stack.
     /// </summary>
     public static CpuEntryState LongMode(GuestLayout layout, VcpuLayout vcpu, GuestCode code)
     {
-        bool idle = layout.Workload.Kind == WorkloadKind.Idle;
+        bool idle = vcpu.Workload.Kind == WorkloadKind.Idle;
         byte dpl = idle ? (byte)0 : (byte)3;
         var data = SegmentRecord.Data(idle ? CpuConstants.KernelData : CpuConstants.UserData, dpl);
         return new CpuEntryState
@@ -20,7 +20,7 @@ internal static class EntryStates
             Mode = idle ? EntryMode.LongModeKernel : EntryMode.LongModeUser,
             Registers = new GeneralRegisters
             {
-                Rip = code.Entry.Value,
+                Rip = code.EntryOf(vcpu.Workload).Value,
                 Rsp = vcpu.StackTop.Value,
                 Rflags = idle ? CpuConstants.KernelRflags : CpuConstants.UserRflags,
                 Rdi = (ulong)vcpu.Index,

@@ -11,7 +11,7 @@ public sealed class GuestImage
     public ulong RamBytes { get; }
     public IReadOnlyList<GuestBlob> Blobs { get; }
     public IReadOnlyList<CpuEntryState> Vcpus { get; }
-    public WorkloadSpec? Workload { get; }
+    public GuestWorkload? Workload { get; }
     public GuestLayout? Layout { get; }
 
     /// <summary>The 32-bit multiboot entry point in the image's code (Tern-built images), used by the multiboot export.</summary>
@@ -25,7 +25,7 @@ public sealed class GuestImage
         ulong ramBytes,
         IReadOnlyList<GuestBlob> blobs,
         IReadOnlyList<CpuEntryState> vcpus,
-        WorkloadSpec? workload,
+        GuestWorkload? workload,
         GuestLayout? layout,
         Tern.Memory.GuestAddress? multibootEntry = null)
     {

@@ -17,7 +17,7 @@ public static class GuestImageBuilder
     /// Builds the image, or throws <see cref="GuestConfigurationException"/> (or <see cref="FormatException"/> from the
     /// spec) saying why the request cannot work.
     /// </summary>
-    public static GuestImage Build(WorkloadSpec spec, ulong ramBytes, GuestBuildOptions options)
+    public static GuestImage Build(GuestWorkload spec, ulong ramBytes, GuestBuildOptions options)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
@@ -59,26 +59,35 @@ public static class GuestImageBuilder
         return rate == 0 ? DefaultChunkWrites : Math.Clamp(rate / 1000, 1, DefaultChunkWrites);
     }
 
-    /// <summary>The serial banner vCPU 0 prints at start.</summary>
-    public static string Banner(WorkloadSpec spec, int vcpuCount) => $"tern-guest: {spec} vcpus={vcpuCount}\n";
+    /// <summary>The serial banner vCPU 0 prints at start (a long per-vCPU workload is cut short to fit the parameter block).</summary>
+    public static string Banner(GuestWorkload spec, int vcpuCount)
+    {
+        string text = spec.ToString();
+        string tail = $" vcpus={vcpuCount}\n";
+        int room = PB.BannerCapacity - "tern-guest: ".Length - tail.Length;
+        if (text.Length > room) text = text[..(room - 3)] + "...";
+        return $"tern-guest: {text}{tail}";
+    }
 
     private static byte[] ParameterPage(GuestLayout layout, GuestBuildOptions options)
     {
         var spec = layout.Workload;
+        // The rate cap, chunk and kind here are vCPU 0's (a per-vCPU workload keeps each vCPU's in its control page).
+        var first = layout.Vcpus[0].Workload;
         var page = new byte[PageSize.Bytes];
         var p = page.AsSpan();
         Put(p, PB.Magic, PB.MagicValue);
         BinaryPrimitives.WriteUInt32LittleEndian(p[PB.LayoutVersion..], PB.Version);
-        BinaryPrimitives.WriteUInt32LittleEndian(p[PB.Kind..], (uint)spec.Kind);
+        BinaryPrimitives.WriteUInt32LittleEndian(p[PB.Kind..], (uint)first.Kind);
         Put(p, PB.VcpuCount, (ulong)layout.VcpuCount);
         Put(p, PB.RamBytes, layout.RamBytes);
         Put(p, PB.WorkingSetBase, layout.WorkingSet.Start.Value);
         Put(p, PB.WorkingSetBytes, layout.WorkingSet.Length);
         Put(p, PB.TscKhz, options.TscKhz);
-        Put(p, PB.RateWritesPerSecond, RateWritesPerSecond(spec));
-        Put(p, PB.ChunkWrites, ChunkWrites(spec));
+        Put(p, PB.RateWritesPerSecond, RateWritesPerSecond(first));
+        Put(p, PB.ChunkWrites, ChunkWrites(first));
         Put(p, PB.ApicTimerInitialCount, options.ApicTimerHz / 1000);
-        Put(p, PB.Seed, spec.Seed);
+        Put(p, PB.Seed, first.Seed);
         Put(p, PB.FirstVcpuArea, layout.Vcpus[0].ControlPage.Value);
         Put(p, PB.VcpuAreaStride, GuestLayout.VcpuAreaBytes);
         WriteText(p, PB.BannerLength, PB.Banner, PB.BannerCapacity, Banner(spec, layout.VcpuCount));
@@ -114,6 +123,8 @@ public static class GuestImageBuilder
         Put(p, CP.PrngKey, plan.Key);
         Put(p, CP.ValueTag, plan.ValueTag);
         Put(p, CP.HotThreshold, plan.HotThreshold);
+        Put(p, CP.RateWritesPerSecond, RateWritesPerSecond(v.Workload));
+        Put(p, CP.ChunkWrites, ChunkWrites(v.Workload));
         return page;
     }
 

@@ -13,12 +13,14 @@ namespace Tern.Guest;
 ///   0x020 Heartbeats             guest        0x0A0 PrngKey         builder
 ///   0x028 NextHeartbeatTsc       guest        0x0A8 ValueTag        builder
 ///   0x030 RateDeadlineTsc        guest        0x0B0 HotThreshold    builder
-///   0x038 HeartbeatPeriodTicks   guest
+///   0x038 HeartbeatPeriodTicks   guest        0x0B8 RateWritesPerSecond builder
 ///   0x040 RateTicksPerChunk      guest        0x100.. panic record  exception handler
-///   0x048 ChunkWrites            guest
+///   0x048 ChunkWrites            builder
 /// </code>
 /// The counter is stored after each write's data store, so a counter value c means writes [0, c) are in memory and
-/// write c may be too (the one in flight). For idle it counts timer ticks.
+/// write c may be too (the one in flight). For idle it counts timer ticks, for compute iterations. The rate cap and
+/// chunk size are per vCPU (each vCPU may run its own workload).
+
 /// </summary>
 public static class ControlPage
 {
@@ -44,6 +46,8 @@ public static class ControlPage
     public const int PrngKey = 0x0A0;
     public const int ValueTag = 0x0A8;
     public const int HotThreshold = 0x0B0;
+    /// <summary>This vCPU's rate cap in writes per second (0 = none).</summary>
+    public const int RateWritesPerSecond = 0x0B8;
 
     public const int PanicVector = 0x100;
     public const int PanicErrorCode = 0x108;

@@ -18,6 +18,8 @@ namespace Tern.Guest;
 ///   then      boot-info page (4 KiB)       where a multiboot loader puts its info structure
 ///   next 2 MiB boundary: the working set   the only memory the workloads write (plus the pages below)
 /// </code>
+/// A shared workload splits its working set into per-vCPU slices; a per-vCPU workload lays the vCPUs' own working
+/// sets end to end, in vCPU order (a vCPU that writes no memory has an empty slice there).
 /// </summary>
 public sealed class GuestLayout
 {
@@ -33,7 +35,7 @@ public sealed class GuestLayout
     /// <summary>Bytes of the I/O permission bitmap: one bit per port up to the panic port, plus the 0xFF byte the CPU requires after it.</summary>
     internal const int IoBitmapBytes = GuestPorts.Panic / 8 + 2;
 
-    public WorkloadSpec Workload { get; }
+    public GuestWorkload Workload { get; }
     public ulong RamBytes { get; }
     public int VcpuCount { get; }
 
@@ -74,7 +76,7 @@ public sealed class GuestLayout
     /// </summary>
     public IReadOnlyList<GuestRegion> WrittenOutsideWorkingSet { get; }
 
-    private GuestLayout(WorkloadSpec workload, ulong ramBytes, int vcpuCount)
+    private GuestLayout(GuestWorkload workload, ulong ramBytes, int vcpuCount)
     {
         Workload = workload;
         RamBytes = ramBytes;
@@ -104,6 +106,7 @@ public sealed class GuestLayout
                 TssLimit = (uint)(IoBitmap.Value + IoBitmapBytes - 1 - TssArea.Value - (ulong)v * TssSlotBytes),
                 TssSelector = (ushort)(FirstTssSelector + 16 * v),
                 Slice = SliceOf(v),
+                Workload = workload.For(v),
             };
         }
         Vcpus = vcpus;
@@ -133,9 +136,10 @@ public sealed class GuestLayout
     }
 
     /// <summary>Computes the layout, or throws <see cref="GuestConfigurationException"/> saying why it cannot exist.</summary>
-    public static GuestLayout Compute(WorkloadSpec workload, ulong ramBytes, int vcpuCount)
+    public static GuestLayout Compute(GuestWorkload workload, ulong ramBytes, int vcpuCount)
     {
         ArgumentNullException.ThrowIfNull(workload);
+        workload.CheckVcpuCount(vcpuCount);
         if (vcpuCount < 1 || vcpuCount > GuestBuildOptions.MaxVcpus)
             throw new GuestConfigurationException($"{vcpuCount} vCPUs: a Tern guest has between 1 and {GuestBuildOptions.MaxVcpus} vCPUs (the TSS area and control pages are sized for {GuestBuildOptions.MaxVcpus})");
         if (ramBytes == 0 || ramBytes % LargePageBytes != 0)
@@ -176,13 +180,23 @@ public sealed class GuestLayout
 
     private VcpuSlice SliceOf(int v)
     {
-        var w = Workload;
+        if (!Workload.IsPerVcpu) return SliceOf(Workload.Specs[0], WorkingSet.Start, v, VcpuCount);
+        // Per-vCPU working sets lie end to end in vCPU order; each is the whole of its vCPU's "slice".
+        ulong before = 0;
+        for (int u = 0; u < v; u++) before += Workload.Specs[u].WorkingSetBytes;
+        return SliceOf(Workload.Specs[v], WorkingSet.Start.Add(before), 0, 1);
+    }
+
+    /// <summary>Slice <paramref name="v"/> of <paramref name="n"/> of the working set of <paramref name="w"/>, which starts at <paramref name="start"/>.</summary>
+    private static VcpuSlice SliceOf(WorkloadSpec w, GuestAddress start, int v, int n)
+    {
         ulong pages = w.WorkingSetBytes / PageSize.Bytes;
-        int n = VcpuCount;
+        GuestAddress PageAt(ulong pageInWorkingSet) => start.Add(pageInWorkingSet * PageSize.Bytes);
         switch (w.Kind)
         {
             case WorkloadKind.Idle:
-                return new VcpuSlice(WorkingSet.Start, 0, WorkingSet.Start, 0);
+            case WorkloadKind.Compute:
+                return new VcpuSlice(start, 0, start, 0);
             case WorkloadKind.HotCold:
             {
                 ulong hot = w.HotBytes / PageSize.Bytes;
@@ -199,8 +213,8 @@ public sealed class GuestLayout
             {
                 if (pages < (ulong)n)
                     throw new GuestConfigurationException($"{w}: a working set of {Pages(pages)} cannot give each of {n} vCPUs a page; use ws={SizeText.Format((ulong)n * PageSize.Bytes)} or more");
-                var (start, count) = Split(pages, v, n);
-                return new VcpuSlice(PageAt(start), count, WorkingSet.End, 0);
+                var (first, count) = Split(pages, v, n);
+                return new VcpuSlice(PageAt(first), count, start.Add(w.WorkingSetBytes), 0);
             }
         }
     }
@@ -214,6 +228,4 @@ public sealed class GuestLayout
         ulong end = (ulong)((UInt128)total * (ulong)(v + 1) / (ulong)n);
         return (start, end - start);
     }
-
-    private GuestAddress PageAt(ulong pageInWorkingSet) => WorkingSet.Start.Add(pageInWorkingSet * PageSize.Bytes);
 }

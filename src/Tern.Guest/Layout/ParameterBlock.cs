@@ -34,13 +34,14 @@ public static class ParameterBlock
     public const int Banner = 0x070;
     public const int BannerCapacity = 0x90;
     public const int SpecLength = 0x100;
-    /// <summary>The workload spec string (ASCII), so a loader can recover the workload from an exported image.</summary>
+    /// <summary>The workload string (ASCII; a per-vCPU list may be long), so a loader can recover the workload from an exported image.</summary>
     public const int Spec = 0x108;
-    public const int SpecCapacity = 0x1F8;
-    public const int BootMessageLength = 0x300;
+    public const int SpecCapacity = 0xDF8;
+    public const int BootMessageLength = 0xF00;
     /// <summary>What the 32-bit multiboot entry prints before halting when the loader gave it too little RAM.</summary>
-    public const int BootMessage = 0x308;
+    public const int BootMessage = 0xF08;
     public const int BootMessageCapacity = 0xF8;
 
-    public const uint Version = 1;
+    /// <summary>2: rate cap and chunk size per vCPU in the control pages, room for per-vCPU workload strings (1 had neither).</summary>
+    public const uint Version = 2;
 }

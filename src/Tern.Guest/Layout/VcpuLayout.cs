@@ -31,4 +31,7 @@ public sealed record VcpuLayout
     public required ushort TssSelector { get; init; }
 
     public required VcpuSlice Slice { get; init; }
+
+    /// <summary>What this vCPU runs: the guest's shared spec, or its own entry of a per-vCPU workload.</summary>
+    public required WorkloadSpec Workload { get; init; }
 }

@@ -1,8 +1,10 @@
 namespace Tern.Guest;
 
-/// <summary>Everything that decides one vCPU's writes: its regions (as page numbers), PRNG key, value tag and hot threshold.</summary>
+/// <summary>Everything that decides one vCPU's writes: its workload, regions (as page numbers), PRNG key, value tag and hot threshold.</summary>
 internal readonly record struct VcpuPlan(
     int Vcpu,
+    WorkloadKind Kind,
+    PageContent Content,
     ulong FirstPageA,
     ulong PagesA,
     ulong FirstPageB,

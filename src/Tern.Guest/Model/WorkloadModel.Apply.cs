@@ -10,15 +10,21 @@ public sealed partial class WorkloadModel
     /// Performs exactly the memory writes vCPU <paramref name="vcpu"/> performs for counter values [from, to), in
     /// order, then stores the counter (= <paramref name="to"/>) and the running state in its control page, as the
     /// guest would. Each write asks <paramref name="pages"/> for its page, so the writer sees every page touched.
-    /// Allocation-free. Idle has no data writes: only the counter (its tick count) is stored.
+    /// Allocation-free. Idle and compute have no data writes: only the counter (ticks, iterations) is stored;
+    /// compute also does its arithmetic, so a simulated vCPU costs CPU time as the real one does.
     /// </summary>
     public void Apply<TPages>(ref TPages pages, int vcpu, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
     {
         CheckRange(from, to);
         var plan = PlanOf(vcpu);
-        switch (Workload.Kind)
+        switch (plan.Kind)
         {
+            case WorkloadKind.Stride when plan.Content == PageContent.Mixed: ApplyStrideMixed(ref pages, plan, from, to); break;
             case WorkloadKind.Stride: ApplyStride(ref pages, plan, from, to); break;
+            case WorkloadKind.Compute: _computeSink = ComputeWork.Run(plan.Key, from, to); break;
+            case WorkloadKind.Seq or WorkloadKind.Random or WorkloadKind.HotCold when plan.Content == PageContent.Mixed:
+                ApplyMixed(ref pages, plan, from, to);
+                break;
             case WorkloadKind.Seq: ApplySeq(ref pages, plan, from, to); break;
             case WorkloadKind.Random: ApplyRandom(ref pages, plan, from, to); break;
             case WorkloadKind.HotCold: ApplyHotCold(ref pages, plan, from, to); break;
@@ -41,6 +47,41 @@ public sealed partial class WorkloadModel
         var writer = new DirtyTrackingPageWriter(ram, dirtyBitmap);
         Apply(ref writer, vcpu, from, to);
     }
+
+    // Keeps compute's arithmetic observable, so the JIT cannot drop it.
+    private ulong _computeSink;
+
+    /// <summary>content=mixed: each write fills its whole target page (<see cref="MixedPageContent"/>).</summary>
+    private static void ApplyMixed<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
+    {
+        for (ulong i = from; i < to; i++)
+        {
+            ulong page = Target(plan, i).Page;
+            Span<byte> bytes = pages.Page(new PageIndex(page));
+            MixedPageContent.Fill(bytes, MixedPageContent.PageSeed(plan.Key, new PageIndex(page).Address.Value),
+                WorkloadPrng.Hash(plan.Key, i), WorkloadPrng.Value(plan.ValueTag, i));
+        }
+    }
+
+    /// <summary>stride with content=mixed: a first-pass write fills its 1 KiB block before incrementing the block's first byte.</summary>
+    private static void ApplyStrideMixed<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
+    {
+        ulong slots = plan.PagesA * StrideSlotsPerPage;
+        for (ulong i = from; i < to; i++)
+        {
+            ulong k = i % slots;
+            var pageIndex = new PageIndex(plan.FirstPageA + k / StrideSlotsPerPage);
+            Span<byte> page = pages.Page(pageIndex);
+            int block = (int)(k % StrideSlotsPerPage);
+            if (i < slots) FillStrideBlock(page, plan, pageIndex, block);
+            page[block * WorkloadSpec.StrideStepBytes]++;
+        }
+    }
+
+    /// <summary>The content stride's first pass puts into block <paramref name="block"/> (its first byte not yet incremented).</summary>
+    internal static void FillStrideBlock(Span<byte> page, in VcpuPlan plan, PageIndex pageIndex, int block) =>
+        MixedPageContent.FillLines(page, block * MixedPageContent.StrideBlockLines, (block + 1) * MixedPageContent.StrideBlockLines,
+            MixedPageContent.PageSeed(plan.Key, pageIndex.Address.Value), 0, 0);
 
     private static void ApplyStride<TPages>(ref TPages pages, in VcpuPlan plan, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
     {

@@ -30,15 +30,16 @@ public sealed partial class WorkloadModel
 
     private void AddPagesWritten(PageSet set, in VcpuPlan plan, ulong from, ulong to)
     {
-        switch (Workload.Kind)
+        switch (plan.Kind)
         {
             case WorkloadKind.Idle:
+            case WorkloadKind.Compute:
                 return;
             case WorkloadKind.Stride:
             case WorkloadKind.Seq:
             {
                 // Sequential: a range of writes covers a run of consecutive slice pages, wrapping.
-                ulong perPage = Workload.Kind == WorkloadKind.Stride ? (ulong)StrideSlotsPerPage : 1;
+                ulong perPage = plan.Kind == WorkloadKind.Stride ? (ulong)StrideSlotsPerPage : 1;
                 if (to == from) return;
                 ulong firstPage = from / perPage;
                 ulong lastPage = (to - 1) / perPage;

@@ -24,12 +24,21 @@ public sealed partial class WorkloadModel
         for (int v = 0; v < _plans.Length; v++)
         {
             var plan = _plans[v];
-            switch (Workload.Kind)
+            switch (plan.Kind)
             {
                 case WorkloadKind.Idle:
+                case WorkloadKind.Compute:
+                    break;
+                case WorkloadKind.Stride when plan.Content == PageContent.Mixed:
+                    inFlight[v] = VerifyStrideMixed(ref ram, plan, counters[v], sink);
+                    pagesChecked += plan.SlicePages;
                     break;
                 case WorkloadKind.Stride:
                     inFlight[v] = VerifyStride(ref ram, plan, counters[v], sink);
+                    pagesChecked += plan.SlicePages;
+                    break;
+                case var _ when plan.Content == PageContent.Mixed:
+                    inFlight[v] = VerifyMixedPages(ref ram, plan, counters[v], sink);
                     pagesChecked += plan.SlicePages;
                     break;
                 default:
@@ -77,13 +86,68 @@ public sealed partial class WorkloadModel
         return inFlightApplied;
     }
 
+    /// <summary>
+    /// stride with content=mixed: a block the first pass reached holds its content with the first byte incremented
+    /// once per pass that reached it; a block not reached yet is zero. The in-flight write's block may be part-way
+    /// through its first-pass fill (content up to some qword, zeros after), or filled but not yet incremented.
+    /// </summary>
+    private static bool VerifyStrideMixed<TPages>(ref TPages ram, in VcpuPlan plan, ulong counter, MismatchSink sink)
+        where TPages : IGuestPageReader, allows ref struct
+    {
+        ulong slots = plan.PagesA * StrideSlotsPerPage;
+        ulong passes = counter / slots;
+        ulong partial = counter % slots; // slots [0, partial) got one more; slot `partial` is the in-flight one
+        bool inFlightApplied = false;
+        Span<byte> expected = stackalloc byte[PageSize.Bytes];
+        Span<byte> content = stackalloc byte[PageSize.Bytes];
+        const int blockBytes = WorkloadSpec.StrideStepBytes;
+        for (ulong p = 0; p < plan.PagesA; p++)
+        {
+            var page = new PageIndex(plan.FirstPageA + p);
+            ReadOnlySpan<byte> bytes = ram.Page(page);
+            expected.Clear();
+            for (int s = 0; s < StrideSlotsPerPage; s++)
+            {
+                ulong k = p * StrideSlotsPerPage + (ulong)s;
+                int offset = s * blockBytes;
+                bool filled = passes > 0 || k < partial;
+                if (filled) FillStrideBlock(expected, plan, page, s);
+                expected[offset] += (byte)(passes + (k < partial ? 1UL : 0));
+                ReadOnlySpan<byte> actual = bytes.Slice(offset, blockBytes);
+                ReadOnlySpan<byte> want = expected.Slice(offset, blockBytes);
+                if (actual.SequenceEqual(want)) continue;
+                if (k == partial)
+                {
+                    if (!filled)
+                    {
+                        // First-pass fill in flight: content for a prefix of qwords, zeros after, then maybe the increment.
+                        FillStrideBlock(content, plan, page, s);
+                        ReadOnlySpan<byte> block = content.Slice(offset, blockBytes);
+                        int prefix = 0;
+                        while (prefix < blockBytes && actual.Slice(prefix, 8).SequenceEqual(block.Slice(prefix, 8))) prefix += 8;
+                        if (actual[prefix..].IndexOfAnyExcept((byte)0) < 0) { inFlightApplied = prefix > 0; continue; }
+                        if (prefix == 0 && actual[0] == (byte)(block[0] + 1) && actual[1..].SequenceEqual(block[1..])) { inFlightApplied = true; continue; }
+                    }
+                    else if (actual[0] == (byte)(want[0] + 1) && actual[1..].SequenceEqual(want[1..]))
+                    {
+                        inFlightApplied = true;
+                        continue;
+                    }
+                }
+                int at = offset + actual.CommonPrefixLength(want);
+                sink.Add(plan.Vcpu, page, at, [expected[at]], [bytes[at]]);
+            }
+        }
+        return inFlightApplied;
+    }
+
     /// <summary>seq, random, hotcold: each 8-byte slot holds the value of the last write that hit it, or zero.</summary>
-    private bool VerifySlots<TPages>(ref TPages ram, in VcpuPlan plan, ulong counter, MismatchSink sink)
+    private static bool VerifySlots<TPages>(ref TPages ram, in VcpuPlan plan, ulong counter, MismatchSink sink)
         where TPages : IGuestPageReader, allows ref struct
     {
         ulong pairs = plan.SlicePages * WorkloadPrng.SlotsPerPage;
         var known = new ulong[(pairs + 63) / 64];
-        ulong reachable = (Workload.Kind == WorkloadKind.Seq ? plan.PagesA : ReachablePages(plan)) * WorkloadPrng.SlotsPerPage;
+        ulong reachable = (plan.Kind == WorkloadKind.Seq ? plan.PagesA : ReachablePages(plan)) * WorkloadPrng.SlotsPerPage;
         ulong determined = 0;
 
         // The in-flight write: if its value is in memory, that slot is accounted for.
@@ -128,6 +192,87 @@ public sealed partial class WorkloadModel
             }
         }
         return inFlightApplied;
+    }
+
+    /// <summary>
+    /// content=mixed: each page holds exactly the content its last write filled it with, or zeros if no write reached
+    /// it. The in-flight write's page may be part-way through its fill: new content up to some qword, the previous
+    /// content (or zeros) from there on, since the guest fills a page in address order.
+    /// </summary>
+    private static bool VerifyMixedPages<TPages>(ref TPages ram, in VcpuPlan plan, ulong counter, MismatchSink sink)
+        where TPages : IGuestPageReader, allows ref struct
+    {
+        var known = new ulong[(plan.SlicePages + 63) / 64];
+        ulong reachable = plan.Kind == WorkloadKind.Seq ? plan.PagesA : ReachablePages(plan);
+        ulong determined = 0;
+        Span<byte> expected = new byte[PageSize.Bytes];
+        ulong inFlightPage = Target(plan, counter).Page;
+        ulong? inFlightPrevious = null;
+
+        for (ulong i = counter; i > 0 && determined < reachable;)
+        {
+            i--;
+            ulong page = Target(plan, i).Page;
+            if (!MarkPage(known, plan, page)) continue;
+            determined++;
+            if (page == inFlightPage)
+            {
+                inFlightPrevious = i;
+                continue;
+            }
+            FillExpected(expected, plan, page, i);
+            ComparePage(ram.Page(new PageIndex(page)), expected, 0, new PageIndex(page), plan.Vcpu, sink);
+        }
+
+        // The in-flight page: new content for a prefix of qwords (possibly none or all), the previous after it.
+        bool applied;
+        {
+            var index = new PageIndex(inFlightPage);
+            ReadOnlySpan<byte> actual = ram.Page(index);
+            FillExpected(expected, plan, inFlightPage, counter);
+            int prefix = 0;
+            while (prefix < PageSize.Bytes && actual.Slice(prefix, 8).SequenceEqual(expected.Slice(prefix, 8))) prefix += 8;
+            Span<byte> fresh = stackalloc byte[PageSize.Bytes];
+            expected.CopyTo(fresh);
+            if (inFlightPrevious is { } previous) FillExpected(expected, plan, inFlightPage, previous);
+            else expected.Clear();
+            // Applied once the write has stored a qword the page did not already hold (the stable ones it may have).
+            applied = prefix > fresh.CommonPrefixLength(expected);
+            ComparePage(actual, expected, prefix, index, plan.Vcpu, sink);
+            MarkPage(known, plan, inFlightPage);
+        }
+
+        for (ulong p = 0; p < plan.SlicePages; p++)
+        {
+            if ((known[p >> 6] & (1UL << (int)(p & 63))) != 0) continue;
+            var page = new PageIndex(plan.PageAt(p));
+            CheckZero(ram.Page(page), page, 0, PageSize.Bytes, plan.Vcpu, sink);
+        }
+        return applied;
+    }
+
+    private static void FillExpected(Span<byte> page, in VcpuPlan plan, ulong pageNumber, ulong i) =>
+        MixedPageContent.Fill(page, MixedPageContent.PageSeed(plan.Key, new PageIndex(pageNumber).Address.Value),
+            WorkloadPrng.Hash(plan.Key, i), WorkloadPrng.Value(plan.ValueTag, i));
+
+    /// <summary>Compares bytes [from, 4096) of a page; one mismatch (at the first differing qword) per page.</summary>
+    private static void ComparePage(ReadOnlySpan<byte> actual, ReadOnlySpan<byte> expected, int from, PageIndex page, int vcpu, MismatchSink sink)
+    {
+        int at = actual[from..PageSize.Bytes].CommonPrefixLength(expected[from..PageSize.Bytes]);
+        if (from + at >= PageSize.Bytes) return;
+        int offset = (from + at) & ~7;
+        sink.Add(vcpu, page, offset, expected.Slice(offset, 8).ToArray(), actual.Slice(offset, 8).ToArray());
+    }
+
+    /// <summary>Marks a page of the slice as accounted for; false if it already was.</summary>
+    private static bool MarkPage(ulong[] known, in VcpuPlan plan, ulong page)
+    {
+        ulong p = plan.SliceIndexOf(page);
+        ref ulong word = ref known[p >> 6];
+        ulong bit = 1UL << (int)(p & 63);
+        if ((word & bit) != 0) return false;
+        word |= bit;
+        return true;
     }
 
     /// <summary>Marks (page, slot) as accounted for; false if it already was.</summary>

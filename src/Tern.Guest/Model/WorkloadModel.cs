@@ -12,8 +12,11 @@ namespace Tern.Guest;
 /// </list>
 /// Write i of vCPU v, for the page workloads (seq, random, hotcold), stores the 8-byte little-endian value
 /// (i + 1) ^ ((v + 1) &lt;&lt; 56) at offset slot * 512 of its target page (see <see cref="WorkloadPrng"/>); for stride it
-/// increments one byte. The guest stores the counter after the data, so counter c means writes [0, c) are in memory
-/// and write c may be (the one in flight); <see cref="Verify{TPages}"/> accepts exactly that write either way.
+/// increments one byte; with content=mixed a write fills its whole page (stride: its 1 KiB block, on the first pass)
+/// as <see cref="MixedPageContent"/> says; compute and idle write only their counter. Each vCPU follows its own
+/// workload (<see cref="VcpuLayout.Workload"/>). The guest stores the counter after the data, so counter c means
+/// writes [0, c) are in memory and write c may be (the one in flight, possibly part-way through a page fill);
+/// <see cref="Verify{TPages}"/> accepts exactly that write either way.
 /// </summary>
 public sealed partial class WorkloadModel
 {
@@ -23,27 +26,23 @@ public sealed partial class WorkloadModel
     {
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        var spec = layout.Workload;
-        ulong threshold = spec.Kind switch
-        {
-            WorkloadKind.HotCold => WorkloadPrng.HotThreshold(spec.HotProbability),
-            _ => 1UL << 32,
-        };
         _plans = layout.Vcpus.Select(v => new VcpuPlan(
             v.Index,
+            v.Workload.Kind,
+            v.Workload.Content,
             v.Slice.RegionABase.Page.Value,
             v.Slice.RegionAPages,
             v.Slice.RegionBBase.Page.Value,
             v.Slice.RegionBPages,
-            WorkloadPrng.Key(spec.Seed, v.Index),
+            WorkloadPrng.Key(v.Workload.Seed, v.Index),
             WorkloadPrng.ValueTag(v.Index),
-            threshold,
+            v.Workload.Kind == WorkloadKind.HotCold ? WorkloadPrng.HotThreshold(v.Workload.HotProbability) : 1UL << 32,
             v.ControlPage.Page.Value)).ToArray();
     }
 
     public GuestLayout Layout { get; }
 
-    public WorkloadSpec Workload => Layout.Workload;
+    public GuestWorkload Workload => Layout.Workload;
 
     public int VcpuCount => _plans.Length;
 
@@ -51,18 +50,21 @@ public sealed partial class WorkloadModel
 
     /// <summary>
     /// Where write <paramref name="i"/> of <paramref name="vcpu"/> lands: the guest-physical address of the 8-byte
-    /// store (seq, random, hotcold) or of the incremented byte (stride). Throws for idle, which writes nothing.
+    /// store (seq, random, hotcold), of the page a mixed-content write fills, or of the incremented byte (stride).
+    /// Throws for idle and compute, which write nothing.
     /// </summary>
     public GuestAddress WriteTarget(int vcpu, ulong i)
     {
         var plan = PlanOf(vcpu);
-        if (Workload.Kind == WorkloadKind.Idle) throw new InvalidOperationException("idle writes no memory");
-        if (Workload.Kind == WorkloadKind.Stride)
+        if (plan.Kind is WorkloadKind.Idle or WorkloadKind.Compute)
+            throw new InvalidOperationException($"{WorkloadSpec.NameOf(plan.Kind)} writes no memory");
+        if (plan.Kind == WorkloadKind.Stride)
         {
             ulong slot = i % (plan.PagesA * StrideSlotsPerPage);
             return new PageIndex(plan.FirstPageA).Address.Add(slot * WorkloadSpec.StrideStepBytes);
         }
         var (page, slotIndex) = Target(plan, i);
+        if (plan.Content == PageContent.Mixed) return new PageIndex(page).Address;
         return new PageIndex(page).Address.Add((ulong)(slotIndex * WorkloadPrng.SlotStride));
     }
 
@@ -87,9 +89,9 @@ public sealed partial class WorkloadModel
     internal const int StrideSlotsPerPage = PageSize.Bytes / WorkloadSpec.StrideStepBytes;
 
     /// <summary>Page and slot of write i for the page workloads (seq by arithmetic, random and hotcold by the PRNG).</summary>
-    internal (ulong Page, int Slot) Target(in VcpuPlan plan, ulong i)
+    internal static (ulong Page, int Slot) Target(in VcpuPlan plan, ulong i)
     {
-        if (Workload.Kind == WorkloadKind.Seq)
+        if (plan.Kind == WorkloadKind.Seq)
             return (plan.FirstPageA + i % plan.PagesA, (int)(i / plan.PagesA % WorkloadPrng.SlotsPerPage));
         ulong h = WorkloadPrng.Hash(plan.Key, i);
         ulong page = WorkloadPrng.IsHot(h, plan.HotThreshold)

@@ -29,7 +29,7 @@ public static class MultibootExporter
     private const int SegmentFileOffset = 0x1000;
 
     /// <summary>Builds a one-vCPU guest for <paramref name="spec"/> and exports it.</summary>
-    public static byte[] Export(WorkloadSpec spec, ulong ramBytes, ulong tscKhz)
+    public static byte[] Export(GuestWorkload spec, ulong ramBytes, ulong tscKhz)
     {
         CheckRam(ramBytes);
         return Export(GuestImageBuilder.Build(spec, ramBytes, new GuestBuildOptions(1, tscKhz)));

@@ -49,7 +49,7 @@ public static class MultibootImage
         if (layout is not null && layout.RamBytes > ramBytes)
             throw new InvalidDataException(
                 $"this Tern guest ({workload}) was built for {ByteSize.Format(layout.RamBytes)} of RAM; load it with at least that much, not {ByteSize.Format(ramBytes)}");
-        var vcpu = EntryStates.Multiboot(entry, (uint)info, needsLapicTimer: workload is null || workload.Kind == WorkloadKind.Idle);
+        var vcpu = EntryStates.Multiboot(entry, (uint)info, needsLapicTimer: workload is null || workload.For(0).Kind == WorkloadKind.Idle);
         return new GuestImage(ramBytes, blobs, [vcpu], workload, layout, layout is null ? null : new GuestAddress(entry));
     }
 
@@ -166,7 +166,7 @@ public static class MultibootImage
     }
 
     /// <summary>A Tern export carries its spec, vCPU count and RAM size in the parameter block at 1 MiB.</summary>
-    private static (WorkloadSpec?, GuestLayout?) RecoverTernGuest(List<GuestBlob> blobs)
+    private static (GuestWorkload?, GuestLayout?) RecoverTernGuest(List<GuestBlob> blobs)
     {
         var holder = blobs.FirstOrDefault(b => b.Address.Value <= GuestLayout.SystemBase
             && b.Address.Value + (ulong)b.Bytes.Length >= GuestLayout.SystemBase + PageSize.Bytes);
@@ -179,7 +179,7 @@ public static class MultibootImage
         string text = Encoding.ASCII.GetString(p.Slice(ParameterBlock.Spec, (int)specLength));
         try
         {
-            var spec = WorkloadSpec.Parse(text);
+            var spec = GuestWorkload.Parse(text);
             var layout = GuestLayout.Compute(spec,
                 BinaryPrimitives.ReadUInt64LittleEndian(p[ParameterBlock.RamBytes..]),
                 (int)BinaryPrimitives.ReadUInt64LittleEndian(p[ParameterBlock.VcpuCount..]));

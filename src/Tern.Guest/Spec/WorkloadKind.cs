@@ -17,4 +17,7 @@ public enum WorkloadKind
 
     /// <summary>Like <see cref="Random"/>, but a write lands in the hot set with probability p, else in the cold rest.</summary>
     HotCold,
+
+    /// <summary>Busy on the CPU: arithmetic in registers, counting iterations; writes only its own control page.</summary>
+    Compute,
 }

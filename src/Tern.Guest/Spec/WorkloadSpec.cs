@@ -8,11 +8,13 @@ namespace Tern.Guest;
 /// What a built-in guest does, as an immutable, validated value. Written and read as a spec string:
 /// <code>
 ///   spec    := kind [ ':' option { ',' option } ]
-///   kind    := idle | stride | seq | random | hotcold
-///   option  := ws=SIZE | hot=SIZE | p=PROBABILITY | rate=MIB_PER_SECOND | seed=INTEGER
+///   kind    := idle | compute | stride | seq | random | hotcold
+///   option  := ws=SIZE | hot=SIZE | p=PROBABILITY | rate=MIB_PER_SECOND | seed=INTEGER | content=sparse|mixed
 /// </code>
 /// Examples: <c>idle</c>, <c>stride</c>, <c>seq:ws=64M</c>, <c>random:ws=1G,rate=200</c>,
-/// <c>hotcold:ws=1G,hot=64M,p=0.9,seed=7</c>. <see cref="Parse"/> and <see cref="ToString"/> round-trip.
+/// <c>hotcold:ws=1G,hot=64M,p=0.9,seed=7</c>, <c>seq:ws=256M,content=mixed</c>, <c>compute</c>.
+/// <see cref="Parse"/> and <see cref="ToString"/> round-trip. A guest whose vCPUs run different workloads is a
+/// <see cref="GuestWorkload"/>.
 /// </summary>
 public sealed record WorkloadSpec
 {
@@ -45,8 +47,12 @@ public sealed record WorkloadSpec
     /// <summary>Seed of the write-target PRNG (random, hotcold); accepted and ignored by the others.</summary>
     public ulong Seed { get; }
 
-    private WorkloadSpec(WorkloadKind kind, ulong workingSet, ulong hot, double p, double? rate, ulong seed)
+    /// <summary>What the memory workloads write into a page (<c>content=</c>); <see cref="PageContent.Sparse"/> for idle and compute.</summary>
+    public PageContent Content { get; }
+
+    private WorkloadSpec(WorkloadKind kind, ulong workingSet, ulong hot, double p, double? rate, ulong seed, PageContent content = PageContent.Sparse)
     {
+        Content = content;
         Kind = kind;
         WorkingSetBytes = workingSet;
         HotBytes = hot;
@@ -57,6 +63,8 @@ public sealed record WorkloadSpec
     }
 
     public static WorkloadSpec Idle() => new(WorkloadKind.Idle, 0, 0, 0, null, DefaultSeed);
+
+    public static WorkloadSpec Compute() => new(WorkloadKind.Compute, 0, 0, 0, null, DefaultSeed);
 
     public static WorkloadSpec Stride(ulong bufferBytes = DefaultStrideBytes) =>
         new(WorkloadKind.Stride, bufferBytes, 0, 0, null, DefaultSeed);
@@ -70,15 +78,21 @@ public sealed record WorkloadSpec
 
     /// <summary>The same workload with a dirty-rate cap in MiB/s (null removes the cap).</summary>
     public WorkloadSpec WithRate(double? mibPerSecond) =>
-        new(Kind, WorkingSetBytes, HotBytes, HotProbability, mibPerSecond, Seed);
+        new(Kind, WorkingSetBytes, HotBytes, HotProbability, mibPerSecond, Seed, Content);
 
-    public WorkloadSpec WithSeed(ulong seed) => new(Kind, WorkingSetBytes, HotBytes, HotProbability, RateMiBPerSecond, seed);
+    public WorkloadSpec WithSeed(ulong seed) => new(Kind, WorkingSetBytes, HotBytes, HotProbability, RateMiBPerSecond, seed, Content);
+
+    /// <summary>The same workload writing <paramref name="content"/> into its pages (stride, seq, random, hotcold).</summary>
+    public WorkloadSpec WithContent(PageContent content) => new(Kind, WorkingSetBytes, HotBytes, HotProbability, RateMiBPerSecond, Seed, content);
 
     /// <summary>The lower-case name used in spec strings.</summary>
     public string Name => NameOf(Kind);
 
-    /// <summary>True for the workloads that write guest memory (all but idle).</summary>
-    public bool WritesMemory => Kind != WorkloadKind.Idle;
+    /// <summary>True for the workloads that write guest memory beyond their control page (all but idle and compute).</summary>
+    public bool WritesMemory => Kind is not (WorkloadKind.Idle or WorkloadKind.Compute);
+
+    /// <summary>True for the workloads whose writes go to (page, slot) targets: seq, random, hotcold.</summary>
+    internal bool WritesSlots => Kind is WorkloadKind.Seq or WorkloadKind.Random or WorkloadKind.HotCold;
 
     /// <summary>Writes that land in one 4 KiB page before the next page is touched: 4 for stride, 1 for the others.</summary>
     public int WritesPerPage => Kind == WorkloadKind.Stride ? PageSize.Bytes / StrideStepBytes : 1;
@@ -107,7 +121,7 @@ public sealed record WorkloadSpec
     {
         var options = new List<string>();
         bool strideDefault = Kind == WorkloadKind.Stride && WorkingSetBytes == DefaultStrideBytes;
-        if (Kind != WorkloadKind.Idle && !strideDefault) options.Add("ws=" + SizeText.Format(WorkingSetBytes));
+        if (WritesMemory && !strideDefault) options.Add("ws=" + SizeText.Format(WorkingSetBytes));
         if (Kind == WorkloadKind.HotCold)
         {
             options.Add("hot=" + SizeText.Format(HotBytes));
@@ -115,6 +129,7 @@ public sealed record WorkloadSpec
         }
         if (RateMiBPerSecond is { } rate) options.Add("rate=" + rate.ToString("R", CultureInfo.InvariantCulture));
         if (Seed != DefaultSeed) options.Add("seed=" + Seed.ToString(CultureInfo.InvariantCulture));
+        if (Content != PageContent.Sparse) options.Add("content=" + ContentName(Content));
         var sb = new StringBuilder(Name);
         if (options.Count > 0) sb.Append(':').AppendJoin(',', options);
         return sb.ToString();
@@ -127,15 +142,18 @@ public sealed record WorkloadSpec
         WorkloadKind.Seq => "seq",
         WorkloadKind.Random => "random",
         WorkloadKind.HotCold => "hotcold",
+        WorkloadKind.Compute => "compute",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown workload kind"),
     };
 
     private void Validate()
     {
         string name = NameOf(Kind);
-        if (Kind == WorkloadKind.Idle)
+        if (!WritesMemory)
         {
-            if (WorkingSetBytes != 0) throw new FormatException("idle writes no memory and takes no ws=");
+            if (WorkingSetBytes != 0) throw new FormatException($"{name} writes no memory and takes no ws=");
+            if (Kind == WorkloadKind.Compute && RateMiBPerSecond is not null)
+                throw new FormatException("compute writes no memory, so rate= (a cap on MiB/s written) means nothing for it");
         }
         else
         {
@@ -160,9 +178,18 @@ public sealed record WorkloadSpec
         {
             throw new FormatException($"{name} takes no hot= or p= (only hotcold does)");
         }
+        if (Content != PageContent.Sparse && !WritesMemory)
+            throw new FormatException($"{name} takes no content= (it writes no memory)");
         if (RateMiBPerSecond is { } rate && !(rate > 0 && double.IsFinite(rate)))
             throw new FormatException($"{name}: rate={rate.ToString(CultureInfo.InvariantCulture)} must be a positive number of MiB/s; leave rate= out for no cap");
     }
+
+    internal static string ContentName(PageContent content) => content switch
+    {
+        PageContent.Sparse => "sparse",
+        PageContent.Mixed => "mixed",
+        _ => throw new ArgumentOutOfRangeException(nameof(content), content, "unknown page content"),
+    };
 
     private static ulong RoundUpToPage(ulong bytes) => (bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask;
 }

@@ -9,7 +9,7 @@ namespace Tern.Guest;
 /// </summary>
 internal static class WorkloadSpecParser
 {
-    private const string Kinds = "idle, stride, seq, random, hotcold";
+    private const string Kinds = "idle, compute, stride, seq, random, hotcold";
 
     public static WorkloadSpec Parse(string text)
     {
@@ -27,6 +27,7 @@ internal static class WorkloadSpecParser
             "seq" => WorkloadKind.Seq,
             "random" => WorkloadKind.Random,
             "hotcold" => WorkloadKind.HotCold,
+            "compute" => WorkloadKind.Compute,
             _ => throw Error(text, $"unknown workload '{name}'; expected one of {Kinds}"),
         };
         name = WorkloadSpec.NameOf(kind);
@@ -57,6 +58,7 @@ internal static class WorkloadSpecParser
             WorkloadSpec result = kind switch
             {
                 WorkloadKind.Idle => WorkloadSpec.Idle(),
+                WorkloadKind.Compute => WorkloadSpec.Compute(),
                 WorkloadKind.Stride => WorkloadSpec.Stride(Size(values, "ws") ?? WorkloadSpec.DefaultStrideBytes),
                 WorkloadKind.Seq => WorkloadSpec.Seq(RequiredSize(values, "ws", name)),
                 WorkloadKind.Random => WorkloadSpec.Random(RequiredSize(values, "ws", name)),
@@ -68,6 +70,7 @@ internal static class WorkloadSpecParser
             };
             if (values.TryGetValue("rate", out string? rate)) result = result.WithRate(Rate(rate));
             if (values.TryGetValue("seed", out string? seed)) result = result.WithSeed(Seed(seed));
+            if (values.TryGetValue("content", out string? content)) result = result.WithContent(Content(content));
             return result;
         }
         catch (FormatException e)
@@ -79,8 +82,9 @@ internal static class WorkloadSpecParser
     private static string[] AllowedKeys(WorkloadKind kind) => kind switch
     {
         WorkloadKind.Idle => ["rate", "seed"],
-        WorkloadKind.Stride or WorkloadKind.Seq or WorkloadKind.Random => ["ws", "rate", "seed"],
-        _ => ["ws", "hot", "p", "rate", "seed"],
+        WorkloadKind.Compute => ["seed"],
+        WorkloadKind.Stride or WorkloadKind.Seq or WorkloadKind.Random => ["ws", "rate", "seed", "content"],
+        _ => ["ws", "hot", "p", "rate", "seed", "content"],
     };
 
     private static ulong RequiredSize(Dictionary<string, string> values, string key, string name) =>
@@ -119,6 +123,13 @@ internal static class WorkloadSpecParser
             : ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seed);
         return ok ? seed : throw new FormatException($"seed={text}: '{text}' is not a 64-bit unsigned integer (decimal, or hex with 0x)");
     }
+
+    private static PageContent Content(string text) => text.ToLowerInvariant() switch
+    {
+        "sparse" => PageContent.Sparse,
+        "mixed" => PageContent.Mixed,
+        _ => throw new FormatException($"content={text}: expected sparse (one 8-byte value per write) or mixed (whole pages that compress about 2-3x)"),
+    };
 
     private static FormatException Error(string spec, string problem) => new($"workload \"{spec.Trim()}\": {problem}");
 }

@@ -6,7 +6,7 @@ namespace Tern.Machine.Sim;
 /// <summary>How to build a simulated machine: RAM, vCPUs and the workload its vCPU threads run.</summary>
 public sealed record SimMachineOptions
 {
-    public SimMachineOptions(ulong memoryBytes, int vcpuCount, WorkloadSpec workload)
+    public SimMachineOptions(ulong memoryBytes, int vcpuCount, GuestWorkload workload)
     {
         if (memoryBytes < (2UL << 20) || memoryBytes % (2UL << 20) != 0)
             throw new ArgumentException($"memory must be a multiple of 2 MiB and at least 2 MiB, got {ByteSize.Format(memoryBytes)}", nameof(memoryBytes));
@@ -19,7 +19,7 @@ public sealed record SimMachineOptions
 
     public ulong MemoryBytes { get; }
     public int VcpuCount { get; }
-    public WorkloadSpec Workload { get; }
+    public GuestWorkload Workload { get; }
 
     /// <summary>Back RAM with 2 MiB huge pages, as a KVM guest would (they must be reserved on the host).</summary>
     public bool HugePages { get; init; }

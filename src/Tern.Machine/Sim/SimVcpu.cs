@@ -19,6 +19,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
 
     private readonly int index;
     private readonly WorkloadModel model;
+    private readonly WorkloadSpec workload;
     private readonly GuestRam ram;
     private readonly SoftwareDirtyTracker tracker;
     private readonly HeartbeatMonitor heartbeats;
@@ -47,8 +48,12 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         // The same cap as the real guest's (MiB/s of distinct pages, as writes a second), in batches of at most the
         // real guest's chunk under a cap: about a millisecond of writes, so a capped guest dirties steadily rather
         // than in bursts of a whole batch. For idle the cap has no meaning.
-        writesPerSecondCap = GuestImageBuilder.RateWritesPerSecond(model.Workload);
-        this.batch = writesPerSecondCap > 0 ? (int)Math.Min((ulong)batch, GuestImageBuilder.ChunkWrites(model.Workload)) : batch;
+        workload = model.Layout.Vcpus[index].Workload;
+        writesPerSecondCap = GuestImageBuilder.RateWritesPerSecond(workload);
+        this.batch = writesPerSecondCap > 0 ? (int)Math.Min((ulong)batch, GuestImageBuilder.ChunkWrites(workload)) : batch;
+        // A mixed-content write fills a page (about a microsecond here): batches of the real guest's chunk keep the
+        // heartbeat and a pause as prompt as with one-store writes.
+        if (workload.Content == PageContent.Mixed) this.batch = Math.Min(this.batch, GuestImageBuilder.DefaultChunkWrites);
         // One page a write at most, plus the control page where the counter is stored.
         touched = new TouchedPages(this.batch + 2);
         markDirty = page => tracker.MarkDirty(page, index);
@@ -127,7 +132,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 nextBeat = rateStart + HeartbeatTicks;
             }
 
-            if (model.Workload.Kind == WorkloadKind.Idle)
+            if (workload.Kind == WorkloadKind.Idle)
             {
                 // Idle ticks once a millisecond and otherwise sleeps, like the real guest's hlt.
                 Thread.Sleep(1);

@@ -8,10 +8,20 @@ namespace Tern.Machine.Tests.Guest;
 /// <summary>Disassembles the generated guest code with Iced's decoder.</summary>
 public class GeneratedCodeTests
 {
-    public static TheoryData<string> MemoryWorkloads => ["stride", "seq:ws=16M", "random:ws=16M", "hotcold:ws=16M,hot=2M", "seq:ws=16M,rate=10"];
+    public static TheoryData<string> MemoryWorkloads =>
+    [
+        "stride", "seq:ws=16M", "random:ws=16M", "hotcold:ws=16M,hot=2M", "seq:ws=16M,rate=10", "compute",
+        "stride:ws=4M,content=mixed", "seq:ws=16M,content=mixed", "random:ws=16M,content=mixed", "hotcold:ws=16M,hot=2M,content=mixed",
+        "seq:ws=8M;compute;random:ws=8M,content=mixed;idle",
+    ];
 
-    private static GuestCode Generate(string spec, int vcpus = 1) =>
-        GuestCodeGenerator.Generate(GuestLayout.Compute(WorkloadSpec.Parse(spec), 64UL << 20, vcpus));
+    /// <summary>The code for a workload; a per-vCPU list gets one vCPU per entry.</summary>
+    private static GuestCode Generate(string spec, int vcpus = 0)
+    {
+        var workload = GuestWorkload.Parse(spec);
+        if (vcpus == 0) vcpus = workload.IsPerVcpu ? workload.Specs.Count : 1;
+        return GuestCodeGenerator.Generate(GuestLayout.Compute(workload, 64UL << 20, vcpus));
+    }
 
     private static List<Instruction> Decode(GuestCode code, ulong start, ulong end, int bitness)
     {

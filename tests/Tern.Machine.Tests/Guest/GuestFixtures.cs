@@ -12,7 +12,7 @@ internal static class GuestFixtures
     public const ulong TscKhz = 2_400_000;
 
     public static GuestImage Build(string spec, ulong ramMiB = 64, int vcpus = 1) =>
-        GuestImageBuilder.Build(WorkloadSpec.Parse(spec), ramMiB * MiB, new GuestBuildOptions(vcpus, TscKhz));
+        GuestImageBuilder.Build(GuestWorkload.Parse(spec), ramMiB * MiB, new GuestBuildOptions(vcpus, TscKhz));
 
     /// <summary>A zeroed RAM buffer holding the image's blobs, as a VMM would prepare it.</summary>
     public static byte[] Ram(GuestImage image)

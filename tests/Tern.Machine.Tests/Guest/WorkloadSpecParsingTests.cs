@@ -55,6 +55,12 @@ public class WorkloadSpecParsingTests
     [InlineData("hotcold:ws=1G,hot=64M,p=1")]
     [InlineData("hotcold:ws=1G,hot=0,p=0")]
     [InlineData("hotcold:ws=8M,hot=4K,p=0.123456789,seed=7")]
+    [InlineData("compute")]
+    [InlineData("compute:seed=5")]
+    [InlineData("seq:ws=64M,content=mixed")]
+    [InlineData("random:ws=64M,rate=3,content=mixed")]
+    [InlineData("hotcold:ws=64M,hot=8M,content=mixed")]
+    [InlineData("stride:content=mixed")]
     public void ToString_round_trips(string text)
     {
         var spec = WorkloadSpec.Parse(text);
@@ -74,7 +80,7 @@ public class WorkloadSpecParsingTests
 
     [Theory]
     [InlineData("", "the workload is empty")]
-    [InlineData("fast", "unknown workload 'fast'; expected one of idle, stride, seq, random, hotcold")]
+    [InlineData("fast", "unknown workload 'fast'; expected one of idle, compute, stride, seq, random, hotcold")]
     [InlineData("seq", "seq needs ws=SIZE")]
     [InlineData("seq:", "nothing after ':'")]
     [InlineData("seq:ws=12x", "ws=12x: '12x' is not a size")]
@@ -99,6 +105,11 @@ public class WorkloadSpecParsingTests
     [InlineData("random:ws=64M,rate=fast", "rate=fast: 'fast' is not a number of MiB/s")]
     [InlineData("random:ws=64M,seed=-1", "seed=-1: '-1' is not a 64-bit unsigned integer")]
     [InlineData("random:ws=64M,seed=0xZZ", "seed=0xZZ")]
+    [InlineData("compute:ws=64M", "compute takes no 'ws=' option")]
+    [InlineData("compute:rate=5", "compute takes no 'rate=' option")]
+    [InlineData("compute:content=mixed", "compute takes no 'content=' option")]
+    [InlineData("idle:content=mixed", "idle takes no 'content=' option")]
+    [InlineData("seq:ws=64M,content=text", "content=text: expected sparse (one 8-byte value per write) or mixed")]
     public void Rejects_bad_specs_naming_the_bad_part(string text, string message)
     {
         var e = Assert.Throws<FormatException>(() => WorkloadSpec.Parse(text));
