@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Tern.Kvm;
 using Tern.Os;
 
@@ -27,6 +28,9 @@ internal sealed class VcpuThread : IDisposable
     private volatile VcpuThreadState state = VcpuThreadState.Paused;
     private volatile int throttlePermille;
     private int throttleSleepDue;
+    // When the vCPU last started running after a pause or a throttle sleep (Stopwatch ticks; 0: not running). Only
+    // the vCPU's own thread touches it.
+    private long runningSince;
 
     public VcpuThread(KvmVcpu vcpu, VcpuExitHandler exits)
     {
@@ -110,13 +114,23 @@ internal sealed class VcpuThread : IDisposable
             }
             if (state != VcpuThreadState.Running)
             {
+                runningSince = 0;
                 requestPending.Wait();
                 continue;
             }
+            // Unthrottled time does not count towards the first throttled run.
+            if (runningSince == 0 || throttlePermille == 0) runningSince = Stopwatch.GetTimestamp();
             if (Interlocked.Exchange(ref throttleSleepDue, 0) == 1)
             {
+                // Sleep in proportion to the time actually run (see ThrottleClock), once a whole period has run; a
+                // request (a pause) ends the sleep at once.
+                var ran = Stopwatch.GetElapsedTime(runningSince);
                 int permille = throttlePermille;
-                if (permille > 0) requestPending.Wait(TimeSpan.FromTicks(ThrottlePeriod.Ticks * permille / 1000));
+                if (permille > 0 && ran >= ThrottlePeriod)
+                {
+                    requestPending.Wait(ThrottleClock.SleepAfter(ran, permille));
+                    runningSince = 0;
+                }
                 continue;
             }
             var exit = vcpu.Run();

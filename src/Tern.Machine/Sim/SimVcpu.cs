@@ -87,6 +87,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         lock (gate)
         {
             running = false;
+            Monitor.PulseAll(gate); // wakes a throttle sleep
             while (!isParked) Monitor.Wait(gate);
         }
     }
@@ -179,11 +180,16 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 }
             }
             int permille = throttlePermille;
-            if (permille > 0 && now - periodStart >= ThrottlePeriodTicks * (1000 - permille) / 1000)
+            if (permille > 0 && now - periodStart >= ThrottlePeriodTicks)
             {
-                // Sleep the throttled share of the 10 ms period (a pause waits at most that long for it).
-                Thread.Sleep(TimeSpan.FromTicks(ThrottleClock.Period.Ticks * permille / 1000));
+                // Sleep in proportion to the time run (see ThrottleClock); a pause wakes the sleep at once.
+                var sleep = ThrottleClock.SleepAfter(Stopwatch.GetElapsedTime(periodStart, now), permille);
+                lock (gate) if (running && !exiting) Monitor.Wait(gate, sleep);
                 periodStart = Stopwatch.GetTimestamp();
+            }
+            else if (permille == 0)
+            {
+                periodStart = now; // unthrottled time does not count towards the first throttled run
             }
         }
     }

@@ -21,8 +21,9 @@ public sealed partial class MigrationDestination
         if (Interlocked.CompareExchange(ref failure, e, null) is not null) return;
         cancel.Cancel();
         barrier.Break(e);
-        // Closing the connections unblocks every reader; the main thread then decides what the failure means.
-        connections.Close();
+        // Stopping the reads unblocks every reader; the main thread then decides what the failure means and, the
+        // main connection still writable, tells the source why (also when a page channel found the fault).
+        connections.StopReading();
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed class AutoConvergeProcessTests : IDisposable
         await QmpGuestCheck.WaitForEveryVcpuAsync(src, new ulong[1]);
 
         var (exit, output, error) = await TernRun.InvokeAsync(
-            "migrate", "--qmp", source.QmpPath, $"tcp:127.0.0.1:{port}", "--verify", "--auto-converge", "--max-bandwidth", "16M");
+            "migrate", "--qmp", source.QmpPath, $"tcp:127.0.0.1:{port}", "--verify", "--auto-converge", "--max-bandwidth", "16M", "--timeout", "150");
 
         string context = $"{output}\n{error}\n--- source:\n{source.Output}\n--- destination:\n{destination.Output}";
         Assert.True(exit == 0, context);

@@ -118,5 +118,8 @@ public sealed class MessageOrderDeadlockTests
         await raw.Run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken); // a TimeoutException: it waited on its own channel
         Assert.Equal(MigrationStatus.Failed, raw.Destination.Status);
         Assert.Contains("Pages for pass 2 on channel 1 before channel 1 ended pass 1", raw.Destination.Info().ErrorDesc);
+        // The rejection came from a page channel, and the source still hears why on the main connection.
+        var error = raw.ExpectRejection();
+        Assert.Contains("Pages for pass 2 on channel 1 before channel 1 ended pass 1", error.Text);
     }
 }
