@@ -84,6 +84,6 @@ internal static unsafe class UserfaultOpener
 
     internal static OsException Unsupported(UserfaultFeatures missing) =>
         new("userfaultfd handshake", Errno.EOPNOTSUPP,
-            $"this kernel's userfaultfd lacks {UserfaultFeatureNames.Describe(missing)}; post-copy needs a newer kernel " +
-            "(MISSING_SHMEM: Linux 4.11+), or migrate with pre-copy only");
+            $"this kernel's userfaultfd lacks {UserfaultFeatureNames.Describe(missing)}; post-copy needs a kernel that has it, " +
+            "or migrate with pre-copy only");
 }
