@@ -88,7 +88,12 @@ public sealed class UserfaultServerStopTests
     public void WaitForMessage_times_out_with_nothing_queued_and_TryReadMessage_finds_nothing()
     {
         using var memory = new RegisteredMemory();
-        Assert.False(memory.Uffd.WaitForMessage(timeoutMilliseconds: 10));
+        // On a thread of its own, so that a WaitForMessage that ignored its timeout fails the test instead of hanging it.
+        bool? ready = null;
+        var waiter = new Thread(() => ready = memory.Uffd.WaitForMessage(timeoutMilliseconds: 10)) { IsBackground = true };
+        waiter.Start();
+        Assert.True(waiter.Join(TimeSpan.FromSeconds(10)), "WaitForMessage(10 ms) did not return");
+        Assert.False(ready);
         Assert.False(memory.Uffd.TryReadMessage(out _));
     }
 }
