@@ -72,6 +72,21 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "sysconf", SetLastError = true)]
     internal static partial long Sysconf(int name);
+
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(FileDescriptor fd, void* buffer, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+}
+
+/// <summary><c>struct pollfd</c> (8 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PollFd
+{
+    public int Fd;
+    public short Events;
+    public short ReturnedEvents;
 }
 
 /// <summary>glibc's <c>struct sigaction</c> on x86-64 (152 bytes; layout-tested against the C header).</summary>
@@ -89,6 +104,9 @@ internal static class LibCConstants
 {
     public const int O_RDWR = 0x2;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
+
+    public const short POLLIN = 0x1;
 
     public const int PROT_NONE = 0x0;
     public const int PROT_READ = 0x1;
