@@ -69,7 +69,7 @@ public static class MachineBuilder
             var spec = GuestWorkload.TryParse(description.Workload, out var parsed, out var error)
                 ? parsed! : throw new InvalidOperationException(description.Workload.Length > MaxQuotedWorkload
                     ? $"the simulated source describes workload {PeerText.Quote(description.Workload)}, which is not a workload"
-                    : $"the simulated source describes workload {PeerText.Quote(description.Workload)}: {error}");
+                    : $"the simulated source describes workload {PeerText.Quote(description.Workload)}: {PeerText.Escape(error)}");
             return SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, spec) { HugePages = host.HugePages });
         }
         return KvmMachine.Create(KvmOptions(description.MemoryBytes, description.VcpuCount, description.Workload, host));

@@ -16,12 +16,22 @@ public static class PeerText
     /// <summary>'text', or 'first 64 characters...' (4096 characters) when longer.</summary>
     public static string Quote(string text)
     {
-        var shown = new StringBuilder(Math.Min(text.Length, ShownChars) + 2);
-        foreach (char c in text.AsSpan(0, Math.Min(text.Length, ShownChars)))
+        var shown = Escape(text.AsSpan(0, Math.Min(text.Length, ShownChars)));
+        return text.Length <= ShownChars ? $"'{shown}'" : $"'{shown}...' ({text.Length} characters)";
+    }
+
+    /// <summary>
+    /// The text with its control characters written as \uXXXX: for a message of this side's that repeats a peer's
+    /// text inside it (a parser's error naming what it could not read).
+    /// </summary>
+    public static string Escape(ReadOnlySpan<char> text)
+    {
+        var shown = new StringBuilder(text.Length);
+        foreach (char c in text)
         {
             if (char.IsControl(c)) shown.Append($"\\u{(int)c:x4}");
             else shown.Append(c);
         }
-        return text.Length <= ShownChars ? $"'{shown}'" : $"'{shown}...' ({text.Length} characters)";
+        return shown.ToString();
     }
 }

@@ -44,4 +44,17 @@ public sealed class PeerTextInErrorsTests
         var error = raw.ExpectRejection(ErrorMessage.Incompatible);
         Assert.Contains($"the simulated source describes workload '{new string('w', PeerText.ShownChars)}...' (4096 characters), which is not a workload", error.Text);
     }
+
+    [Fact]
+    public void Control_characters_in_a_workload_are_escaped_also_where_the_parser_repeats_them()
+    {
+        // Found by the mutated-stream test: the parser's own error quoted the raw entry, NULs and all.
+        using var raw = new RawSource();
+        raw.Send(MessageType.Hello, RawSource.Hello(workload: "seq:w\0\0\u001b[31m").Write);
+
+        var error = raw.ExpectRejection(ErrorMessage.Incompatible);
+        Assert.Contains("the simulated source describes workload 'seq:w\\u0000\\u0000\\u001b[31m'", error.Text);
+        Assert.False(error.Text.Any(char.IsControl), error.Text);
+        Assert.False(raw.Destination.Info().ErrorDesc!.Any(char.IsControl), raw.Destination.Info().ErrorDesc);
+    }
 }
