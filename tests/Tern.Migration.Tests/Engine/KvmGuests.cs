@@ -8,7 +8,7 @@ namespace Tern.Migration.Tests.Engine;
 internal static class KvmGuests
 {
     /// <summary>A KVM machine with a built-in workload loaded, not yet running.</summary>
-    public static KvmMachine Boot(WorkloadSpec spec, ulong memory, int vcpus, DirtyTrackingKind tracking = DirtyTrackingKind.Log)
+    public static KvmMachine Boot(GuestWorkload spec, ulong memory, int vcpus, DirtyTrackingKind tracking = DirtyTrackingKind.Log)
     {
         var machine = KvmMachine.Create(new KvmMachineOptions(memory, vcpus) { Workload = spec.ToString(), DirtyTracking = tracking });
         try

@@ -87,4 +87,40 @@ public sealed class KvmAutoConvergeTests
         Assert.NotEmpty(limited);
         Assert.Equal(0, source.GetThrottle(0));
     }
+
+    [Fact]
+    public void The_dirty_limit_slows_the_vcpu_that_dirties_and_leaves_the_one_that_computes_alone()
+    {
+        RequireKvm.Present();
+        var workload = GuestWorkload.Parse("seq:ws=32M;compute");
+        var source = KvmGuests.Boot(workload, Memory, 2, DirtyTrackingKind.Ring);
+        using var m = new LocalMigration(source, d => KvmMachine.Create(new KvmMachineOptions(d.MemoryBytes, d.VcpuCount) { Workload = d.Workload }));
+        m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 16 << 20, VcpuDirtyLimit = 4 });
+        m.Settings.SetCapability(MigrationCapability.Verify, true);
+        m.Settings.SetCapability(MigrationCapability.DirtyLimit, true);
+        var model = new WorkloadModel(GuestLayout.Compute(workload, Memory, 2));
+        source.Resume();
+        Thread.Sleep(500);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var before0 = KvmGuests.Counters(model, source);
+        Thread.Sleep(1000);
+        var before1 = KvmGuests.Counters(model, source);
+        double computeBefore = (before1[1] - before0[1]) / clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var (migration, run) = m.Start();
+        m.Finish(migration, run, TimeSpan.FromSeconds(150));
+        Assert.True(migration.Status == MigrationStatus.Completed, m.Describe(migration));
+        Assert.True(migration.Info().Verification!.Matched);
+        // The source's counters stopped where it handed the guest over.
+        var after = KvmGuests.Counters(model, source);
+        double computeDuring = (after[1] - before1[1]) / clock.Elapsed.TotalSeconds;
+
+        var passes = migration.History.Where(p => p.ThrottlePercent is not null).ToList();
+        Assert.Contains(passes, p => p.ThrottlePercent![0] > 0);
+        Assert.All(passes, p => Assert.Equal(0, p.ThrottlePercent![1]));
+        Assert.True(computeDuring > 0.6 * computeBefore,
+            $"the computing vCPU kept its speed: {computeBefore:0} iterations/s before, {computeDuring:0} during; {m.Describe(migration)}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"compute vCPU: {computeBefore:0}/s before, {computeDuring:0}/s during ({computeDuring / computeBefore:0.00})");
+    }
 }
