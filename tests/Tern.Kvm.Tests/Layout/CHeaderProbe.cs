@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-
 namespace Tern.Kvm.Tests.Layout;
 
 /// <summary>
@@ -9,7 +6,7 @@ namespace Tern.Kvm.Tests.Layout;
 /// </summary>
 internal static class CHeaderProbe
 {
-    private static readonly Lazy<IReadOnlyDictionary<string, ulong>> Values = new(CompileAndRun);
+    private static readonly Lazy<IReadOnlyDictionary<string, ulong>> Values = new(() => CProgramProbe.CompileAndRun(Program, "the kernel-header probe"));
 
     public static ulong Get(string name) =>
         Values.Value.TryGetValue(name, out var v) ? v : throw new KeyNotFoundException($"the C probe printed no value named {name}");
@@ -83,43 +80,4 @@ internal static class CHeaderProbe
           return 0;
         }
         """;
-
-    private static IReadOnlyDictionary<string, ulong> CompileAndRun()
-    {
-        var dir = Directory.CreateTempSubdirectory("tern-layout-");
-        try
-        {
-            var source = Path.Combine(dir.FullName, "probe.c");
-            var binary = Path.Combine(dir.FullName, "probe");
-            File.WriteAllText(source, Program);
-            Run("gcc", $"-O0 -o {binary} {source}", "compile the kernel-header probe (gcc and linux-libc-dev are installed by scripts/setup.sh)");
-            var output = Run(binary, "", "run the kernel-header probe");
-            var values = new Dictionary<string, ulong>();
-            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var parts = line.Split(' ');
-                values[parts[0]] = ulong.Parse(parts[1], CultureInfo.InvariantCulture);
-            }
-            return values;
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
-    }
-
-    private static string Run(string file, string arguments, string what)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException($"could not start {file} to {what}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"failed to {what}: exit code {process.ExitCode}\n{stderr.Result}");
-        return stdout.Result;
-    }
 }

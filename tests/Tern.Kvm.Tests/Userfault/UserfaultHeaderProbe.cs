@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
+using Tern.Kvm.Tests.Layout;
 
 namespace Tern.Kvm.Tests.Userfault;
 
@@ -10,7 +9,7 @@ namespace Tern.Kvm.Tests.Userfault;
 /// </summary>
 internal static class UserfaultHeaderProbe
 {
-    private static readonly Lazy<IReadOnlyDictionary<string, ulong>> Values = new(CompileAndRun);
+    private static readonly Lazy<IReadOnlyDictionary<string, ulong>> Values = new(() => CProgramProbe.CompileAndRun(Program, "the userfaultfd header probe"));
 
     /// <summary>Asserts that Tern's value for a C name equals the header's, with a message naming both.</summary>
     public static void AssertMatches(string cName, ulong ternValue)
@@ -47,46 +46,4 @@ internal static class UserfaultHeaderProbe
           return 0;
         }
         """;
-
-    private static IReadOnlyDictionary<string, ulong> CompileAndRun()
-    {
-        var dir = Directory.CreateTempSubdirectory("tern-uffd-layout-");
-        try
-        {
-            var source = Path.Combine(dir.FullName, "probe.c");
-            var binary = Path.Combine(dir.FullName, "probe");
-            File.WriteAllText(source, Program);
-            Run("gcc", $"-O0 -o {binary} {source}", "compile the userfaultfd header probe (gcc and linux-libc-dev are installed by scripts/setup.sh)");
-            var values = new Dictionary<string, ulong>();
-            foreach (var line in Run(binary, "", "run the userfaultfd header probe").Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var parts = line.Split(' ');
-                values[parts[0]] = ulong.Parse(parts[1], CultureInfo.InvariantCulture);
-            }
-            return values;
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
-    }
-
-    private static string Run(string file, string arguments, string what)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException($"could not start {file} to {what}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill();
-            throw new TimeoutException($"{file} did not finish within 2 minutes ({what})");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"failed to {what}: exit code {process.ExitCode}\n{stderr.Result}");
-        return stdout.Result;
-    }
 }
