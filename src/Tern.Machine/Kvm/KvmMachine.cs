@@ -78,6 +78,19 @@ public sealed class KvmMachine : IVirtualMachine
             serial,
         ];
         throttleClock = new Timer(_ => { foreach (var v in vcpus) v.ThrottleTick(); }, null, VcpuThread.ThrottlePeriod, VcpuThread.ThrottlePeriod);
+        WarmStatePath();
+    }
+
+    /// <summary>
+    /// The first state capture and the first restore in a process compile their whole path (the ioctl wrappers, the
+    /// struct readers and writers, the snapshot codec): measured 11 ms and 39 ms on kvm_pvm, against 1 ms each once
+    /// compiled. Both happen inside a migration's switchover, while the guest is stopped, so they are done once here,
+    /// on the machine just built, where restoring the state just saved changes nothing. The machine stays Created.
+    /// </summary>
+    private void WarmStatePath()
+    {
+        var snapshot = StateSnapshot.Decode(StateSnapshot.Capture(stateComponents).Encode());
+        snapshot.Apply(stateComponents);
     }
 
     public KvmMachineOptions Options { get; }
