@@ -11,7 +11,9 @@ namespace Tern.Bench.Macro;
 /// </summary>
 public static class ConvergenceMethodsBenchmark
 {
-    private sealed record Method(string Name, MachineBackendChoice Backend, Action<Tern.Migration.Engine.MigrationSettings> Configure);
+    private sealed record Method(string Name, MachineBackendChoice Backend, Action<Tern.Migration.Engine.MigrationSettings> Configure, bool Qemu = false);
+
+    private const string QemuAutoConverge = "QEMU 7.2 auto-converge (exported guest)";
 
     public static void Run(MacroOptions options, TextWriter output)
     {
@@ -38,15 +40,21 @@ public static class ConvergenceMethodsBenchmark
                 s.SetParameters(s.Parameters with { VcpuDirtyLimit = 25 });
                 s.SetCapability(MigrationCapability.DirtyLimit, true);
             }),
+            .. QemuGuestProcess.Unavailable() is null ? [new Method(QemuAutoConverge, MachineBackendChoice.KvmLog, _ => { }, Qemu: true)] : Array.Empty<Method>(),
         ];
+        if (QemuGuestProcess.Unavailable() is { } noQemu) output.WriteLine($"  {QemuAutoConverge}: skipped ({noQemu})");
+        // --only picks methods by a word of their name (none, computed, step, dirty-limit, QEMU).
+        methods = methods.Where(m => options.Only is null || m.Name.Contains(options.Only, StringComparison.OrdinalIgnoreCase)).ToArray();
         var table = new TextTable("method", "completed", "total s", "downtime ms", "peak throttle %", "guest rate during / before", "work lost, s of guest time", "passes");
-        var results = methods.ToDictionary(m => m.Name, _ => new List<Outcome>());
+        var results = methods.ToDictionary(m => m.Name, _ => new List<ConvergenceOutcome>());
         // Rounds interleave the methods, so that a change in the host's load touches them all alike.
         for (int round = 0; round < options.Repeat; round++)
         {
             foreach (var method in methods)
             {
-                var outcome = MigrateOnce(method, workload, memory, link, giveUpMs, options.EngineLog);
+                var outcome = method.Qemu
+                    ? QemuConvergenceRun.Migrate(workload, memory, link, MigrationParameters.DefaultDowntimeLimitMs, giveUpMs)
+                    : MigrateOnce(method, workload, memory, link, giveUpMs, options.EngineLog);
                 results[method.Name].Add(outcome);
                 output.WriteLine($"  round {round + 1}, {method.Name}: {outcome}");
             }
@@ -54,7 +62,7 @@ public static class ConvergenceMethodsBenchmark
         foreach (var method in methods)
         {
             var runs = results[method.Name];
-            Samples Of(Func<Outcome, double> f) { var s = new Samples(); foreach (var r in runs) s.Add(f(r)); return s; }
+            Samples Of(Func<ConvergenceOutcome, double> f) { var s = new Samples(); foreach (var r in runs) s.Add(f(r)); return s; }
             string Range(Samples s, string format) => $"{s.Median.ToString(format)} ({s.Min.ToString(format)}-{s.Max.ToString(format)})";
             table.Add(method.Name, $"{runs.Count(r => r.Completed)}/{runs.Count}",
                 Range(Of(r => r.TotalMs / 1000.0), "0.0"), Range(Of(r => r.DowntimeMs), "0"), Range(Of(r => r.PeakThrottle), "0"),
@@ -68,14 +76,7 @@ public static class ConvergenceMethodsBenchmark
         output.WriteLine(table);
     }
 
-    private sealed record Outcome(bool Completed, double TotalMs, double DowntimeMs, int PeakThrottle, double RateRatio, double LostSeconds, long Passes)
-    {
-        public override string ToString() =>
-            $"{(Completed ? "completed" : "did not finish")} in {TotalMs / 1000:0.0} s, downtime {DowntimeMs:0} ms, peak throttle {PeakThrottle}%, " +
-            $"guest at {RateRatio:0.00} of its speed, {LostSeconds:0.0} s of its work lost, {Passes} passes";
-    }
-
-    private static Outcome MigrateOnce(Method method, string workload, ulong memory, ulong link, long giveUpMs, Action<string>? log)
+    private static ConvergenceOutcome MigrateOnce(Method method, string workload, ulong memory, ulong link, long giveUpMs, Action<string>? log)
     {
         using var guest = new LiveGuest(method.Backend, workload, memory, 1);
         var migration = new InProcessMigration(guest.Machine, method.Backend.Host, log, ownsSource: false);
@@ -100,7 +101,7 @@ public static class ConvergenceMethodsBenchmark
         // The source's counters stop where the guest was handed over (or where it kept running, after a failure).
         double done = guest.Progress() - start;
         var info = result.Info;
-        return new Outcome(info.Status == MigrationStatus.Completed, info.TotalTimeMs ?? seconds * 1000, info.DowntimeMs ?? double.NaN,
+        return new ConvergenceOutcome(info.Status == MigrationStatus.Completed, info.TotalTimeMs ?? seconds * 1000, info.DowntimeMs ?? double.NaN,
             info.ThrottlePeak ?? 0, done / seconds / rateBefore, Math.Max(0, rateBefore * seconds - done) / rateBefore, result.LivePasses);
     }
 }

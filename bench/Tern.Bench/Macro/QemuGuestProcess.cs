@@ -31,7 +31,8 @@ public sealed class QemuGuestProcess : IDisposable
     }
 
     /// <param name="memfdRam">Back guest RAM with a shared memfd, as Tern does, rather than QEMU's anonymous memory.</param>
-    public QemuGuestProcess(byte[] kernel, ulong memoryBytes, bool memfdRam = false)
+    /// <param name="incomingPort">Wait for a migration on this loopback port (<c>-incoming</c>) instead of booting.</param>
+    public QemuGuestProcess(byte[] kernel, ulong memoryBytes, bool memfdRam = false, int? incomingPort = null)
     {
         dir = Directory.CreateTempSubdirectory("tern-bench-qemu-").FullName;
         string kernelPath = Path.Combine(dir, "guest.elf");
@@ -54,6 +55,7 @@ public sealed class QemuGuestProcess : IDisposable
             // madvises for transparent huge pages).
             args.AddRange(["-object", $"memory-backend-memfd,id=ram0,size={memoryBytes >> 20}M,share=on", "-machine", "memory-backend=ram0"]);
         }
+        if (incomingPort is { } port) args.AddRange(["-incoming", $"tcp:127.0.0.1:{port}"]);
         foreach (var a in args) start.ArgumentList.Add(a);
         process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Qemu);
         var clock = Stopwatch.StartNew();
@@ -96,7 +98,8 @@ public sealed class QemuGuestProcess : IDisposable
         return ulong.Parse(text.AsSpan(at + 2).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
     }
 
-    private JsonNode? Execute(string command, JsonObject? arguments)
+    /// <summary>Runs one QMP command and returns its <c>return</c> member (events in between are skipped).</summary>
+    public JsonNode? Execute(string command, JsonObject? arguments)
     {
         var request = new JsonObject { ["execute"] = command };
         if (arguments is not null) request["arguments"] = arguments;
