@@ -12,7 +12,7 @@ public sealed partial class MigrationSource
     private SourcePageEncoder? encoder;
     private bool xbzrleOn;
     private string? compressMethodOn;
-    private DirtyBitmap? previousDirty;
+    private MigrationWorkingSet? workingSet;
     private long workingSetPages;
     private XbzrleCacheStats? xbzrleStats;
     private CompressionStats? compressionStats;
@@ -33,8 +33,8 @@ public sealed partial class MigrationSource
     }
 
     /// <summary>
-    /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest dirtied again in
-    /// consecutive passes; never above the host memory budget. Before any working set is measured (the first pass,
+    /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest has written during the
+    /// migration; never above the host memory budget. Before any working set is measured (the first pass,
     /// when the cache could not hit anyway) there is no cache; once there is one, a pass with no working set keeps it.
     /// </summary>
     private ulong XbzrleCacheSize(MigrationParameters p)
@@ -80,27 +80,11 @@ public sealed partial class MigrationSource
         }
     }
 
-    /// <summary>
-    /// After a sync: the pages dirtied in this pass and the previous one are the working set XBZRLE can help with
-    /// (a page dirtied once and never again gains nothing from a cache).
-    /// </summary>
+    /// <summary>After a sync: the working set XBZRLE can help with (see <see cref="MigrationWorkingSet"/>).</summary>
     private void MeasureWorkingSet()
     {
-        var now = dirty!;
-        if (previousDirty is null)
-        {
-            previousDirty = new DirtyBitmap(now.PageCount);
-            workingSetPages = now.Count();
-        }
-        else
-        {
-            long both = 0;
-            var a = now.Words;
-            var b = previousDirty.Words;
-            for (int i = 0; i < a.Length; i++) both += System.Numerics.BitOperations.PopCount(a[i] & b[i]);
-            workingSetPages = both;
-        }
-        now.Words.CopyTo(previousDirty.Words);
+        workingSet ??= new MigrationWorkingSet(dirty!.PageCount);
+        workingSetPages = workingSet.Observe(dirty!);
     }
 
     private void AfterPass()

@@ -70,4 +70,23 @@ public sealed class XbzrleMigrationTests
         Assert.True(source.Info().XbzrleCache!.Pages > 0, m.Describe(source));
         Assert.Contains(m.Log, l => l.Contains("the source switched xbzrle on", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_automatic_cache_holds_a_sweep_that_spans_several_passes()
+    {
+        // A 32 MiB sweep at 12 MiB/s over a 16 MiB/s link: each pass sees a slice of the sweep, consecutive slices
+        // barely overlap, yet every page is rewritten once per sweep. The cache must hold the whole sweep (it was sized
+        // from the overlap of two passes and shrank to a fraction of it, so the rewrites missed).
+        using var m = LocalMigration.Sim("seq:ws=32M,rate=12", memoryBytes: 64 << 20, vcpus: 1);
+        m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 16 << 20, DowntimeLimitMs = 300, TimeoutMs = 60_000 });
+        m.Settings.SetCapability(MigrationCapability.Verify, true);
+        m.Settings.SetCapability(MigrationCapability.Xbzrle, true);
+        m.Source.Resume();
+        Thread.Sleep(3000); // one whole sweep first: the pass-1 pages are the guest's own
+        var source = m.Run();
+        Assert.True(source.Status == MigrationStatus.Completed, m.Describe(source));
+        var info = source.Info();
+        Assert.True(info.Verification!.Matched);
+        Assert.True(info.XbzrleCache!.CacheSize >= 32 << 20, $"the cache holds the 32 MiB sweep: {info.XbzrleCache.CacheSize >> 20} MiB; {m.Describe(source)}");
+    }
 }
