@@ -1,4 +1,5 @@
 using Tern.Control.Host;
+using Tern.Control.Progress;
 using Tern.Guest;
 using Tern.Machine;
 using Tern.Migration.Api;
@@ -19,10 +20,10 @@ public sealed class GuestSlowdownOnSimTests
             using var destination = new VmHost(Sim);
             source.Start();
             // The guest runs a little before the migration: every vCPU makes progress (a busy machine may keep a
-            // vCPU thread waiting for a core), and then a sampling period more.
+            // vCPU thread waiting for a core), and then long enough for a before-window.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (source.QueryGuest()!.Progress.Any(p => p == 0) && DateTime.UtcNow < deadline) Thread.Sleep(10);
-            Thread.Sleep(VmHost.ProgressSamplePeriod);
+            Thread.Sleep(TimeSpan.FromSeconds(GuestSlowdownCalculator.MinimumBeforeSeconds) + 2 * VmHost.ProgressSamplePeriod);
             destination.StartIncoming("tcp:127.0.0.1:0");
             source.StartMigration(destination.IncomingAddress!.ToString());
             Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status.IsFinished(), TimeSpan.FromSeconds(30)),
