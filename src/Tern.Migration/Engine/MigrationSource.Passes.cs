@@ -2,7 +2,10 @@ using System.Diagnostics;
 using Tern.Memory;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
+using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
+using Tern.Migration.Throttle;
+using Tern.Os;
 
 namespace Tern.Migration.Engine;
 
@@ -22,7 +25,8 @@ public sealed partial class MigrationSource
     /// until what is left fits in the downtime budget. A guest that dirties faster than the link sends keeps the loop
     /// going, reported as not converging, until the operator cancels or the timeout ends it.
     /// </summary>
-    private void Iterate()
+    /// <returns>True when the plan made the pass that had just started the final one (its sync is still to come).</returns>
+    private bool Iterate()
     {
         var tracker = machine.DirtyTracker;
         tracker.Start();
@@ -37,14 +41,26 @@ public sealed partial class MigrationSource
         using var deadline = timeoutMs > 0
             ? new Timer(_ => TimeOutInsidePass(timeoutMs), null, TimeUntil(timeoutMs), Timeout.InfiniteTimeSpan)
             : null;
+        var plan = PlanPass(pass + 1, latest: null, syncPeriod: null, final: false);
+        PassReport? latest = null;
         while (true)
         {
             pass++;
             Event?.Invoke(new MigrationPassStarted(pass));
+            // A setting the operator changed since the plan was made applies to the pass about to start: ask again.
+            // The sync period was measured once and its throttle applied, so the new plan leaves the throttle as it is.
+            if (Volatile.Read(ref settingsVersion) != plannedAtSettings)
+            {
+                plan = PlanPass(pass, latest, syncPeriod: null, final: false);
+                if (Act(plan)) return true;
+            }
             // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
-            SendPass(final: false, pass == 1 ? populated : null);
+            SendPass(final: false, plan.Encoding, pass == 1 ? populated : null);
             var snapshot = SyncDirtyPages(tracker);
-            Throttle(snapshot);
+            var measured = SyncPeriodMeasurement(snapshot);
+            var sent = PassReportOf(snapshot);
+            plan = PlanPass(pass + 1, sent, measured, final: false);
+            if (plan.Throttle is { } throttlePlan) throttle.Apply(throttlePlan);
             lock (gate)
             {
                 expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
@@ -54,30 +70,77 @@ public sealed partial class MigrationSource
                         $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
                 converging = nowConverging;
             }
-            bool switchOver = ConvergencePolicy.ShouldSwitchOver(snapshot);
-            RecordPass(snapshot, switchOver ? "switchover" : "continue");
-            if (switchOver)
-            {
-                iterating = false;
-                return;
-            }
-            if (timeoutMs > 0 && Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds > timeoutMs)
-            {
-                timedOut = true;
-                throw new TimeoutException($"the migration did not converge within {timeoutMs / 1000.0:0.#} s (x-timeout); " +
-                    $"{snapshot.RemainingPages} pages were still dirty and would take {expectedDowntimeMs} ms to send");
-            }
+            latest = RecordPass(sent, plan.Action.ToQapi(), plan.Reason);
+            if (Act(plan)) return false;
             cancel.Token.ThrowIfCancellationRequested();
         }
     }
 
-    /// <summary>Lets the throttle (auto-converge or dirty-limit, when on) act on the period that the last sync closed.</summary>
-    private void Throttle(in ConvergenceSnapshot snapshot)
+    /// <summary>Carries out a plan's action: true to switch over, false to go on; an abort or post-copy throws.</summary>
+    private bool Act(PassPlan plan)
+    {
+        switch (plan.Action)
+        {
+            case PassAction.SwitchOver:
+                iterating = false;
+                return true;
+            case PassAction.Abort:
+                throw new PassPlanAbortException(plan.Reason);
+            case PassAction.StartPostcopy:
+                throw new InvalidOperationException($"the pass planner chose post-copy after pass {pass} ({plan.Reason}), which this version of Tern cannot do yet");
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Bumped by every change of the operator's settings, so that a plan made before one is made again.</summary>
+    private long settingsVersion;
+    private long plannedAtSettings;
+
+    /// <summary>
+    /// Asks the planner for pass <paramref name="next"/>'s plan, from what the engine measured and the operator set
+    /// now, checks that it can be applied, and keeps it for <c>query-migrate</c>'s <c>x-plan</c>.
+    /// </summary>
+    private PassPlan PlanPass(uint next, PassReport? latest, ThrottleMeasurement? syncPeriod, bool final)
+    {
+        plannedAtSettings = Volatile.Read(ref settingsVersion);
+        var inputs = new PlanInputs
+        {
+            Pass = next,
+            Final = final,
+            Latest = latest,
+            History = history.Snapshot(),
+            Parameters = settings.Parameters,
+            Capabilities = settings.Capabilities.Where(c => c.Value).Select(c => c.Key).ToHashSet(),
+            Negotiated = negotiated,
+            SyncPeriod = syncPeriod,
+            WorkingSetPages = workingSetPages,
+            XbzrleCacheBytes = encoder?.CacheBytes ?? 0,
+            XbzrleCacheHeldBytes = encoder?.CacheHeldBytes ?? 0,
+            GuestRamBytes = machine.Memory.Size,
+            HostMemory = HostMemoryInfo.Read(),
+            Elapsed = Stopwatch.GetElapsedTime(startedAt),
+        };
+        var plan = planner.Plan(inputs);
+        if (PassPlanCheck.Problem(plan, negotiated, machine.Description.VcpuCount) is { } problem)
+            throw new InvalidOperationException($"the pass planner's plan for pass {next} cannot be applied: {problem}");
+        var cacheNow = encoder?.CacheBytes ?? 0;
+        if (plan.Encoding.XbzrleCacheReason is { } why && plan.Encoding.XbzrleCacheBytes != cacheNow)
+            Log($"xbzrle cache {ByteSize.Format(cacheNow)} -> {ByteSize.Format(plan.Encoding.XbzrleCacheBytes)}: {why}");
+        lock (gate) latestPlan = (next, plan);
+        return plan;
+    }
+
+    private (uint Pass, PassPlan Plan)? latestPlan;
+
+    /// <summary>The sync period that just ended, as the throttles measure it, with the throttle that was in force.</summary>
+    private ThrottleMeasurement SyncPeriodMeasurement(in ConvergenceSnapshot snapshot)
     {
         long transferred = counters.Transferred;
-        throttle.AfterSync(settings.Parameters, settings.IsEnabled(MigrationCapability.AutoConverge), settings.IsEnabled(MigrationCapability.DirtyLimit),
-            lastSync, lastSyncPeriod, transferred - transferredAtLastThrottle, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond);
+        var measured = new ThrottleMeasurement(lastSyncPeriod, transferred - transferredAtLastThrottle, lastSync.DirtyPages, lastSync.PerVcpuPages,
+            throttle.PerVcpu, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond, settings.Parameters.DowntimeLimitMs);
         transferredAtLastThrottle = transferred;
+        return measured;
     }
 
     private TimeSpan TimeUntil(long timeoutMs)
@@ -123,14 +186,15 @@ public sealed partial class MigrationSource
     /// Sends every page set in <see cref="dirty"/> (and clears it) as pass <see cref="pass"/>: PassBegin on the main
     /// channel, page batches spread over the pass's channels, PassEnd on each. Returns once all of it is written.
     /// </summary>
+    /// <param name="planned">The plan's encodings for the pass.</param>
     /// <param name="populated">For the first pass only: the pages that were not holes when tracking started.</param>
-    private void SendPass(bool final, DirtyBitmap? populated = null)
+    private void SendPass(bool final, PassEncoding planned, DirtyBitmap? populated = null)
     {
         int channelCount = EnsureChannels();
         var started = Stopwatch.GetTimestamp();
         long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
         var kindsBefore = PageKinds.Of(counters);
-        var encoding = EncoderSettingsForPass();
+        var encoding = EncoderSettingsFor(planned);
         AnnounceCapabilities(encoding);
 
         var payload = new PayloadWriter();
@@ -184,12 +248,12 @@ public sealed partial class MigrationSource
     /// <summary>The passes so far (the most recent <see cref="PassHistory.Capacity"/>), oldest first.</summary>
     public IReadOnlyList<PassReport> History => history.Snapshot();
 
-    /// <summary>Adds the report of the pass just sent (and of the sync after it, when there was one) to the history.</summary>
-    private void RecordPass(ConvergenceSnapshot? synced, string decision)
+    /// <summary>The report of the pass just sent (and of the sync after it, when there was one), before its decision.</summary>
+    private PassReport? PassReportOf(ConvergenceSnapshot? synced)
     {
-        if (lastPassSent is not { } sent) return;
+        if (lastPassSent is not { } sent) return null;
         double seconds = Math.Max(sent.Elapsed.TotalSeconds, 1e-6);
-        var report = new PassReport
+        return new PassReport
         {
             Pass = sent.Pass,
             Final = sent.Final,
@@ -214,10 +278,18 @@ public sealed partial class MigrationSource
             ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu,
             XbzrleCacheBytes = sent.Encoding.Xbzrle ? sent.Encoding.XbzrleCacheBytes : 0,
             CompressMethod = sent.Encoding.Compress ? sent.Encoding.CompressMethod : null,
-            Decision = decision,
         };
+    }
+
+    /// <summary>Adds a pass's report, with the decision taken after it and why, to the history, and raises it.</summary>
+    private PassReport? RecordPass(PassReport? sent, string decision, string reason)
+    {
+        if (sent is null) return null;
+        // The throttle the next pass runs under: the plan's, applied by now.
+        var report = sent with { ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu, Decision = decision, DecisionReason = reason };
         history.Add(report);
         Event?.Invoke(new MigrationPassCompleted(report));
+        return report;
     }
 
     /// <summary>What <see cref="SendPass"/> measured, until the sync after it completes the report.</summary>

@@ -227,7 +227,11 @@ public sealed partial class MigrationSource
         }
     }
 
-    private void OnSettingsChanged() => limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
+    private void OnSettingsChanged()
+    {
+        limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
+        Interlocked.Increment(ref settingsVersion);
+    }
 
     private int tornDown;
 

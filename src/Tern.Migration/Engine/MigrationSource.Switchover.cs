@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
+using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -17,7 +18,8 @@ public sealed partial class MigrationSource
     /// (Resumed). Until Commit is sent any failure resumes the guest here; after it, a failure leaves both sides
     /// paused (<see cref="HandOverUncertainException"/>).
     /// </summary>
-    private void Switchover()
+    /// <param name="finalPassStarted">The final pass was announced already (a plan made it final as it started).</param>
+    private void Switchover(bool finalPassStarted)
     {
         var tracker = machine.DirtyTracker;
         Event?.Invoke(new MigrationSwitchoverStarted());
@@ -41,15 +43,20 @@ public sealed partial class MigrationSource
         var digesting = verify ? Task.Run(DigestOfRam) : null;
         try
         {
-            pass++;
-            Event?.Invoke(new MigrationPassStarted(pass));
+            if (!finalPassStarted)
+            {
+                pass++;
+                Event?.Invoke(new MigrationPassStarted(pass));
+            }
             switchoverStep = "syncing the last dirty pages";
             SyncDirtyPages(tracker);
             phases.Mark("final sync");
+            var plan = PlanPass(pass, latest: null, syncPeriod: null, final: true);
+            if (plan.Action == PassAction.Abort) throw new PassPlanAbortException(plan.Reason);
             switchoverStep = "sending the final pass";
-            SendPass(final: true);
+            SendPass(final: true, plan.Encoding);
             phases.Mark("final pass");
-            RecordPass(null, "complete");
+            RecordPass(PassReportOf(null), "complete", plan.Reason);
             tracker.Stop();
 
             switchoverStep = "sending the device state";

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
+using Tern.Migration.Engine.Source;
+using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Throttle;
 using Tern.Migration.Transport;
@@ -31,7 +33,7 @@ public sealed partial class MigrationSource : IDisposable
     private readonly CancellationTokenSource cancel = new();
     private readonly object gate = new();
     private readonly long startedAt = Stopwatch.GetTimestamp();
-    private MigrationStatus status = MigrationStatus.Setup;
+    private readonly MigrationStatusCell status = new();
     private string? errorText;
     private long setupMs = -1, totalMs = -1, expectedDowntimeMs = -1, downtimeMs = -1, guestDowntimeMs = -1;
     private bool converging = true;
@@ -40,22 +42,28 @@ public sealed partial class MigrationSource : IDisposable
     private Exception? failure;
     private MigrationOutcome outcome = MigrationOutcome.Running;
     private readonly ThrottleGovernor throttle;
+    private readonly IPassPlanner planner;
 
-    public MigrationSource(IVirtualMachine machine, MigrationSettings settings)
+    /// <param name="machine">The VM to migrate; the migration owns it while it runs.</param>
+    /// <param name="settings">The operator's capabilities and parameters (changes apply from the next pass).</param>
+    /// <param name="planner">Decides each pass (encodings, throttle, what next); null for <see cref="DefaultPassPlanner"/>. One per migration.</param>
+    public MigrationSource(IVirtualMachine machine, MigrationSettings settings, IPassPlanner? planner = null)
     {
         this.machine = machine;
         this.settings = settings;
+        this.planner = planner ?? new DefaultPassPlanner();
         counters = new RamCounters(machine.Memory.Size);
         limiter = new BandwidthLimiter(settings.Parameters.MaxBandwidth);
         throttle = new ThrottleGovernor(machine);
         throttle.Changed += Log;
+        status.Changed += next => Event?.Invoke(new MigrationStatusChanged(next));
         settings.Changed += OnSettingsChanged;
     }
 
     /// <summary>Status changes, passes and decisions, raised on the migration thread.</summary>
     public event Action<MigrationEvent>? Event;
 
-    public MigrationStatus Status { get { lock (gate) return status; } }
+    public MigrationStatus Status => status.Current;
 
     /// <summary>How the migration ended, and so who has the VM; <see cref="MigrationOutcome.Running"/> until then.</summary>
     public MigrationOutcome Outcome { get { lock (gate) return outcome; } }
@@ -77,7 +85,9 @@ public sealed partial class MigrationSource : IDisposable
             Log("cancel refused: the hand-over was already committed (the VM is the destination's now)");
             return;
         }
-        SetStatus(MigrationStatus.Cancelling);
+        // Whichever phase the migration is in; a migration that finished (or another cancel) in the meantime wins.
+        if (!status.TryTransition(MigrationStatus.Setup, MigrationStatus.Cancelling))
+            status.TryTransition(MigrationStatus.Active, MigrationStatus.Cancelling);
     }
 
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
@@ -89,6 +99,7 @@ public sealed partial class MigrationSource : IDisposable
     {
         lock (gate)
         {
+            var status = this.status.Current;
             bool finished = status.IsFinished();
             bool showRam = status is MigrationStatus.Active or MigrationStatus.Completed or MigrationStatus.Cancelling
                 || (status == MigrationStatus.Failed && counters.Transferred > 0);
@@ -115,6 +126,7 @@ public sealed partial class MigrationSource : IDisposable
                 ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
                 DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
                     ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Machine.ThrottleClock.Period.TotalMicroseconds) : null,
+                Plan = latestPlan is { } latest ? PassPlanCheck.ToInfo(latest.Pass, latest.Plan) : null,
             };
         }
     }
@@ -127,9 +139,9 @@ public sealed partial class MigrationSource : IDisposable
         {
             Setup(destination);
             lock (gate) setupMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
-            SetStatus(MigrationStatus.Active);
-            Iterate();
-            Switchover();
+            // A cancel during the setup already moved the status on: the token stops the passes at once.
+            status.TryTransition(MigrationStatus.Setup, MigrationStatus.Active);
+            Switchover(finalPassStarted: Iterate());
             Finish(MigrationStatus.Completed, null, MigrationOutcome.Completed);
         }
         catch (HandOverUncertainException e)
@@ -200,19 +212,8 @@ public sealed partial class MigrationSource : IDisposable
             // The outcome is visible no later than the final status, so whoever sees the status can act on it.
             outcome = result;
         }
-        SetStatus(final);
+        status.TryTransitionFromAny(final);
         if (error is not null) Log(error);
-    }
-
-    /// <summary>Changes the status and raises the event outside the lock (handlers may call back into Info()).</summary>
-    private void SetStatus(MigrationStatus next)
-    {
-        lock (gate)
-        {
-            if (status == next || status.IsFinished()) return;
-            status = next;
-        }
-        Event?.Invoke(new MigrationStatusChanged(next));
     }
 
     private void Log(string text) => Event?.Invoke(new MigrationLog(text));
@@ -261,6 +262,9 @@ public enum MigrationOutcome
     /// <summary>The link failed between commit and confirmation: both sides are paused; <c>cont</c> on the one that should keep the VM.</summary>
     HandOverUncertain,
 }
+
+/// <summary>The pass planner decided to give up (its reason is the message); the guest keeps running on the source.</summary>
+public sealed class PassPlanAbortException(string reason) : Exception(reason);
 
 /// <summary>The destination reported an error over the return path.</summary>
 public sealed class RemoteMigrationException(string message) : Exception(message);
