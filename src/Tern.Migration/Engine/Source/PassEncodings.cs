@@ -5,10 +5,11 @@ using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Xbzrle;
 using Tern.Os;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private SourcePageEncoder? encoder;
     private bool xbzrleOn;

@@ -1,10 +1,11 @@
 using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private readonly BandwidthLimiter limiter;
     private readonly List<ChannelWriter> channels = [];

@@ -3,10 +3,11 @@ using Tern.Machine;
 using Tern.Migration.Api;
 using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     /// <summary>Orders a cancel against the commit: a cancel either comes before Commit is written or is refused.</summary>
     private readonly object commitGate = new();

@@ -6,10 +6,11 @@ using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Throttle;
 using Tern.Os;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private DirtyBitmap? dirty;
     private uint pass;
