@@ -23,7 +23,7 @@ internal sealed partial class SourceSession
     private readonly TaskCompletionSource<ResumedMessage> resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Connects, says Hello, and agrees on a version and capabilities.</summary>
-    private void Setup(MigrationUri destination)
+    internal void Setup(MigrationUri destination)
     {
         destinationUri = destination;
         main = TcpTransport.ConnectAsync(destination, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
@@ -58,6 +58,15 @@ internal sealed partial class SourceSession
         returnPathBytesJudged = main.BytesRead; // Welcome was read here; the return path judges what comes after it
         returnPathThread = new Thread(ReadReturnPath) { IsBackground = true, Name = "tern migration return path" };
         returnPathThread.Start();
+    }
+
+    /// <summary>Channel 0, the main connection's writer.</summary>
+    internal ChannelWriter MainChannel => channels[0];
+
+    /// <summary>Waits until every channel has handed all it was given to the kernel.</summary>
+    internal void WaitUntilAllSent()
+    {
+        foreach (var c in channels) c.WaitUntilSent();
     }
 
     /// <summary>The page channels wanted now: 1, or multifd-channels when multifd is on and negotiated.</summary>

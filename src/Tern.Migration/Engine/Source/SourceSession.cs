@@ -44,6 +44,29 @@ internal sealed partial class SourceSession : IDisposable
     private readonly ThrottleGovernor throttle;
     private readonly IPassPlanner planner;
 
+    // What the phases read and change; the fields stay the session's.
+    internal IVirtualMachine Machine => machine;
+    internal MigrationSettings Settings => settings;
+    internal object Gate => gate;
+    internal long StartedAt => startedAt;
+    internal MigrationStatusCell StatusCell => status;
+    internal CancellationTokenSource Cancellation => cancel;
+    internal ThrottleGovernor Throttle => throttle;
+    internal ProtocolCapability Negotiated => negotiated;
+    internal long SetupMs { set => setupMs = value; }
+    internal bool PausedForSwitchover { set => pausedForSwitchover = value; }
+    internal VerificationResult? Verification { set { lock (gate) verification = value; } }
+
+    /// <summary>The downtime the operator saw (pause to Resumed) and the guest saw (its heartbeats; -1 unknown).</summary>
+    internal void RecordDowntime(long downtime, long guestDowntime)
+    {
+        lock (gate)
+        {
+            downtimeMs = downtime;
+            if (guestDowntime >= 0) guestDowntimeMs = guestDowntime;
+        }
+    }
+
     /// <param name="machine">The VM to migrate; the migration owns it while it runs.</param>
     /// <param name="settings">The operator's capabilities and parameters (changes apply from the next pass).</param>
     /// <param name="planner">Decides each pass (encodings, throttle, what next); null for <see cref="DefaultPassPlanner"/>. One per migration.</param>
@@ -121,7 +144,7 @@ internal sealed partial class SourceSession : IDisposable
                 ThrottleReason = throttle.MaxPercent is null ? null : throttle.Reason,
                 ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
                 DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
-                    ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Machine.ThrottleClock.Period.TotalMicroseconds) : null,
+                    ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Tern.Machine.ThrottleClock.Period.TotalMicroseconds) : null,
                 Plan = latestPlan is { } latest ? PassPlanCheck.ToInfo(latest.Pass, latest.Plan) : null,
             };
         }
@@ -134,11 +157,8 @@ internal sealed partial class SourceSession : IDisposable
         if (Status == MigrationStatus.Setup) Event?.Invoke(new MigrationStatusChanged(MigrationStatus.Setup));
         try
         {
-            Setup(destination);
-            lock (gate) setupMs = (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
-            // A cancel during the setup already moved the status on: the token stops the passes at once.
-            status.TryTransition(MigrationStatus.Setup, MigrationStatus.Active);
-            Switchover(finalPassStarted: Iterate());
+            SourcePhase? phase = new SetupPhase(this, destination);
+            while (phase is not null) phase = phase.Run();
             Finish(MigrationStatus.Completed, null, MigrationOutcome.Completed);
         }
         catch (HandOverUncertainException e)
@@ -213,16 +233,19 @@ internal sealed partial class SourceSession : IDisposable
         if (error is not null) Log(error);
     }
 
-    private void Log(string text) => Event?.Invoke(new MigrationLog(text));
+    internal void Log(string text) => Event?.Invoke(new MigrationLog(text));
+
+    /// <summary>Raises an event to whoever hosts the migration (on the calling thread, outside any lock).</summary>
+    internal void Raise(MigrationEvent e) => Event?.Invoke(e);
 
     /// <summary>Records the first failure (from any thread) and stops the migration.</summary>
-    private void Fail(Exception e)
+    internal void Fail(Exception e)
     {
         Interlocked.CompareExchange(ref failure, e, null);
         cancel.Cancel();
     }
 
-    private static string Describe(Exception e) => Unwrap(e) switch
+    internal static string Describe(Exception e) => Unwrap(e) switch
     {
         ProtocolException p => $"protocol error: {p.Message}",
         EndOfStreamException eos => $"the destination went away: {eos.Message}",

@@ -23,7 +23,7 @@ internal sealed partial class SourceSession
 
     /// <summary>The encoder's settings for pass <see cref="pass"/> from the plan's encodings.</summary>
     private EncoderSettings EncoderSettingsFor(PassEncoding planned) =>
-        new(pass, planned.Xbzrle && planned.XbzrleCacheBytes > 0, planned.Xbzrle ? planned.XbzrleCacheBytes : 0, planned.CompressMethod is not null,
+        new(Pass, planned.Xbzrle && planned.XbzrleCacheBytes > 0, planned.Xbzrle ? planned.XbzrleCacheBytes : 0, planned.CompressMethod is not null,
             planned.CompressMethod ?? settings.Parameters.CompressMethod, planned.CompressLevel, planned.CompressThreads);
 
     /// <summary>Tells the destination which capabilities the coming pass uses, when that changed.</summary>
@@ -34,7 +34,7 @@ internal sealed partial class SourceSession
         {
             new SetCapabilityMessage(ProtocolCapability.Xbzrle, next.Xbzrle).Write(payload);
             channels[0].Send(MessageType.SetCapability, payload);
-            Log($"xbzrle {(next.Xbzrle ? "on" : "off")} from pass {pass}");
+            Log($"xbzrle {(next.Xbzrle ? "on" : "off")} from pass {Pass}");
             xbzrleOn = next.Xbzrle;
         }
         string? method = next.Compress ? next.CompressMethod : null;
@@ -54,7 +54,7 @@ internal sealed partial class SourceSession
                 new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(method), true).Write(payload);
                 channels[0].Send(MessageType.SetCapability, payload);
             }
-            Log(method is null ? $"compression off from pass {pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {pass}");
+            Log(method is null ? $"compression off from pass {Pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {Pass}");
             compressMethodOn = method;
         }
     }
