@@ -44,10 +44,34 @@ public sealed class QueryMigrateTests
         Assert.Equal(20_971_520, info.GetProperty("compression").GetProperty("compressed-size").GetInt64());
         Assert.Equal(4, info.GetProperty("x-channels").GetInt32());
         Assert.True(info.GetProperty("x-converging").GetBoolean());
-        foreach (var absent in new[] { "downtime", "error-desc", "x-verify", "x-guest-downtime", "cpu-throttle-percentage" })
+        foreach (var absent in new[] { "downtime", "error-desc", "x-verify", "x-guest-downtime", "cpu-throttle-percentage", "x-plan" })
         {
             Assert.False(info.TryGetProperty(absent, out _), absent);
         }
+    }
+
+    [Fact]
+    public async Task The_engines_plan_is_reported_apart_from_the_settings_under_x_plan_and_reads_back()
+    {
+        await using var host = QmpTestHost.Start();
+        var plan = new PlanInfo(4, "continue", "9000 dirty pages would take 352 ms to send, above the 300 ms downtime limit", true, 96UL << 20, "zstd",
+            [0, 35], "the guest would dirty 150.0 MiB/s of wire bytes unthrottled");
+        host.Vm.SetMigration(SampleMigrations.Active with { Plan = plan });
+        await using var c = await host.ConnectNegotiatedAsync();
+
+        var info = QmpAssert.Success(await c.CommandAsync("""{"execute": "query-migrate"}"""));
+
+        var x = info.GetProperty("x-plan");
+        Assert.Equal(4, x.GetProperty("pass").GetInt64());
+        Assert.Equal("continue", x.GetProperty("action").GetString());
+        Assert.Equal(plan.Reason, x.GetProperty("reason").GetString());
+        Assert.True(x.GetProperty("xbzrle").GetBoolean());
+        Assert.Equal(96L << 20, x.GetProperty("xbzrle-cache-size").GetInt64());
+        Assert.Equal("zstd", x.GetProperty("compress-method").GetString());
+        Assert.Equal([0, 35], x.GetProperty("throttle-percentage").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        var back = MigrationInfoJson.FromJson(info).Plan!;
+        Assert.Equal(plan with { ThrottlePercent = null }, back with { ThrottlePercent = null });
+        Assert.Equal(plan.ThrottlePercent, back.ThrottlePercent);
     }
 
     [Fact]

@@ -110,6 +110,10 @@ public static class MigrationInfoJson
             o["x-throttle-reason"] = why;
         }
         AddIfPresent(o, "x-throttle-peak", info.ThrottlePeak);
+        if (info.Plan is { } plan)
+        {
+            o["x-plan"] = PlanJson(plan);
+        }
         if (info.GuestSlowdown is { } slowdown)
         {
             GuestSlowdownJson.Add(o, slowdown);
@@ -161,8 +165,38 @@ public static class MigrationInfoJson
             ThrottleReason = OptionalString(json, "x-throttle-reason"),
             ThrottlePeak = (int?)OptionalInt64(json, "x-throttle-peak"),
             Converging = OptionalBool(json, "x-converging"),
+            Plan = ReadPlan(json),
             GuestSlowdown = GuestSlowdownJson.Read(json),
         };
+    }
+
+    /// <summary><c>x-plan</c>: the engine's latest decision, kebab-case like the rest.</summary>
+    private static JsonObject PlanJson(PlanInfo plan)
+    {
+        var o = new JsonObject
+        {
+            ["pass"] = plan.Pass,
+            ["action"] = plan.Action,
+            ["reason"] = plan.Reason,
+            ["xbzrle"] = plan.Xbzrle,
+            ["xbzrle-cache-size"] = plan.XbzrleCacheBytes,
+        };
+        if (plan.CompressMethod is { } method) o["compress-method"] = method;
+        if (plan.ThrottlePercent is { } throttle) o["throttle-percentage"] = new JsonArray([.. throttle.Select(p => (JsonNode)p)]);
+        if (plan.ThrottleReason is { } why) o["throttle-reason"] = why;
+        return o;
+    }
+
+    private static PlanInfo? ReadPlan(JsonElement json)
+    {
+        if (!json.TryGetProperty("x-plan", out var j)) return null;
+        if (j.ValueKind != JsonValueKind.Object) throw Bad("x-plan", "an object");
+        return new PlanInfo(Int64(j, "pass"), OptionalString(j, "action") ?? throw Bad("x-plan.action", "a string"), OptionalString(j, "reason") ?? "",
+            OptionalBool(j, "xbzrle") ?? false, UInt64(j, "xbzrle-cache-size"), OptionalString(j, "compress-method"),
+            j.TryGetProperty("throttle-percentage", out var t) && t.ValueKind == JsonValueKind.Array
+                ? t.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-plan.throttle-percentage", "an array of integers")).ToList()
+                : null,
+            OptionalString(j, "throttle-reason"));
     }
 
     private static RamStats ReadRam(JsonElement j) => new()

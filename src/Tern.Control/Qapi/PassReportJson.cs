@@ -35,6 +35,7 @@ public static class PassReportJson
         if (r.Converging is { } converging) o["converging"] = converging;
         if (r.ThrottlePercent is { } throttle) o["throttle-percentage"] = Array(throttle.Select(v => (JsonNode)v));
         if (r.CompressMethod is { } method) o["compress-method"] = method;
+        if (r.DecisionReason is { } reason) o["decision-reason"] = reason;
         return o;
     }
 
@@ -69,6 +70,7 @@ public static class PassReportJson
             XbzrleCacheBytes = (ulong)(L("xbzrle-cache-size") ?? 0),
             CompressMethod = j.TryGetProperty("compress-method", out var m) ? m.GetString() : null,
             Decision = j.TryGetProperty("decision", out var d) ? d.GetString()! : "continue",
+            DecisionReason = j.TryGetProperty("decision-reason", out var why) ? why.GetString() : null,
         };
     }
 

@@ -81,6 +81,7 @@ public static class InfoMigrateFormatter
         if (info.Channels is { } channels) Line($"channels: {channels}");
         if (info.ChannelBytes is { Count: > 1 } perChannel) Line($"channel bytes: {string.Join(", ", perChannel.Select(b => $"{b / 1024} kbytes"))}");
         if (info.Converging is { } converging) Line($"converging: {(converging ? "yes" : "no")}");
+        if (info.Plan is { } plan) Line($"plan for pass {plan.Pass}: {plan.Action} ({plan.Reason})");
         if (info.GuestSlowdown is { } slowdown) foreach (var line in GuestSlowdownText.Lines(slowdown)) Line(line);
         return text.ToString();
     }

@@ -48,6 +48,8 @@ public sealed record PassReport
     public ulong XbzrleCacheBytes { get; init; }
     /// <summary>The codec that compressed this pass's pages, or null.</summary>
     public string? CompressMethod { get; init; }
-    /// <summary>What the engine decided after the pass: <c>continue</c>, <c>switchover</c> or <c>complete</c> (final pass).</summary>
+    /// <summary>What the engine decided after the pass: <c>continue</c>, <c>switchover</c>, <c>abort</c> or <c>complete</c> (final pass).</summary>
     public string Decision { get; init; } = "continue";
+    /// <summary>Why the pass planner decided so, in the operator's words; null in reports recorded before planners gave reasons.</summary>
+    public string? DecisionReason { get; init; }
 }

@@ -5,17 +5,15 @@ using Tern.Migration.Engine;
 namespace Tern.Migration.Throttle;
 
 /// <summary>
-/// Applies the throttle decisions to a machine during one migration: after every dirty sync it hands the period's
-/// measurement to the controller the operator chose (<c>auto-converge</c> with the computed or QEMU's step throttle,
-/// or <c>dirty-limit</c>), sets each vCPU's throttle to the plan, and keeps what it decided for <c>query-migrate</c>.
-/// The decisions themselves are pure (<see cref="IThrottleController"/>); this class only measures and applies.
+/// Applies the throttle decisions to a machine during one migration: after every dirty sync the engine hands it the
+/// plan's throttle (decided by the pass planner, see <see cref="ThrottlePlanner"/>), it sets each vCPU's throttle to
+/// it, and keeps what it applied for <c>query-migrate</c>. It is the only part that throttles the machine.
 /// <see cref="Release"/> gives the guest its full speed back and is called whenever the migration ends.
 /// </summary>
 public sealed class ThrottleGovernor(IVirtualMachine machine)
 {
     private readonly object gate = new();
-    private IThrottleController? controller;
-    private string? controllerKind;
+    private bool engaged;
     private int[] applied = new int[machine.Description.VcpuCount];
     private string reason = "";
     private bool released;
@@ -25,7 +23,7 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     public event Action<string>? Changed;
 
     /// <summary>The highest throttle of any vCPU now (QEMU's <c>cpu-throttle-percentage</c>); null when none was ever applied.</summary>
-    public int? MaxPercent { get { lock (gate) return controller is null ? null : applied.Max(); } }
+    public int? MaxPercent { get { lock (gate) return engaged ? applied.Max() : null; } }
 
     /// <summary>The highest throttle any vCPU ran under during the migration.</summary>
     public int Peak { get { lock (gate) return peak; } }
@@ -36,32 +34,20 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     /// <summary>Why the throttle is what it is, in the operator's words.</summary>
     public string Reason { get { lock (gate) return reason; } }
 
-    /// <summary>
-    /// Decides and applies the throttle for the next period from the one that just ended.
-    /// </summary>
-    /// <param name="sync">What the dirty sync at the end of the period found.</param>
-    /// <param name="period">How long the period lasted.</param>
-    /// <param name="wireBytes">Bytes sent during the period.</param>
-    public void AfterSync(MigrationParameters parameters, bool autoConverge, bool dirtyLimit, Tern.Memory.Dirty.DirtySyncResult sync,
-        TimeSpan period, long wireBytes, double wireBytesPerPage, double bandwidthBytesPerSecond)
+    /// <summary>Applies a plan's throttle (one entry per vCPU) from now on; nothing once released.</summary>
+    public void Apply(ThrottlePlan plan)
     {
         lock (gate)
         {
             if (released) return;
-            var next = ControllerFor(parameters, autoConverge, dirtyLimit);
-            if (next is null)
-            {
-                if (controller is not null && applied.Any(p => p > 0)) Apply(new int[applied.Length], "throttling was switched off");
-                return;
-            }
-            var measured = new ThrottleMeasurement(period, wireBytes, sync.DirtyPages, sync.PerVcpuPages, applied.ToArray(),
-                wireBytesPerPage, bandwidthBytesPerSecond, parameters.DowntimeLimitMs);
-            var plan = next.Next(measured, SettingsFrom(parameters));
-            Apply(plan.PercentPerVcpu.ToArray(), plan.Reason);
+            if (plan.PercentPerVcpu.Count != applied.Length)
+                throw new ArgumentException($"a throttle plan for {plan.PercentPerVcpu.Count} vCPUs cannot apply to a machine with {applied.Length}");
+            engaged = true;
+            Apply(plan.PercentPerVcpu.Select(p => Math.Clamp(p, 0, 99)).ToArray(), plan.Reason);
         }
     }
 
-    /// <summary>Gives every vCPU its full speed back; later syncs change nothing. Safe to call more than once.</summary>
+    /// <summary>Gives every vCPU its full speed back; later plans change nothing. Safe to call more than once.</summary>
     public void Release()
     {
         lock (gate)
@@ -70,20 +56,6 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
             // The last decision's reason stays: it says what the migration needed, which is what a report wants.
             if (applied.Any(p => p > 0)) Apply(new int[applied.Length], reason, announce: "the migration ended");
         }
-    }
-
-    private IThrottleController? ControllerFor(MigrationParameters parameters, bool autoConverge, bool dirtyLimit)
-    {
-        string? kind = dirtyLimit ? $"dirty-limit {parameters.VcpuDirtyLimit}" : autoConverge ? parameters.ThrottleMethod : null;
-        if (kind is null) return null;
-        if (kind != controllerKind)
-        {
-            controllerKind = kind;
-            controller = dirtyLimit
-                ? new DirtyLimitThrottle(Enumerable.Repeat<double?>(parameters.VcpuDirtyLimit, applied.Length).ToArray())
-                : parameters.ThrottleMethod == "step" ? new QemuStepThrottle() : new ComputedThrottle();
-        }
-        return controller;
     }
 
     private void Apply(int[] plan, string why, string? announce = null)
@@ -96,13 +68,4 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
         peak = Math.Max(peak, plan.Length == 0 ? 0 : plan.Max());
         if (changed) Changed?.Invoke($"throttle {string.Join("/", plan.Select(p => $"{p}%"))}: {announce ?? why}");
     }
-
-    private static ThrottleSettings SettingsFrom(MigrationParameters p) => new()
-    {
-        TriggerThresholdPercent = p.ThrottleTriggerThreshold,
-        InitialPercent = p.CpuThrottleInitial,
-        IncrementPercent = p.CpuThrottleIncrement,
-        Tailslow = p.CpuThrottleTailslow,
-        MaxPercent = p.MaxCpuThrottle,
-    };
 }

@@ -27,19 +27,30 @@ public sealed class MigrationHistoryTests : IDisposable
         await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" }, Ct);
 
         // During: the first pass's report appears while the migration is still active.
-        JsonElement during = default;
+        JsonElement during = default, queried = default;
         string status = "setup";
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             during = await src.ExecuteAsync("x-query-migrate-history", cancel: Ct);
-            status = (await src.ExecuteAsync("query-migrate", cancel: Ct)).GetProperty("status").GetString()!;
+            queried = await src.ExecuteAsync("query-migrate", cancel: Ct);
+            status = queried.GetProperty("status").GetString()!;
             if (during.GetArrayLength() > 0 || status is "completed" or "failed") break;
             await Task.Delay(50, Ct);
         }
         Assert.Equal("active", status);
         Assert.Equal(1, during[0].GetProperty("pass").GetInt64());
         Assert.True(during[0].GetProperty("dirty-pages").GetInt64() > 0);
+        // What the engine decided, apart from the operator's settings: the plan for the pass after the reported ones.
+        var plan = queried.GetProperty("x-plan");
+        long planned = plan.GetProperty("pass").GetInt64();
+        var last = during[during.GetArrayLength() - 1];
+        Assert.True(planned > last.GetProperty("pass").GetInt64(), $"{plan} after {last}");
+        Assert.Contains(plan.GetProperty("action").GetString(), new[] { "continue", "switchover" });
+        if (planned == last.GetProperty("pass").GetInt64() + 1)
+            Assert.Equal(last.GetProperty("decision").GetString(), plan.GetProperty("action").GetString());
+        Assert.False(string.IsNullOrEmpty(plan.GetProperty("reason").GetString()));
+        Assert.False(string.IsNullOrEmpty(during[0].GetProperty("decision-reason").GetString()));
 
         var info = await TernProcess.WaitForMigrationAsync(src, TimeSpan.FromSeconds(120));
         Assert.True(info.GetProperty("status").GetString() == "completed", $"{info}\n{source.Output}\n{destination.Output}");
@@ -52,6 +63,7 @@ public sealed class MigrationHistoryTests : IDisposable
         Assert.True(passes[^1].GetProperty("final").GetBoolean());
         Assert.Equal("complete", passes[^1].GetProperty("decision").GetString());
         Assert.All(passes[..^2], p => Assert.Equal("continue", p.GetProperty("decision").GetString()));
+        Assert.Contains("within the 300 ms downtime limit", passes[^2].GetProperty("decision-reason").GetString());
         // The report's own numbers add up to what query-migrate counted.
         long sent = passes.Sum(p => p.GetProperty("normal").GetInt64() + p.GetProperty("duplicate").GetInt64());
         var ram = info.GetProperty("ram");

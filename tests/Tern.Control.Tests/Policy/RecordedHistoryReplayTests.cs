@@ -2,13 +2,14 @@ using System.Text.Json;
 using Tern.Control.Qapi;
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
+using Tern.Migration.Planning;
 using Tern.Migration.Throttle;
 
 namespace Tern.Control.Tests.Policy;
 
 /// <summary>
 /// A pass history recorded from a real migration (`tern migrate --auto-converge` of a KVM guest rewriting a 128 MiB
-/// working set over a 32 MiB/s link, read with <c>x-query-migrate-history</c>), replayed through the pure decisions:
+/// working set over a 32 MiB/s link, read with <c>x-query-migrate-history</c>), replayed through the engine's planner (<see cref="DefaultPassPlanner"/>):
 /// every throttle and every switch-over decision the engine took must follow from the measurements it recorded. A
 /// change to a decision shows here as the pass where it would have gone differently.
 /// </summary>
@@ -28,20 +29,34 @@ public sealed class RecordedHistoryReplayTests
     {
         var history = Load("kvm-seq128M-32MiBps-auto-converge.json");
         Assert.Equal("complete", history[^1].Decision);
-        var controller = new ComputedThrottle();
-        int[] inForce = [0];
-        foreach (var pass in history.Where(p => !p.Final))
+        // The engine's own planner, fed each pass as the engine fed it: the report of the pass just sent (without its
+        // decision), the passes before, the operator's settings, and the sync period with the throttle then in force.
+        var planner = new DefaultPassPlanner();
+        var parameters = new MigrationParameters();
+        IReadOnlyList<int> inForce = [0];
+        var precopy = history.Where(p => !p.Final).ToList();
+        for (int i = 0; i < precopy.Count; i++)
         {
+            var pass = precopy[i];
             var measured = new ThrottleMeasurement(TimeSpan.FromMilliseconds(pass.SyncPeriodMs!.Value), pass.WireBytes, pass.DirtyPages!.Value,
                 pass.DirtyPagesPerVcpu, inForce, pass.WireBytesPerPage, pass.EstimatedBytesPerSecond, DowntimeLimitMs);
-            var plan = controller.Next(measured, new ThrottleSettings());
-            Assert.True(plan.PercentPerVcpu.SequenceEqual(pass.ThrottlePercent!),
-                $"pass {pass.Pass}: replayed throttle {string.Join('/', plan.PercentPerVcpu)}, recorded {string.Join('/', pass.ThrottlePercent!)} ({plan.Reason})");
-
-            var snapshot = new ConvergenceSnapshot(pass.Pass, pass.RemainingPages!.Value, pass.WireBytesPerPage, pass.EstimatedBytesPerSecond,
-                pass.DirtyPagesPerSecond!.Value, DowntimeLimitMs);
-            Assert.Equal(pass.Decision == "switchover", ConvergencePolicy.ShouldSwitchOver(snapshot));
-            inForce = plan.PercentPerVcpu.ToArray();
+            var plan = planner.Plan(new PlanInputs
+            {
+                Pass = (uint)pass.Pass + 1,
+                Latest = pass with { Decision = "", ThrottlePercent = inForce },
+                History = precopy.Take(i).ToList(),
+                Parameters = parameters,
+                Capabilities = new HashSet<MigrationCapability> { MigrationCapability.AutoConverge },
+                SyncPeriod = measured,
+                GuestRamBytes = 1UL << 30,
+                Elapsed = TimeSpan.FromMilliseconds(pass.StartMs + pass.SendMs),
+            });
+            Assert.NotNull(plan.Throttle);
+            Assert.True(plan.Throttle.PercentPerVcpu.SequenceEqual(pass.ThrottlePercent!),
+                $"pass {pass.Pass}: replayed throttle {string.Join('/', plan.Throttle.PercentPerVcpu)}, recorded {string.Join('/', pass.ThrottlePercent!)} ({plan.Throttle.Reason})");
+            Assert.True(pass.Decision == plan.Action.ToQapi(), $"pass {pass.Pass}: replayed {plan.Action.ToQapi()} ({plan.Reason}), recorded {pass.Decision}");
+            Assert.False(string.IsNullOrWhiteSpace(plan.Reason));
+            inForce = plan.Throttle.PercentPerVcpu;
         }
     }
 

@@ -4,6 +4,7 @@ using Tern.Machine;
 using Tern.Machine.Sim;
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
+using Tern.Migration.Planning;
 using Tern.Migration.Transport;
 
 namespace Tern.Migration.Tests.Engine;
@@ -47,11 +48,11 @@ internal sealed class LocalMigration : IDisposable
     /// <summary>
     /// Starts a migration of the (running) source and returns it without waiting. <paramref name="configure"/> sees
     /// the source before it runs (to subscribe to its events); <paramref name="via"/> replaces the address it connects
-    /// to (a fault-injecting proxy in front of the destination).
+    /// to (a fault-injecting proxy in front of the destination); <paramref name="planner"/> replaces the default pass planner.
     /// </summary>
-    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null)
+    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null, IPassPlanner? planner = null)
     {
-        var source = new MigrationSource(Source, Settings);
+        var source = new MigrationSource(Source, Settings, planner);
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add("src: " + l.Text); };
         configure?.Invoke(source);
         return (source, source.RunAsync(via ?? Uri));

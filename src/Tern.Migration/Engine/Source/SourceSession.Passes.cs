@@ -2,97 +2,106 @@ using System.Diagnostics;
 using Tern.Memory;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
+using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
+using Tern.Migration.Throttle;
+using Tern.Os;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private DirtyBitmap? dirty;
-    private uint pass;
     private long lastSyncTimestamp;
-    private volatile bool timedOut;
-    private volatile bool iterating = true;
+    /// <summary>The pass being sent (or last sent); 0 before the first.</summary>
+    internal uint Pass { get; set; }
+    /// <summary>Set when x-timeout ended the migration (a failure, not the operator's cancel).</summary>
+    internal bool TimedOut { get => Volatile.Read(ref timedOut); set => Volatile.Write(ref timedOut, value); }
+    private bool timedOut;
+    /// <summary>Pre-copy is still running: the x-timeout may end it; once the switchover begins, only its deadline may.</summary>
+    internal bool Iterating { get => Volatile.Read(ref iterating); set => Volatile.Write(ref iterating, value); }
+    private bool iterating = true;
     private DirtySyncResult lastSync;
     private TimeSpan lastSyncPeriod;
     private long transferredAtLastThrottle;
 
-    /// <summary>
-    /// Pre-copy: the first pass sends all of RAM, then each pass sends what the guest dirtied during the previous one,
-    /// until what is left fits in the downtime budget. A guest that dirties faster than the link sends keeps the loop
-    /// going, reported as not converging, until the operator cancels or the timeout ends it.
-    /// </summary>
-    private void Iterate()
+    /// <summary>Starts dirty tracking for pre-copy, marks all of RAM to send, and returns the pages that are not holes.</summary>
+    internal DirtyBitmap StartTracking(IDirtyTracker tracker)
     {
-        var tracker = machine.DirtyTracker;
         tracker.Start();
         lastSyncTimestamp = Stopwatch.GetTimestamp();
         dirty = new DirtyBitmap(machine.Memory.PageCount);
         dirty.SetAll();
         counters.Remaining((long)machine.Memory.PageCount);
-        long timeoutMs = settings.Parameters.TimeoutMs;
+        return PopulatedPages(machine.Memory);
+    }
 
-        var populated = PopulatedPages(machine.Memory);
-        // A pass can be long (all of RAM over a slow link): the timeout must end it where it stands, not after it.
-        using var deadline = timeoutMs > 0
-            ? new Timer(_ => TimeOutInsidePass(timeoutMs), null, TimeUntil(timeoutMs), Timeout.InfiniteTimeSpan)
-            : null;
-        while (true)
+    /// <summary>Keeps the expected downtime and the converging flag for query-migrate, and says when the guest stops converging.</summary>
+    internal void UpdateConvergence(in ConvergenceSnapshot snapshot)
+    {
+        lock (gate)
         {
-            pass++;
-            Event?.Invoke(new MigrationPassStarted(pass));
-            // Tracking is on before the holes are listed, so a hole the guest fills later is dirty and sent again.
-            SendPass(final: false, pass == 1 ? populated : null);
-            var snapshot = SyncDirtyPages(tracker);
-            Throttle(snapshot);
-            lock (gate)
-            {
-                expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
-                bool nowConverging = ConvergencePolicy.IsConverging(snapshot);
-                if (converging && !nowConverging)
-                    Log($"not converging: the guest dirties {snapshot.DirtyPagesPerSecond * snapshot.WireBytesPerPage / (1 << 20):0.0} MiB/s " +
-                        $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
-                converging = nowConverging;
-            }
-            bool switchOver = ConvergencePolicy.ShouldSwitchOver(snapshot);
-            RecordPass(snapshot, switchOver ? "switchover" : "continue");
-            if (switchOver)
-            {
-                iterating = false;
-                return;
-            }
-            if (timeoutMs > 0 && Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds > timeoutMs)
-            {
-                timedOut = true;
-                throw new TimeoutException($"the migration did not converge within {timeoutMs / 1000.0:0.#} s (x-timeout); " +
-                    $"{snapshot.RemainingPages} pages were still dirty and would take {expectedDowntimeMs} ms to send");
-            }
-            cancel.Token.ThrowIfCancellationRequested();
+            expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
+            bool nowConverging = ConvergencePolicy.IsConverging(snapshot);
+            if (converging && !nowConverging)
+                Log($"not converging: the guest dirties {snapshot.DirtyPagesPerSecond * snapshot.WireBytesPerPage / (1 << 20):0.0} MiB/s " +
+                    $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
+            converging = nowConverging;
         }
     }
 
-    /// <summary>Lets the throttle (auto-converge or dirty-limit, when on) act on the period that the last sync closed.</summary>
-    private void Throttle(in ConvergenceSnapshot snapshot)
+    /// <summary>The operator changed a setting since the last plan was made.</summary>
+    internal bool SettingsChangedSincePlan => Volatile.Read(ref settingsVersion) != plannedAtSettings;
+
+    /// <summary>Bumped by every change of the operator's settings, so that a plan made before one is made again.</summary>
+    private long settingsVersion;
+    private long plannedAtSettings;
+
+    /// <summary>
+    /// Asks the planner for pass <paramref name="next"/>'s plan, from what the engine measured and the operator set
+    /// now, checks that it can be applied, and keeps it for <c>query-migrate</c>'s <c>x-plan</c>.
+    /// </summary>
+    internal PassPlan PlanPass(uint next, PassReport? latest, ThrottleMeasurement? syncPeriod, bool final)
+    {
+        plannedAtSettings = Volatile.Read(ref settingsVersion);
+        var inputs = new PlanInputs
+        {
+            Pass = next,
+            Final = final,
+            Latest = latest,
+            History = history.Snapshot(),
+            Parameters = settings.Parameters,
+            Capabilities = settings.Capabilities.Where(c => c.Value).Select(c => c.Key).ToHashSet(),
+            Negotiated = negotiated,
+            SyncPeriod = syncPeriod,
+            WorkingSetPages = workingSetPages,
+            XbzrleCacheBytes = encoder?.CacheBytes ?? 0,
+            XbzrleCacheHeldBytes = encoder?.CacheHeldBytes ?? 0,
+            GuestRamBytes = machine.Memory.Size,
+            HostMemory = HostMemoryInfo.Read(),
+            Elapsed = Stopwatch.GetElapsedTime(startedAt),
+        };
+        var plan = planner.Plan(inputs);
+        if (PassPlanCheck.Problem(plan, negotiated, machine.Description.VcpuCount) is { } problem)
+            throw new InvalidOperationException($"the pass planner's plan for pass {next} cannot be applied: {problem}");
+        var cacheNow = encoder?.CacheBytes ?? 0;
+        if (plan.Encoding.XbzrleCacheReason is { } why && plan.Encoding.XbzrleCacheBytes != cacheNow)
+            Log($"xbzrle cache {ByteSize.Format(cacheNow)} -> {ByteSize.Format(plan.Encoding.XbzrleCacheBytes)}: {why}");
+        lock (gate) latestPlan = (next, plan);
+        return plan;
+    }
+
+    private (uint Pass, PassPlan Plan)? latestPlan;
+
+    /// <summary>The sync period that just ended, as the throttles measure it, with the throttle that was in force.</summary>
+    internal ThrottleMeasurement SyncPeriodMeasurement(in ConvergenceSnapshot snapshot)
     {
         long transferred = counters.Transferred;
-        throttle.AfterSync(settings.Parameters, settings.IsEnabled(MigrationCapability.AutoConverge), settings.IsEnabled(MigrationCapability.DirtyLimit),
-            lastSync, lastSyncPeriod, transferred - transferredAtLastThrottle, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond);
+        var measured = new ThrottleMeasurement(lastSyncPeriod, transferred - transferredAtLastThrottle, lastSync.DirtyPages, lastSync.PerVcpuPages,
+            throttle.PerVcpu, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond, settings.Parameters.DowntimeLimitMs);
         transferredAtLastThrottle = transferred;
-    }
-
-    private TimeSpan TimeUntil(long timeoutMs)
-    {
-        var left = TimeSpan.FromMilliseconds(timeoutMs) - Stopwatch.GetElapsedTime(startedAt);
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
-    }
-
-    /// <summary>The x-timeout timer: ends the migration in the middle of a pass (the guest never left the source).</summary>
-    private void TimeOutInsidePass(long timeoutMs)
-    {
-        if (!iterating) return; // the switchover has begun: it either completes or fails on its own
-        timedOut = true;
-        Fail(new TimeoutException($"the migration did not converge within {timeoutMs / 1000.0:0.#} s (x-timeout): " +
-            $"pass {pass} still had {counters.RemainingPages} pages to send"));
+        return measured;
     }
 
     private static DirtyBitmap PopulatedPages(IGuestMemory memory)
@@ -103,7 +112,7 @@ public sealed partial class MigrationSource
         return populated;
     }
 
-    private ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
+    internal ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
     {
         var result = tracker.Sync(dirty!);
         MeasureWorkingSet();
@@ -115,7 +124,7 @@ public sealed partial class MigrationSource
         long remaining = dirty!.Count();
         double dirtyRate = result.DirtyPages / seconds;
         counters.DirtySync((long)dirtyRate, remaining);
-        return new ConvergenceSnapshot(pass, remaining, estimator.WireBytesPerPage, estimator.BandwidthBytesPerSecond,
+        return new ConvergenceSnapshot(Pass, remaining, estimator.WireBytesPerPage, estimator.BandwidthBytesPerSecond,
             dirtyRate, settings.Parameters.DowntimeLimitMs);
     }
 
@@ -123,24 +132,25 @@ public sealed partial class MigrationSource
     /// Sends every page set in <see cref="dirty"/> (and clears it) as pass <see cref="pass"/>: PassBegin on the main
     /// channel, page batches spread over the pass's channels, PassEnd on each. Returns once all of it is written.
     /// </summary>
+    /// <param name="planned">The plan's encodings for the pass.</param>
     /// <param name="populated">For the first pass only: the pages that were not holes when tracking started.</param>
-    private void SendPass(bool final, DirtyBitmap? populated = null)
+    internal void SendPass(bool final, PassEncoding planned, DirtyBitmap? populated = null)
     {
         int channelCount = EnsureChannels();
         var started = Stopwatch.GetTimestamp();
         long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
         var kindsBefore = PageKinds.Of(counters);
-        var encoding = EncoderSettingsForPass();
+        var encoding = EncoderSettingsFor(planned);
         AnnounceCapabilities(encoding);
 
         var payload = new PayloadWriter();
-        new PassBeginMessage(pass, channelCount, final).Write(payload);
+        new PassBeginMessage(Pass, channelCount, final).Write(payload);
         channels[0].Send(MessageType.PassBegin, payload);
 
         long pagesBefore = counters.PagesSent;
         // query-migrate shows live rates: refresh them while the pass runs, not only when it ends.
         using var liveRates = new Timer(_ => RefreshPassRates(started, bytesBefore, pagesBefore), null, RateRefresh, RateRefresh);
-        var writer = new PassWriter(pass, channels, channelCount);
+        var writer = new PassWriter(Pass, channels, channelCount);
         var encoder = PrepareEncoder();
         encoder.BeginPass(writer, encoding, populated);
         long remaining = dirty!.Count();
@@ -162,7 +172,7 @@ public sealed partial class MigrationSource
         for (int c = 0; c < channelCount; c++)
         {
             payload.Reset();
-            new PassEndMessage(pass, records[c]).Write(payload);
+            new PassEndMessage(Pass, records[c]).Write(payload);
             channels[c].Send(MessageType.PassEnd, payload);
         }
         foreach (var c in channels) c.WaitUntilSent();
@@ -171,7 +181,7 @@ public sealed partial class MigrationSource
         var elapsed = Stopwatch.GetElapsedTime(started);
         long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
         estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
-        lastPassSent = new PassSent(pass, final, (long)Stopwatch.GetElapsedTime(startedAt, started).TotalMilliseconds, elapsed, bytes,
+        lastPassSent = new PassSent(Pass, final, (long)Stopwatch.GetElapsedTime(startedAt, started).TotalMilliseconds, elapsed, bytes,
             PageKinds.Of(counters) - kindsBefore, encoding);
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
@@ -184,12 +194,12 @@ public sealed partial class MigrationSource
     /// <summary>The passes so far (the most recent <see cref="PassHistory.Capacity"/>), oldest first.</summary>
     public IReadOnlyList<PassReport> History => history.Snapshot();
 
-    /// <summary>Adds the report of the pass just sent (and of the sync after it, when there was one) to the history.</summary>
-    private void RecordPass(ConvergenceSnapshot? synced, string decision)
+    /// <summary>The report of the pass just sent (and of the sync after it, when there was one), before its decision.</summary>
+    internal PassReport? PassReportOf(ConvergenceSnapshot? synced)
     {
-        if (lastPassSent is not { } sent) return;
+        if (lastPassSent is not { } sent) return null;
         double seconds = Math.Max(sent.Elapsed.TotalSeconds, 1e-6);
-        var report = new PassReport
+        return new PassReport
         {
             Pass = sent.Pass,
             Final = sent.Final,
@@ -214,10 +224,18 @@ public sealed partial class MigrationSource
             ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu,
             XbzrleCacheBytes = sent.Encoding.Xbzrle ? sent.Encoding.XbzrleCacheBytes : 0,
             CompressMethod = sent.Encoding.Compress ? sent.Encoding.CompressMethod : null,
-            Decision = decision,
         };
+    }
+
+    /// <summary>Adds a pass's report, with the decision taken after it and why, to the history, and raises it.</summary>
+    internal PassReport? RecordPass(PassReport? sent, string decision, string reason)
+    {
+        if (sent is null) return null;
+        // The throttle the next pass runs under: the plan's, applied by now.
+        var report = sent with { ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu, Decision = decision, DecisionReason = reason };
         history.Add(report);
         Event?.Invoke(new MigrationPassCompleted(report));
+        return report;
     }
 
     /// <summary>What <see cref="SendPass"/> measured, until the sync after it completes the report.</summary>

@@ -1,13 +1,15 @@
 using Tern.Memory;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
+using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Xbzrle;
 using Tern.Os;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private SourcePageEncoder? encoder;
     private bool xbzrleOn;
@@ -19,33 +21,10 @@ public sealed partial class MigrationSource
 
     private SourcePageEncoder PrepareEncoder() => encoder ??= new SourcePageEncoder(machine.Memory, counters);
 
-    /// <summary>
-    /// The encoding for the next pass, from the operator's current settings: a capability switched on or off during
-    /// the migration takes effect here, and the XBZRLE cache is sized (or resized) from the measured working set.
-    /// </summary>
-    private EncoderSettings EncoderSettingsForPass()
-    {
-        var p = settings.Parameters;
-        bool xbzrle = settings.IsEnabled(MigrationCapability.Xbzrle) && (negotiated & ProtocolCapability.Xbzrle) != 0;
-        bool compress = settings.IsEnabled(MigrationCapability.Compress) && (negotiated & ProtocolCapabilities.ForCompressMethod(p.CompressMethod)) != 0;
-        ulong cacheBytes = xbzrle ? XbzrleCacheSize(p) : 0;
-        return new EncoderSettings(pass, xbzrle && cacheBytes > 0, cacheBytes, compress, p.CompressMethod, p.CompressLevel, p.CompressThreads);
-    }
-
-    /// <summary>
-    /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest has written during the
-    /// migration; never above the host memory budget. Before any working set is measured (the first pass,
-    /// when the cache could not hit anyway) there is no cache; once there is one, a pass with no working set keeps it.
-    /// </summary>
-    private ulong XbzrleCacheSize(MigrationParameters p)
-    {
-        ulong current = encoder?.CacheBytes ?? 0;
-        if (p.XbzrleCacheSize == 0 && workingSetPages == 0 && current == 0) return 0;
-        var decision = XbzrleCacheSizer.ForNextPass(p.XbzrleCacheSize, p.MemoryBudget, HostMemoryInfo.Read(),
-            (ulong)workingSetPages, machine.Memory.Size, current, encoder?.CacheHeldBytes ?? 0);
-        if (decision.Bytes != current) Log($"xbzrle cache {ByteSize.Format(current)} -> {ByteSize.Format(decision.Bytes)}: {decision.Reason}");
-        return decision.Bytes;
-    }
+    /// <summary>The encoder's settings for pass <see cref="pass"/> from the plan's encodings.</summary>
+    private EncoderSettings EncoderSettingsFor(PassEncoding planned) =>
+        new(Pass, planned.Xbzrle && planned.XbzrleCacheBytes > 0, planned.Xbzrle ? planned.XbzrleCacheBytes : 0, planned.CompressMethod is not null,
+            planned.CompressMethod ?? settings.Parameters.CompressMethod, planned.CompressLevel, planned.CompressThreads);
 
     /// <summary>Tells the destination which capabilities the coming pass uses, when that changed.</summary>
     private void AnnounceCapabilities(EncoderSettings next)
@@ -55,7 +34,7 @@ public sealed partial class MigrationSource
         {
             new SetCapabilityMessage(ProtocolCapability.Xbzrle, next.Xbzrle).Write(payload);
             channels[0].Send(MessageType.SetCapability, payload);
-            Log($"xbzrle {(next.Xbzrle ? "on" : "off")} from pass {pass}");
+            Log($"xbzrle {(next.Xbzrle ? "on" : "off")} from pass {Pass}");
             xbzrleOn = next.Xbzrle;
         }
         string? method = next.Compress ? next.CompressMethod : null;
@@ -75,7 +54,7 @@ public sealed partial class MigrationSource
                 new SetCapabilityMessage(ProtocolCapabilities.ForCompressMethod(method), true).Write(payload);
                 channels[0].Send(MessageType.SetCapability, payload);
             }
-            Log(method is null ? $"compression off from pass {pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {pass}");
+            Log(method is null ? $"compression off from pass {Pass}" : $"compression ({method}, level {next.CompressLevel}, {next.CompressThreads} threads) from pass {Pass}");
             compressMethodOn = method;
         }
     }

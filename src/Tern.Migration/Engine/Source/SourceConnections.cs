@@ -1,10 +1,11 @@
 using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
+using Tern.Migration.Engine;
 
-namespace Tern.Migration.Engine;
+namespace Tern.Migration.Engine.Source;
 
-public sealed partial class MigrationSource
+internal sealed partial class SourceSession
 {
     private readonly BandwidthLimiter limiter;
     private readonly List<ChannelWriter> channels = [];
@@ -22,7 +23,7 @@ public sealed partial class MigrationSource
     private readonly TaskCompletionSource<ResumedMessage> resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Connects, says Hello, and agrees on a version and capabilities.</summary>
-    private void Setup(MigrationUri destination)
+    internal void Setup(MigrationUri destination)
     {
         destinationUri = destination;
         main = TcpTransport.ConnectAsync(destination, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
@@ -57,6 +58,15 @@ public sealed partial class MigrationSource
         returnPathBytesJudged = main.BytesRead; // Welcome was read here; the return path judges what comes after it
         returnPathThread = new Thread(ReadReturnPath) { IsBackground = true, Name = "tern migration return path" };
         returnPathThread.Start();
+    }
+
+    /// <summary>Channel 0, the main connection's writer.</summary>
+    internal ChannelWriter MainChannel => channels[0];
+
+    /// <summary>Waits until every channel has handed all it was given to the kernel.</summary>
+    internal void WaitUntilAllSent()
+    {
+        foreach (var c in channels) c.WaitUntilSent();
     }
 
     /// <summary>The page channels wanted now: 1, or multifd-channels when multifd is on and negotiated.</summary>
@@ -227,7 +237,11 @@ public sealed partial class MigrationSource
         }
     }
 
-    private void OnSettingsChanged() => limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
+    private void OnSettingsChanged()
+    {
+        limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
+        Interlocked.Increment(ref settingsVersion);
+    }
 
     private int tornDown;
 

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine.Source;
+
+/// <summary>
+/// The last step: the source commits (Commit) and the destination resumes the guest (Resumed). Before the first byte
+/// of Commit is written the VM is still the source's; from then on a failure leaves both sides paused
+/// (<see cref="HandOverUncertainException"/>). Then the migration is done.
+/// </summary>
+/// <param name="deadline">The switchover deadline armed at the pause; it may still take the VM back until Commit.</param>
+internal sealed class HandOverPhase(SourceSession session, Timer deadline, long pausedAt, long lastBeatBeforePause, SwitchoverTimeline timeline)
+    : SourcePhase(session)
+{
+    public override SourcePhase? Run()
+    {
+        var s = Session;
+        ResumedMessage done;
+        using (deadline)
+        {
+            s.Commit();
+            try
+            {
+                var resumed = s.ResumedTask;
+                done = resumed.Wait(s.ReplyTimeout) ? resumed.Result
+                    : throw new TimeoutException($"no confirmation within {s.ReplyTimeout.TotalSeconds:0} s");
+            }
+            catch (Exception e)
+            {
+                throw new HandOverUncertainException(
+                    $"the hand-over was committed but the destination did not confirm it ({SourceSession.Describe(e.InnerException ?? e)}): " +
+                    "both sides are paused; check the destination and run `cont` on the side that should keep the VM", e);
+            }
+        }
+
+        timeline.Mark("resumed");
+        s.Log($"switchover: {timeline}");
+        long guestDowntimeMs = done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0
+            ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)
+            : -1;
+        s.RecordDowntime((long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds, guestDowntimeMs);
+        return null;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Tern.Migration.Api;
+using Tern.Migration.Engine;
+using Tern.Migration.Protocol;
+using Tern.Migration.Throttle;
+using Tern.Migration.Xbzrle;
+
+namespace Tern.Migration.Planning;
+
+/// <summary>
+/// Tern's own planner, made of the pure decisions: the encodings the operator switched on (within what the
+/// destination accepted) with the XBZRLE cache sized by <see cref="XbzrleCacheSizer"/>, the throttle of the chosen
+/// controller (<see cref="ThrottlePlanner"/>), and the action from <see cref="ConvergencePolicy"/>: switch over once
+/// the rest fits the downtime limit, abort when <c>x-timeout</c> has passed, else continue. One per migration.
+/// </summary>
+public sealed class DefaultPassPlanner : IPassPlanner
+{
+    private readonly ThrottlePlanner throttle = new();
+
+    public PassPlan Plan(PlanInputs inputs)
+    {
+        var encoding = EncodingFor(inputs);
+        if (inputs.Final) return new PassPlan(PassAction.SwitchOver, "the final pass: the guest is paused", encoding, null);
+        if (inputs.Latest is null) return new PassPlan(PassAction.Continue, "the first pass sends all of RAM", encoding, null);
+
+        var throttlePlan = inputs.SyncPeriod is { } measured
+            ? throttle.Next(inputs.Parameters, inputs.IsEnabled(MigrationCapability.AutoConverge), inputs.IsEnabled(MigrationCapability.DirtyLimit), measured)
+            : null;
+        var (action, reason) = Action(inputs);
+        return new PassPlan(action, reason, encoding, throttlePlan);
+    }
+
+    /// <summary>Switch over, abort on <c>x-timeout</c>, or continue, and why.</summary>
+    private static (PassAction, string) Action(PlanInputs inputs)
+    {
+        var p = inputs.Parameters;
+        if (inputs.Convergence is not { } s) return (PassAction.Continue, "no dirty sync was measured after the last pass");
+        var expected = ConvergencePolicy.ExpectedDowntime(s);
+        string remaining = expected is { } e
+            ? Invariant($"{s.RemainingPages} dirty pages would take {(long)e.TotalMilliseconds} ms to send")
+            : $"{s.RemainingPages} dirty pages, the bandwidth is not measured yet";
+        if (ConvergencePolicy.ShouldSwitchOver(s))
+            return (PassAction.SwitchOver, $"{remaining}, within the {p.DowntimeLimitMs} ms downtime limit");
+        if (p.TimeoutMs > 0 && inputs.Elapsed.TotalMilliseconds > p.TimeoutMs)
+            return (PassAction.Abort, Invariant($"the migration did not converge within {p.TimeoutMs / 1000.0:0.#} s (x-timeout); ") +
+                $"{s.RemainingPages} pages were still dirty and would take {(expected is { } d ? (long)d.TotalMilliseconds : -1)} ms to send");
+        if (!ConvergencePolicy.IsConverging(s))
+            return (PassAction.Continue, Invariant($"{remaining}, above the {p.DowntimeLimitMs} ms downtime limit, and not converging: ") +
+                Invariant($"the guest dirties {s.DirtyPagesPerSecond * s.WireBytesPerPage / (1 << 20):0.0} MiB/s of wire bytes, the link sends {s.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s"));
+        return (PassAction.Continue, expected is null ? remaining : $"{remaining}, above the {p.DowntimeLimitMs} ms downtime limit");
+    }
+
+    /// <summary>
+    /// The operator's encodings now (a capability switched on or off during the migration takes effect at the next
+    /// pass), within what was negotiated, with the XBZRLE cache fitted to the measured working set.
+    /// </summary>
+    private static PassEncoding EncodingFor(PlanInputs inputs)
+    {
+        var p = inputs.Parameters;
+        bool xbzrle = inputs.IsEnabled(MigrationCapability.Xbzrle) && (inputs.Negotiated & ProtocolCapability.Xbzrle) != 0;
+        bool compress = inputs.IsEnabled(MigrationCapability.Compress)
+            && (inputs.Negotiated & ProtocolCapabilities.ForCompressMethod(p.CompressMethod)) != 0;
+        var (cacheBytes, cacheReason) = xbzrle ? XbzrleCacheSize(inputs) : (0UL, null);
+        return new PassEncoding(xbzrle && cacheBytes > 0, cacheBytes, cacheReason,
+            compress ? p.CompressMethod : null, p.CompressLevel, p.CompressThreads);
+    }
+
+    /// <summary>
+    /// The configured xbzrle-cache-size, or (0: automatic) a size fitted to the pages the guest has written since the
+    /// migration began (<see cref="Xbzrle.MigrationWorkingSet"/>); never above the host memory budget. Before any working set is measured (the first pass,
+    /// when the cache could not hit anyway) there is no cache; once there is one, a pass with no working set keeps it.
+    /// </summary>
+    private static (ulong, string?) XbzrleCacheSize(PlanInputs inputs)
+    {
+        var p = inputs.Parameters;
+        if (p.XbzrleCacheSize == 0 && inputs.WorkingSetPages == 0 && inputs.XbzrleCacheBytes == 0) return (0, null);
+        var decision = XbzrleCacheSizer.ForNextPass(p.XbzrleCacheSize, p.MemoryBudget, inputs.HostMemory,
+            (ulong)inputs.WorkingSetPages, inputs.GuestRamBytes, inputs.XbzrleCacheBytes, inputs.XbzrleCacheHeldBytes);
+        return (decision.Bytes, decision.Reason);
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
