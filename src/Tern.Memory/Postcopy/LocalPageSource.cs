@@ -66,7 +66,7 @@ public sealed class LocalPageSource : IMissingPageSource, IDisposable
     /// <paramref name="pagesPerMillisecond"/> pages and then a one-millisecond sleep at a time.
     /// </summary>
     public void PushRemaining(MissingPageService service, ReceivedPages received, int pagesPerMillisecond) =>
-        StartThread("tern local page push", () =>
+        StartThread(PushThreadName, () =>
         {
             int inBurst = 0;
             foreach (var page in received.Missing())
@@ -100,13 +100,16 @@ public sealed class LocalPageSource : IMissingPageSource, IDisposable
         thread.Start();
     }
 
-    /// <summary>Waits for the background push to have placed every page (true), or for the timeout.</summary>
+    /// <summary>Waits for every background push to have placed its pages (true), or for the timeout.</summary>
     public bool WaitForPush(TimeSpan timeout)
     {
-        Thread? push;
-        lock (threads) push = threads.FirstOrDefault(t => t.Name == "tern local page push");
-        return push is null || push.Join(timeout);
+        List<Thread> pushes;
+        lock (threads) pushes = threads.Where(t => t.Name == PushThreadName).ToList();
+        var deadline = DateTime.UtcNow + timeout;
+        return pushes.All(t => t.Join(deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero));
     }
+
+    private const string PushThreadName = "tern local page push";
 
     /// <summary>Stops both threads and waits for them.</summary>
     public void Dispose()

@@ -36,7 +36,8 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     private int waiters;
     private int registered; // 1 while RAM is registered with the userfaultfd
     private volatile bool stopped;
-    private long faults;
+    private long kernelFaults;
+    private long reportedMisses;
     private long pagesRequested;
     private long pagesPlaced;
     private long pagesAlreadyPresent;
@@ -65,7 +66,8 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     public bool IsServing => Volatile.Read(ref registered) == 1;
 
     public MissingPageCounters Counters => new(
-        Interlocked.Read(ref faults),
+        Interlocked.Read(ref kernelFaults),
+        Interlocked.Read(ref reportedMisses),
         Interlocked.Read(ref pagesRequested),
         Interlocked.Read(ref pagesPlaced),
         Interlocked.Read(ref pagesAlreadyPresent),
@@ -170,7 +172,7 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     /// <summary>A fault message from the kernel: serve a received hole at once, request anything else.</summary>
     private void OnFault(ulong address)
     {
-        Interlocked.Increment(ref faults);
+        Interlocked.Increment(ref kernelFaults);
         ulong offset = address - (ulong)ram.HostAddress;
         if (offset >= ram.Size) return; // not ours (cannot happen: only RAM is registered)
         var page = new PageIndex(offset / PageSize.Bytes);
@@ -210,7 +212,7 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     public void ReportMissing(PageIndex page)
     {
         if (received.Contains(page)) return;
-        Interlocked.Increment(ref faults);
+        Interlocked.Increment(ref reportedMisses);
         Request(page);
     }
 
