@@ -73,6 +73,18 @@ public static class MemFd
     }
 
     /// <summary>
+    /// Frees the backing pages of [<paramref name="offset"/>, +<paramref name="length"/>) (page-aligned) and unmaps them
+    /// from every mapping, leaving a hole that reads as zero, or, in a range registered with userfaultfd in MISSING
+    /// mode, faults again: post-copy uses it to make pages whose data is stale missing before it serves them.
+    /// </summary>
+    public static void PunchHole(FileDescriptor fd, ulong offset, ulong length)
+    {
+        int mode = LibCConstants.FALLOC_FL_PUNCH_HOLE | LibCConstants.FALLOC_FL_KEEP_SIZE;
+        if (LibC.Fallocate(fd.Number, mode, (long)offset, (long)length) != 0)
+            OsException.ThrowLastError($"fallocate(PUNCH_HOLE) of {length} bytes at offset {offset} of guest RAM");
+    }
+
+    /// <summary>
     /// The ranges of a memfd that have backing pages (SEEK_DATA/SEEK_HOLE); everything else is a hole that reads as
     /// zero without being allocated. Reading a hole through a mapping allocates it, so callers that only need to know
     /// "zero" use this instead.

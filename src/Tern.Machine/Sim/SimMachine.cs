@@ -2,6 +2,7 @@ using Tern.Guest;
 using Tern.Machine.State;
 using Tern.Memory;
 using Tern.Memory.Dirty;
+using Tern.Memory.Postcopy;
 
 namespace Tern.Machine.Sim;
 
@@ -113,6 +114,20 @@ public sealed class SimMachine : IVirtualMachine
             if (state == MachineRunState.Running) throw new InvalidOperationException("pause the machine before restoring state into it");
             snapshot.Apply(vcpus);
             if (state == MachineRunState.Created) state = MachineRunState.Paused;
+        }
+    }
+
+    /// <summary>
+    /// Lets the guest run while pages of its RAM are still missing: every vCPU asks <paramref name="arrival"/> before it
+    /// touches a page and waits for a missing one (its threads are managed, so they must never fault on a missing page;
+    /// see <see cref="IPageArrival"/>). Set before <see cref="RestoreState"/>, which reads the vCPUs' counters from RAM.
+    /// </summary>
+    public void ServeMissingPagesFrom(IPageArrival arrival)
+    {
+        lock (gate)
+        {
+            if (state == MachineRunState.Running) throw new InvalidOperationException("pause the machine before changing where its missing pages come from");
+            foreach (var v in vcpus) v.PageArrival = arrival;
         }
     }
 

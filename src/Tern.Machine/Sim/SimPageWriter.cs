@@ -27,6 +27,13 @@ internal sealed class TouchedPages(int capacity)
     private readonly ulong[] pages = new ulong[capacity];
     private int count;
 
+    public int Count => count;
+
+    public PageIndex this[int i] => new(pages[i]);
+
+    /// <summary>Forgets the pages without reporting them.</summary>
+    public void Clear() => count = 0;
+
     public void Add(PageIndex page)
     {
         if (count > 0 && pages[count - 1] == page.Value) return;
@@ -39,5 +46,18 @@ internal sealed class TouchedPages(int capacity)
     {
         for (int i = 0; i < count; i++) mark(new PageIndex(pages[i]));
         count = 0;
+    }
+}
+
+/// <summary>
+/// A dry run of a batch of simulated writes: collects the pages the batch will touch and lets the model write into a
+/// scratch page, so the vCPU can wait for missing pages before it writes anything (see <see cref="SimVcpu"/>).
+/// </summary>
+internal readonly struct ProbePageWriter(byte[] scratch, TouchedPages touched) : IGuestPageWriter
+{
+    public Span<byte> Page(PageIndex page)
+    {
+        touched.Add(page);
+        return scratch;
     }
 }

@@ -3,6 +3,7 @@ using Tern.Guest;
 using Tern.Machine.State;
 using Tern.Memory;
 using Tern.Memory.Dirty;
+using Tern.Memory.Postcopy;
 
 namespace Tern.Machine.Sim;
 
@@ -37,6 +38,10 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private ulong counter;
     private readonly TouchedPages touched;
     private readonly Action<PageIndex> markDirty;
+    // While pages of RAM are still missing (post-copy): the pages of the next batch, found by a dry run into scratch.
+    private readonly TouchedPages probed;
+    private readonly byte[] scratch = new byte[PageSize.Bytes];
+    private volatile IPageArrival? arrival;
 
     public SimVcpu(int index, WorkloadModel model, GuestRam ram, SoftwareDirtyTracker tracker, HeartbeatMonitor heartbeats, int batch)
     {
@@ -56,6 +61,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         if (workload.Content == PageContent.Mixed) this.batch = Math.Min(this.batch, GuestImageBuilder.DefaultChunkWrites);
         // One page a write at most, plus the control page where the counter is stored.
         touched = new TouchedPages(this.batch + 2);
+        probed = new TouchedPages(this.batch + 2);
         markDirty = page => tracker.MarkDirty(page, index);
         thread = new Thread(Run) { IsBackground = true, Name = $"tern sim vCPU {index}" };
         thread.Start();
@@ -68,6 +74,15 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     {
         get => throttlePermille / 1000.0;
         set => throttlePermille = (int)Math.Round(Math.Clamp(value, 0, 0.99) * 1000);
+    }
+
+    /// <summary>
+    /// Makes the vCPU ask <paramref name="pages"/> before touching guest RAM, for as long as pages are missing. Set
+    /// while the vCPU is not running.
+    /// </summary>
+    public IPageArrival? PageArrival
+    {
+        set => arrival = value;
     }
 
     public void Resume()
@@ -137,6 +152,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
             {
                 // Idle ticks once a millisecond and otherwise sleeps, like the real guest's hlt.
                 Thread.Sleep(1);
+                if (!AwaitPagesOf(counter, counter + 1)) continue;
                 var writer = new SimPageWriter(ram, touched);
                 model.Apply(ref writer, index, counter, counter + 1);
                 touched.Drain(markDirty);
@@ -145,6 +161,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 continue;
             }
 
+            if (!AwaitPagesOf(counter, counter + (ulong)batch)) continue;
             var pages = new SimPageWriter(ram, touched);
             model.Apply(ref pages, index, counter, counter + (ulong)batch);
             touched.Drain(markDirty);
@@ -194,8 +211,74 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         }
     }
 
+    /// <summary>
+    /// While pages of RAM are missing, makes sure every page the writes [<paramref name="from"/>, <paramref name="to"/>)
+    /// touch is present before any is written: false (nothing written) when the vCPU is paused or told to exit while it
+    /// waits, or when the pages will never come.
+    /// </summary>
+    /// <remarks>
+    /// Why ask instead of touching: this is a managed thread, and a managed thread that touches a missing page blocks in
+    /// the kernel where the runtime cannot suspend it for a GC; any GC in the process would then wait for it forever,
+    /// and the page it needs could never be placed (see <see cref="IPageArrival"/>). Touching each page through a
+    /// system call first would avoid that too, but would leave a batch half written when a pause comes while it waits.
+    /// A dry run of the batch finds its pages (at the cost of computing the batch twice, only while pages are missing),
+    /// all missing ones are requested at once, and the vCPU waits in a GC-safe wait, checking every few milliseconds
+    /// whether it has been paused; the batch is then written whole, or not at all.
+    /// </remarks>
+    private bool AwaitPagesOf(ulong from, ulong to)
+    {
+        var pages = arrival;
+        if (pages is null || pages.IsComplete) return true;
+        var probe = new ProbePageWriter(scratch, probed);
+        model.Apply(ref probe, index, from, to);
+        try
+        {
+            for (int i = 0; i < probed.Count; i++)
+                if (!pages.IsPresent(probed[i])) pages.ReportMissing(probed[i]);
+            for (int i = 0; i < probed.Count; i++)
+            {
+                while (true)
+                {
+                    if (!running || exiting) return false;
+                    var wait = pages.WaitUntilPresent(probed[i], WaitSliceMilliseconds);
+                    if (wait == PageWait.Present) break;
+                    if (wait == PageWait.Stopped)
+                    {
+                        // No page will come: never write again, and stay pausable.
+                        lock (gate) while (running && !exiting) Monitor.Wait(gate);
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        finally
+        {
+            probed.Clear();
+        }
+    }
+
+    /// <summary>How often a vCPU waiting for a missing page checks whether it has been paused.</summary>
+    private const int WaitSliceMilliseconds = 5;
+
+    /// <summary>Waits (not pausable: for Resume and RestoreState) until a page is present; throws if it never will be.</summary>
+    private void AwaitPage(PageIndex page)
+    {
+        var pages = arrival;
+        if (pages is null || pages.IsComplete || pages.IsPresent(page)) return;
+        pages.ReportMissing(page);
+        while (true)
+        {
+            var wait = pages.WaitUntilPresent(page, WaitSliceMilliseconds * 20);
+            if (wait == PageWait.Present) return;
+            if (wait == PageWait.Stopped)
+                throw new InvalidOperationException($"vCPU {index}'s control page ({page}) never arrived: the missing-page service stopped");
+        }
+    }
+
     private ulong ReadCounterFromRam()
     {
+        AwaitPage(model.Layout.Vcpus[index].ControlPage.Page);
         var page = ram.GetSpan(model.Layout.Vcpus[index].ControlPage, PageSize.Bytes);
         return ControlPage.Read(page).Counter;
     }

@@ -1,5 +1,6 @@
 using Tern.Memory;
 using Tern.Memory.Dirty;
+using Tern.Memory.Postcopy;
 using Tern.Migration.Protocol;
 using Tern.Migration.Xbzrle;
 
@@ -20,6 +21,9 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
     public CapabilitySchedule Capabilities => capabilities;
 
     private readonly DirtyBitmap touched = new(memory.PageCount);
+
+    /// <summary>The pages applied so far, each marked after its data is in RAM (for post-copy: what is still missing).</summary>
+    public ReceivedPages Received { get; } = new(memory.PageCount);
     private readonly FirstTouchPrefaulter prefaulter = new(memory);
 
     /// <summary>Applies one Pages payload; returns the number of records.</summary>
@@ -42,10 +46,12 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
                     if (!touched.IsSet(index)) prefaulter.BeforeFirstWrite(index);
                     memory.WritePage(index, bytes);
                     touched.SetAtomic(index);
+                    Received.Mark(index);
                     counters.Normal();
                     break;
                 case PageRecordKind.Zero:
                     if (touched.IsSet(index)) memory.GetSpan(index.Address, PageSize.Bytes).Clear();
+                    Received.Mark(index);
                     counters.Zero();
                     break;
                 case PageRecordKind.Xbzrle:
@@ -56,6 +62,7 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
                     if (!result.IsSuccess)
                         throw new ProtocolException($"XBZRLE page record {i} of pass {pass} (page {page}) does not decode: {result.Describe()}");
                     touched.SetAtomic(index);
+                    Received.Mark(index);
                     counters.Xbzrle();
                     break;
                 default:
@@ -67,6 +74,7 @@ internal sealed class PageApplier(IGuestMemory memory, CapabilitySchedule capabi
                     if (!decoded.Succeeded)
                         throw new ProtocolException($"{kind} page record {i} of pass {pass} (page {page}) does not decompress: {decoded.Failure}");
                     touched.SetAtomic(index);
+                    Received.Mark(index);
                     counters.Compressed();
                     break;
             }
