@@ -31,9 +31,35 @@ public static class ConvergencePolicy
         return TimeSpan.FromSeconds(s.RemainingPages * s.WireBytesPerPage / s.BandwidthBytesPerSecond);
     }
 
-    /// <summary>Stop the guest and send the rest when that fits in the downtime budget (after at least one full pass).</summary>
-    public static bool ShouldSwitchOver(in ConvergenceSnapshot s) =>
+    /// <summary>
+    /// Stop the guest and send the rest when that fits in the downtime budget (after at least one full pass) and one
+    /// more live pass would not at least halve it. The limit is a ceiling, not a target: a guest whose remaining pages
+    /// take 40 ms while it dirties little is better sent live, and stopped for the few pages it dirtied meanwhile.
+    /// Each live pass sends what remains in the time the stop would take (T) while the guest dirties
+    /// <see cref="ConvergenceSnapshot.DirtyPagesPerSecond"/> x T pages, so the stop after it would take
+    /// <see cref="NextStopRatio"/> x T: below 1/2, continuing pays; at or above it (or once the stop is negligible,
+    /// <see cref="NegligibleStop"/>), stop now. The remaining stop halves at least with each pass, so this ends.
+    /// </summary>
+    public static bool ShouldSwitchOver(in ConvergenceSnapshot s)
+    {
+        if (!FitsLimit(s)) return false;
+        if (ExpectedDowntime(s) <= NegligibleStop(s.DowntimeLimitMs)) return true;
+        return NextStopRatio(s) >= 0.5;
+    }
+
+    /// <summary>What remains could be sent within the downtime limit now (after at least one full pass).</summary>
+    public static bool FitsLimit(in ConvergenceSnapshot s) =>
         s.Pass >= 1 && ExpectedDowntime(s) is { } d && d.TotalMilliseconds <= s.DowntimeLimitMs;
+
+    /// <summary>A stop this short is not worth another pass: 5 ms, or a tenth of a smaller limit.</summary>
+    public static TimeSpan NegligibleStop(long downtimeLimitMs) => TimeSpan.FromMilliseconds(Math.Min(5, downtimeLimitMs / 10.0));
+
+    /// <summary>
+    /// The stop after one more live pass, as a fraction of the stop now: the wire bytes the guest dirties per second
+    /// over the bytes the link sends per second (0 when the bandwidth is unknown).
+    /// </summary>
+    public static double NextStopRatio(in ConvergenceSnapshot s) =>
+        s.BandwidthBytesPerSecond > 0 ? s.DirtyPagesPerSecond * s.WireBytesPerPage / s.BandwidthBytesPerSecond : 0;
 
     /// <summary>False while the guest dirties memory faster than the link can send it: more passes will not help.</summary>
     public static bool IsConverging(in ConvergenceSnapshot s) =>

@@ -39,9 +39,18 @@ public sealed class DefaultPassPlanner : IPassPlanner
         string remaining = expected is { } e
             ? Invariant($"{s.RemainingPages} dirty pages would take {(long)e.TotalMilliseconds} ms to send")
             : $"{s.RemainingPages} dirty pages, the bandwidth is not measured yet";
+        bool pastTimeout = p.TimeoutMs > 0 && inputs.Elapsed.TotalMilliseconds > p.TimeoutMs;
         if (ConvergencePolicy.ShouldSwitchOver(s))
             return (PassAction.SwitchOver, $"{remaining}, within the {p.DowntimeLimitMs} ms downtime limit");
-        if (p.TimeoutMs > 0 && inputs.Elapsed.TotalMilliseconds > p.TimeoutMs)
+        if (ConvergencePolicy.FitsLimit(s))
+        {
+            // Within the limit, but one more live pass would at least halve the stop: worth it, unless x-timeout is up.
+            double next = expected!.Value.TotalMilliseconds * ConvergencePolicy.NextStopRatio(s);
+            return pastTimeout
+                ? (PassAction.SwitchOver, $"{remaining}, within the {p.DowntimeLimitMs} ms downtime limit; x-timeout has passed, so no more live passes")
+                : (PassAction.Continue, Invariant($"{remaining}, within the {p.DowntimeLimitMs} ms downtime limit, but one more live pass would leave about {next:0} ms"));
+        }
+        if (pastTimeout)
             return (PassAction.Abort, Invariant($"the migration did not converge within {p.TimeoutMs / 1000.0:0.#} s (x-timeout); ") +
                 $"{s.RemainingPages} pages were still dirty and would take {(expected is { } d ? (long)d.TotalMilliseconds : -1)} ms to send");
         if (!ConvergencePolicy.IsConverging(s))

@@ -54,7 +54,12 @@ public sealed class RecordedHistoryReplayTests
             Assert.NotNull(plan.Throttle);
             Assert.True(plan.Throttle.PercentPerVcpu.SequenceEqual(pass.ThrottlePercent!),
                 $"pass {pass.Pass}: replayed throttle {string.Join('/', plan.Throttle.PercentPerVcpu)}, recorded {string.Join('/', pass.ThrottlePercent!)} ({plan.Throttle.Reason})");
-            Assert.True(pass.Decision == plan.Action.ToQapi(), $"pass {pass.Pass}: replayed {plan.Action.ToQapi()} ({plan.Reason}), recorded {pass.Decision}");
+            // The one decision that changed since the recording: its last live pass left 121 ms to send while the
+            // guest, throttled, dirtied at 0.4 of the link's rate. It switched over then (the limit was the target);
+            // the planner now sends one more live pass, since the stop after it would be about 48 ms.
+            string expected = i == precopy.Count - 1 ? "continue" : pass.Decision;
+            Assert.True(expected == plan.Action.ToQapi(), $"pass {pass.Pass}: replayed {plan.Action.ToQapi()} ({plan.Reason}), expected {expected}, recorded {pass.Decision}");
+            if (i == precopy.Count - 1) Assert.Contains("one more live pass would leave about 48 ms", plan.Reason);
             Assert.False(string.IsNullOrWhiteSpace(plan.Reason));
             inForce = plan.Throttle.PercentPerVcpu;
         }

@@ -10,8 +10,9 @@ public sealed class ConvergencePolicyTests
     [Fact]
     public void It_switches_over_when_what_is_left_fits_the_downtime_budget()
     {
-        // 10,000 whole pages on a 1 GB/s link: 41 ms.
-        var s = Snapshot(10_000, 4104, 1e9);
+        // 10,000 whole pages on a 1 GB/s link: 41 ms, for a guest that dirties 200,000 pages/s (0.8 GB/s): another
+        // pass would leave 80% of it, so it stops now.
+        var s = Snapshot(10_000, 4104, 1e9, dirtyRate: 200_000);
         Assert.Equal(41, ConvergencePolicy.ExpectedDowntime(s)!.Value.TotalMilliseconds, 0);
         Assert.True(ConvergencePolicy.ShouldSwitchOver(s));
         Assert.False(ConvergencePolicy.ShouldSwitchOver(s with { DowntimeLimitMs = 30 }));
@@ -22,8 +23,8 @@ public sealed class ConvergencePolicyTests
     {
         // The case QEMU 7.2 gets wrong: 100,000 dirty pages that XBZRLE sends at 40 bytes each, on a 100 MB/s link
         // that the compressed stream fills. As whole pages that is 4.1 s of downtime; as what is really sent, 40 ms.
-        var whole = Snapshot(100_000, 4104, 100e6);
-        var real = Snapshot(100_000, 40, 100e6);
+        var whole = Snapshot(100_000, 4104, 100e6, dirtyRate: 2_000_000);
+        var real = Snapshot(100_000, 40, 100e6, dirtyRate: 2_000_000);
         Assert.False(ConvergencePolicy.ShouldSwitchOver(whole));
         Assert.True(ConvergencePolicy.ShouldSwitchOver(real));
         Assert.Equal(40, ConvergencePolicy.ExpectedDowntime(real)!.Value.TotalMilliseconds, 0);
@@ -45,5 +46,32 @@ public sealed class ConvergencePolicyTests
         Assert.Null(ConvergencePolicy.ExpectedDowntime(Snapshot(10, 4104, 0)));
         Assert.False(ConvergencePolicy.ShouldSwitchOver(Snapshot(10, 4104, 0)));
         Assert.False(ConvergencePolicy.ShouldSwitchOver(Snapshot(0, 4104, 1e9, pass: 0)), "not before the first full pass");
+    }
+
+    [Fact]
+    public void Within_the_limit_it_keeps_sending_live_while_a_pass_at_least_halves_the_stop()
+    {
+        // 41 ms left on a 1 GB/s link. A guest dirtying 20,000 pages/s (82 MB/s) would leave 8% of it after one more
+        // pass: stopping now would cost 41 ms where the next stop costs about 3.
+        var slow = Snapshot(10_000, 4104, 1e9, dirtyRate: 20_000);
+        Assert.Equal(0.082, ConvergencePolicy.NextStopRatio(slow), 3);
+        Assert.False(ConvergencePolicy.ShouldSwitchOver(slow));
+        // Dirtying 121,000 pages/s leaves just under half: still worth it; 122,000 is just over: stop now.
+        Assert.False(ConvergencePolicy.ShouldSwitchOver(slow with { DirtyPagesPerSecond = 121_000 }));
+        Assert.True(ConvergencePolicy.ShouldSwitchOver(slow with { DirtyPagesPerSecond = 122_000 }));
+        // An idle guest (nothing dirtied) with 41 ms left sends it live, and then stops with nothing to send.
+        Assert.False(ConvergencePolicy.ShouldSwitchOver(slow with { DirtyPagesPerSecond = 0 }));
+        Assert.True(ConvergencePolicy.ShouldSwitchOver(slow with { RemainingPages = 0, DirtyPagesPerSecond = 0 }));
+    }
+
+    [Fact]
+    public void A_negligible_stop_is_taken_at_once()
+    {
+        // 1,000 pages on 1 GB/s: 4.1 ms, under the 5 ms that is not worth another pass, however little the guest dirties.
+        Assert.True(ConvergencePolicy.ShouldSwitchOver(Snapshot(1_000, 4104, 1e9, dirtyRate: 10)));
+        Assert.Equal(5, ConvergencePolicy.NegligibleStop(300).TotalMilliseconds);
+        // With a 20 ms limit the negligible stop is 2 ms.
+        Assert.Equal(2, ConvergencePolicy.NegligibleStop(20).TotalMilliseconds);
+        Assert.False(ConvergencePolicy.ShouldSwitchOver(Snapshot(1_000, 4104, 1e9, dirtyRate: 10, limitMs: 20)));
     }
 }
