@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
-using Tern.Migration.Engine.Source;
 using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Throttle;
 using Tern.Migration.Transport;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 
