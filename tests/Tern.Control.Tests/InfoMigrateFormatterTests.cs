@@ -111,6 +111,25 @@ public sealed class InfoMigrateFormatterTests
     }
 
     [Fact]
+    public void The_engines_plan_and_the_switchover_steps_follow_the_QEMU_lines()
+    {
+        var info = new MigrationInfo
+        {
+            Status = MigrationStatus.Completed,
+            Plan = new PlanInfo(5, "switchover", "the final pass: the guest is paused", false, 0, null, null, null),
+            Switchover = [new(SwitchoverStep.Pause, 0.44), new(SwitchoverStep.FinalSync, 1.25), new(SwitchoverStep.Resumed, 12)],
+        };
+
+        var text = InfoMigrateFormatter.Format(info);
+
+        Assert.Equal(
+            "Migration status: completed\n" +
+            "plan for pass 5: switchover (the final pass: the guest is paused)\n" +
+            "switchover steps: pause 0.4 ms, final-sync 1.3 ms, resumed 12.0 ms\n",
+            text);
+    }
+
+    [Fact]
     public void No_migration_yet_is_one_line()
     {
         Assert.Equal("Migration status: none\n", InfoMigrateFormatter.Format(new MigrationInfo()));

@@ -75,6 +75,24 @@ public sealed class QueryMigrateTests
     }
 
     [Fact]
+    public async Task The_switchover_steps_are_reported_in_order_in_ms_under_x_switchover_and_read_back()
+    {
+        await using var host = QmpTestHost.Start();
+        SwitchoverStepTime[] steps = [new(SwitchoverStep.Pause, 0.4), new(SwitchoverStep.FinalSync, 1.25), new(SwitchoverStep.FinalPass, 12.5),
+            new(SwitchoverStep.DeviceState, 0.2), new(SwitchoverStep.Sent, 0.1), new(SwitchoverStep.Ready, 3), new(SwitchoverStep.Commit, 0.05),
+            new(SwitchoverStep.Resumed, 1.5)];
+        host.Vm.SetMigration(SampleMigrations.Completed with { Switchover = steps });
+        await using var c = await host.ConnectNegotiatedAsync();
+
+        var info = QmpAssert.Success(await c.CommandAsync("""{"execute": "query-migrate"}"""));
+
+        var x = info.GetProperty("x-switchover");
+        Assert.Equal(["pause", "final-sync", "final-pass", "device-state", "sent", "ready", "commit", "resumed"], x.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal(12.5, x.GetProperty("final-pass").GetDouble());
+        Assert.Equal(steps, MigrationInfoJson.FromJson(info).Switchover);
+    }
+
+    [Fact]
     public async Task A_completed_migration_reports_downtime_and_verification()
     {
         await using var host = QmpTestHost.Start();

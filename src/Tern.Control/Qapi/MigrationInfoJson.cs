@@ -114,6 +114,12 @@ public static class MigrationInfoJson
         {
             o["x-plan"] = PlanJson(plan);
         }
+        if (info.Switchover is { } steps)
+        {
+            var times = new JsonObject();
+            foreach (var step in steps) times[step.Step.ToQapi()] = Math.Round(step.Ms, 3);
+            o["x-switchover"] = times;
+        }
         if (info.GuestSlowdown is { } slowdown)
         {
             GuestSlowdownJson.Add(o, slowdown);
@@ -166,6 +172,7 @@ public static class MigrationInfoJson
             ThrottlePeak = (int?)OptionalInt64(json, "x-throttle-peak"),
             Converging = OptionalBool(json, "x-converging"),
             Plan = ReadPlan(json),
+            Switchover = ReadSwitchover(json),
             GuestSlowdown = GuestSlowdownJson.Read(json),
         };
     }
@@ -197,6 +204,20 @@ public static class MigrationInfoJson
                 ? t.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-plan.throttle-percentage", "an array of integers")).ToList()
                 : null,
             OptionalString(j, "throttle-reason"));
+    }
+
+    /// <summary><c>x-switchover</c>: the steps in the order sent; a step Tern does not know is skipped (a newer Tern's).</summary>
+    private static IReadOnlyList<SwitchoverStepTime>? ReadSwitchover(JsonElement json)
+    {
+        if (!json.TryGetProperty("x-switchover", out var j)) return null;
+        if (j.ValueKind != JsonValueKind.Object) throw Bad("x-switchover", "an object");
+        var steps = new List<SwitchoverStepTime>();
+        foreach (var member in j.EnumerateObject())
+        {
+            if (member.Value.ValueKind != JsonValueKind.Number) throw Bad($"x-switchover.{member.Name}", "a number");
+            if (SwitchoverStepNames.TryParse(member.Name, out var step)) steps.Add(new SwitchoverStepTime(step, member.Value.GetDouble()));
+        }
+        return steps;
     }
 
     private static RamStats ReadRam(JsonElement j) => new()

@@ -82,6 +82,8 @@ public static class InfoMigrateFormatter
         if (info.ChannelBytes is { Count: > 1 } perChannel) Line($"channel bytes: {string.Join(", ", perChannel.Select(b => $"{b / 1024} kbytes"))}");
         if (info.Converging is { } converging) Line($"converging: {(converging ? "yes" : "no")}");
         if (info.Plan is { } plan) Line($"plan for pass {plan.Pass}: {plan.Action} ({plan.Reason})");
+        if (info.Switchover is { Count: > 0 } steps)
+            Line("switchover steps: " + string.Join(", ", steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Step.ToQapi()} {s.Ms:0.0} ms"))));
         if (info.GuestSlowdown is { } slowdown) foreach (var line in GuestSlowdownText.Lines(slowdown)) Line(line);
         return text.ToString();
     }

@@ -37,6 +37,8 @@ public sealed record MigrationInfo
     public long? DirtyLimitThrottleTimePerRoundUs { get; init; }
     /// <summary><c>x-plan</c>: what the engine decided for the coming pass (action, reason, encodings, throttle), apart from what the operator set.</summary>
     public PlanInfo? Plan { get; init; }
+    /// <summary><c>x-switchover</c>: how long each step of the switchover took so far, in ms (pause, final-sync, ..., resumed).</summary>
+    public IReadOnlyList<SwitchoverStepTime>? Switchover { get; init; }
     /// <summary><c>x-guest-progress-before</c>, <c>-during</c>, <c>x-guest-slowdown</c>: the guest's slowdown during the migration, from its own counters.</summary>
     public GuestSlowdown? GuestSlowdown { get; init; }
 }

@@ -1,6 +1,4 @@
 using Tern.Machine;
-using Tern.Migration.Api;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Throttle;
 

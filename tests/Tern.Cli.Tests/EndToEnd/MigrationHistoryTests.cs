@@ -54,6 +54,9 @@ public sealed class MigrationHistoryTests : IDisposable
 
         var info = await TernProcess.WaitForMigrationAsync(src, TimeSpan.FromSeconds(120));
         Assert.True(info.GetProperty("status").GetString() == "completed", $"{info}\n{source.Output}\n{destination.Output}");
+        // Where the downtime went, step by step, from the pause to the destination's Resumed.
+        var steps = info.GetProperty("x-switchover").EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal(["pause", "final-sync", "final-pass", "device-state", "sent", "ready", "commit", "resumed"], steps);
 
         // After: every pass, numbered without gaps, the last one the final pass sent while the guest was paused.
         var passes = (await src.ExecuteAsync("x-query-migrate-history", cancel: Ct)).EnumerateArray().ToList();

@@ -80,6 +80,24 @@ public sealed class InjectedPlannerTests
     }
 
     [Fact]
+    public void A_plan_to_start_post_copy_is_refused_by_name_and_the_guest_stays_here()
+    {
+        using var m = LocalMigration.Sim("seq:ws=8M", 64 << 20, vcpus: 1);
+        m.Source.Resume();
+        var planner = new ScriptedPlanner(i => i.Latest is null ? null : (PassAction.StartPostcopy, "test planner: the guest dirties too fast"));
+
+        var (source, run) = m.Start(planner: planner);
+        m.Finish(source, run);
+
+        Assert.Equal(MigrationStatus.Failed, source.Status);
+        Assert.Equal(MigrationOutcome.SourceKeepsVm, source.Outcome);
+        Assert.Contains("the pass planner chose post-copy after pass 1 (test planner: the guest dirties too fast), which this version of Tern cannot do yet",
+            source.Info().ErrorDesc);
+        Assert.Equal(MachineRunState.Running, m.Source.State);
+        Assert.Equal("postcopy", Assert.Single(source.History).Decision);
+    }
+
+    [Fact]
     public void A_plan_the_destination_cannot_take_fails_the_migration_with_what_was_wrong()
     {
         using var m = LocalMigration.Sim("idle", 64 << 20, vcpus: 1);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine.Source;
@@ -19,6 +20,7 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
         using (deadline)
         {
             s.Commit();
+            timeline.Mark(SwitchoverStep.Commit);
             try
             {
                 var resumed = s.ResumedTask;
@@ -33,7 +35,7 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
             }
         }
 
-        timeline.Mark("resumed");
+        timeline.Mark(SwitchoverStep.Resumed);
         s.Log($"switchover: {timeline}");
         long guestDowntimeMs = done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0
             ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)

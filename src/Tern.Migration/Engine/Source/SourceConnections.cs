@@ -1,7 +1,6 @@
 using Tern.Migration.Api;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 

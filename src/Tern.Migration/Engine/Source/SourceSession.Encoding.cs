@@ -5,7 +5,6 @@ using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Xbzrle;
 using Tern.Os;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 

@@ -3,7 +3,6 @@ using Tern.Machine;
 using Tern.Migration.Api;
 using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 

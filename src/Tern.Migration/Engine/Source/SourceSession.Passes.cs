@@ -6,7 +6,6 @@ using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Throttle;
 using Tern.Os;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 

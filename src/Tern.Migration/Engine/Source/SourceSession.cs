@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using Tern.Machine;
 using Tern.Migration.Api;
-using Tern.Migration.Engine.Source;
 using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Throttle;
 using Tern.Migration.Transport;
-using Tern.Migration.Engine;
 
 namespace Tern.Migration.Engine.Source;
 
@@ -56,6 +54,9 @@ internal sealed partial class SourceSession : IDisposable
     internal long SetupMs { set => setupMs = value; }
     internal bool PausedForSwitchover { set => pausedForSwitchover = value; }
     internal VerificationResult? Verification { set { lock (gate) verification = value; } }
+    /// <summary>The switchover's steps so far, for query-migrate's x-switchover; null before the switchover.</summary>
+    internal SwitchoverTimeline? Timeline { set { lock (gate) timeline = value; } }
+    private SwitchoverTimeline? timeline;
 
     /// <summary>The downtime the operator saw (pause to Resumed) and the guest saw (its heartbeats; -1 unknown).</summary>
     internal void RecordDowntime(long downtime, long guestDowntime)
@@ -146,6 +147,7 @@ internal sealed partial class SourceSession : IDisposable
                 DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
                     ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Tern.Machine.ThrottleClock.Period.TotalMicroseconds) : null,
                 Plan = latestPlan is { } latest ? PassPlanCheck.ToInfo(latest.Pass, latest.Plan) : null,
+                Switchover = timeline?.Steps,
             };
         }
     }

@@ -30,6 +30,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         try
         {
             var timeline = new SwitchoverTimeline(pausedAt);
+            s.Timeline = timeline;
             ulong digest = SendTheRest(timeline);
             AwaitReady(digest, timeline);
             return new HandOverPhase(s, deadline, pausedAt, lastBeatBeforePause, timeline);
@@ -47,8 +48,8 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var s = Session;
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
-        var pauseTook = machine.Pause();
-        timeline.Mark($"pause ({pauseTook.TotalMilliseconds:0.0} ms)");
+        machine.Pause();
+        timeline.Mark(SwitchoverStep.Pause);
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
 
         bool verify = s.Settings.IsEnabled(MigrationCapability.Verify);
@@ -66,18 +67,18 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
             }
             s.SwitchoverStep = "syncing the last dirty pages";
             s.SyncDirtyPages(tracker);
-            timeline.Mark("final sync");
+            timeline.Mark(SwitchoverStep.FinalSync);
             var plan = s.PlanPass(s.Pass, latest: null, syncPeriod: null, final: true);
             if (plan.Action == PassAction.Abort) throw new PassPlanAbortException(plan.Reason);
             s.SwitchoverStep = "sending the final pass";
             s.SendPass(final: true, plan.Encoding);
-            timeline.Mark("final pass");
+            timeline.Mark(SwitchoverStep.FinalPass);
             s.RecordPass(s.PassReportOf(null), "complete", plan.Reason);
             tracker.Stop();
 
             s.SwitchoverStep = "sending the device state";
             s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
-            timeline.Mark("device state");
+            timeline.Mark(SwitchoverStep.DeviceState);
         }
         finally
         {
@@ -86,7 +87,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
             digesting?.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
         }
         ulong digest = digesting?.GetAwaiter().GetResult() ?? 0;
-        if (verify) timeline.Mark("digest");
+        if (verify) timeline.Mark(SwitchoverStep.Digest);
         return digest;
     }
 
@@ -106,11 +107,11 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         s.MainChannel.Send(MessageType.Complete, payload);
         s.WaitUntilAllSent();
 
-        timeline.Mark("sent");
+        timeline.Mark(SwitchoverStep.Sent);
         s.SwitchoverStep = "waiting for the destination's Ready";
         var confirmation = s.Await(s.ReadyTask, "the destination to confirm it holds everything");
         s.SwitchoverStep = "committing";
-        timeline.Mark("ready");
+        timeline.Mark(SwitchoverStep.Ready);
         if (verify)
         {
             var result = new VerificationResult(confirmation.HasDigest && confirmation.Digest == digest, digest, confirmation.Digest, (long)confirmation.PagesCompared);
