@@ -47,10 +47,10 @@ public static class PostcopyLaunch
     /// while they wait. A KVM vCPU blocked on a missing page inside KVM_RUN is not always interruptible: on the kvm_pvm
     /// hosts Tern is tested on, the kick does not end the wait (measured: the pause never returned). So if the pause has
     /// not finished within <see cref="PauseGrace"/>, the service is stopped, which closes the userfaultfd and lets each
-    /// blocked access go on with a zero page. That zero page is never run on: the vCPU's kick is pending, so KVM returns
-    /// to Tern before it enters the guest again, and the pause completes; the page stays unmarked in
-    /// <see cref="ReceivedPages"/>, and the machine, destroyed next, is never resumed or saved. Without it, the only
-    /// other way out of such a wait is the page itself, which will not come.
+    /// blocked access go on with a zero page. The guest should not run on that page: the vCPU's kick is pending, and KVM
+    /// checks for signals before each guest entry, so it returns to Tern and the pause completes (the shutdown test sees
+    /// the vCPU stop without a fault). The page stays unmarked in <see cref="ReceivedPages"/>, and the machine, destroyed
+    /// next, is never resumed or saved. The only other way out of such a wait is the page itself, which will not come.
     /// </remarks>
     public static void Shutdown(IVirtualMachine machine, MissingPageService service)
     {

@@ -158,11 +158,12 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         // Marked only after the page is in place: whoever sees it marked may touch it.
         if (!received.Mark(page)) return;
         if (placement == PagePlacement.Placed) Interlocked.Increment(ref pagesPlaced);
-        long waited = requests.Arrive(page);
+        long waited = requests.Arrive(page, out bool byKernelFault);
         if (waited >= 0)
         {
             latency.Record(waited);
-            Interlocked.Add(ref blockedTicks, waited);
+            // A vCPU blocked in the kernel waits from its fault to the placement; managed waiters time their own waits.
+            if (byKernelFault) Interlocked.Add(ref blockedTicks, waited);
         }
         if (Volatile.Read(ref waiters) > 0)
             lock (arrivalGate) Monitor.PulseAll(arrivalGate);
@@ -178,7 +179,7 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         var page = new PageIndex(offset / PageSize.Bytes);
         if (!received.Contains(page))
         {
-            Request(page);
+            Request(page, byKernelFault: true);
             return;
         }
         // Received as zero and never written (a hole of the memfd), or placed since the fault: a zero page fills the
@@ -194,9 +195,9 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         }
     }
 
-    private void Request(PageIndex page)
+    private void Request(PageIndex page, bool byKernelFault)
     {
-        if (!requests.TryBegin(page)) return;
+        if (!requests.TryBegin(page, byKernelFault)) return;
         Interlocked.Increment(ref pagesRequested);
         source.RequestPage(page);
     }
@@ -213,13 +214,14 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     {
         if (received.Contains(page)) return;
         Interlocked.Increment(ref reportedMisses);
-        Request(page);
+        Request(page, byKernelFault: false);
     }
 
     public PageWait WaitUntilPresent(PageIndex page, int timeoutMilliseconds)
     {
         if (received.Contains(page)) return PageWait.Present;
-        long deadline = Stopwatch.GetTimestamp() + timeoutMilliseconds * Stopwatch.Frequency / 1000;
+        long started = Stopwatch.GetTimestamp();
+        long deadline = started + timeoutMilliseconds * Stopwatch.Frequency / 1000;
         Interlocked.Increment(ref waiters);
         try
         {
@@ -239,6 +241,7 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         finally
         {
             Interlocked.Decrement(ref waiters);
+            Interlocked.Add(ref blockedTicks, Stopwatch.GetTimestamp() - started);
         }
     }
 

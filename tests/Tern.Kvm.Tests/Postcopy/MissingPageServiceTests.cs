@@ -166,6 +166,8 @@ public sealed class MissingPageServiceTests : IDisposable
         Assert.True(service.IsPresent(page));
         Assert.Equal(Pattern(6), ram.GetPageSpan(page).ToArray()); // safe now: it is present
         Assert.Equal(1, service.Counters.ReportedMisses);
+        // Its own waits: 20 ms timed out, then about 50 ms until the page came.
+        Assert.True(service.Counters.BlockedTime >= TimeSpan.FromMilliseconds(60), $"blocked {service.Counters.BlockedTime}");
         Assert.Equal(0, service.Counters.KernelFaults);
         Assert.Equal(1, service.Counters.PagesRequested);
         placer.Join();

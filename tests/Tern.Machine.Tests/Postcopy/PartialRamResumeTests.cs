@@ -31,10 +31,7 @@ public sealed class PartialRamResumeTests
 
         var counters = run.Service.Counters;
         Assert.True(counters.Faults > 0, "the guest never touched a missing page");
-        if (backend == MachineBackend.Sim)
-            Assert.Equal(0, counters.KernelFaults); // managed vCPU threads ask; they never fault on a missing page
-        else
-            Assert.Equal(0, counters.ReportedMisses);
+        if (backend == MachineBackend.Kvm) Assert.Equal(0, counters.ReportedMisses); // KVM's vCPUs fault in the kernel
         Assert.True(counters.PagesRequested > 0 && counters.PagesRequested == run.Pages.RequestsServed,
             $"{counters.PagesRequested} pages requested, {run.Pages.RequestsServed} served");
         Assert.Equal(counters.PagesRequested, counters.LatencyBuckets.Sum());

@@ -86,10 +86,14 @@ internal sealed class PartialRamRun : IDisposable
 
     private GcChurn? churn;
 
-    /// <summary>Starts the service, restores the captured state and resumes the second machine, with GCs forced all along.</summary>
+    /// <summary>
+    /// Starts the service, restores the captured state and resumes the second machine; on KVM with GCs forced all
+    /// along (its vCPUs fault inside KVM_RUN, where a GC does not wait for them). The simulated vCPUs are checked by
+    /// their kernel-fault count instead: one that faulted under forced GCs would hang the test process, not fail it.
+    /// </summary>
     public void Resume()
     {
-        churn = new GcChurn();
+        if (Destination is Tern.Machine.Kvm.KvmMachine) churn = new GcChurn();
         PostcopyLaunch.Resume(Destination, Service, State);
     }
 
@@ -99,6 +103,8 @@ internal sealed class PartialRamRun : IDisposable
         Destination.Pause();
         churn?.Dispose();
         Assert.True(churn is null || churn.Collections > 0, "no GC ran while the guest was on missing pages");
+        if (Destination is Tern.Machine.Sim.SimMachine)
+            Assert.Equal(0, Service.Counters.KernelFaults); // managed vCPU threads ask; they never fault on a missing page
     }
 
     /// <summary>Waits until every vCPU of the second machine has beaten <paramref name="beats"/> times.</summary>
