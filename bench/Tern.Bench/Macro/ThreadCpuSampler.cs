@@ -18,10 +18,13 @@ public sealed class ThreadCpuSampler : IDisposable
     private readonly object gate = new();
     private volatile bool stop;
 
+    /// <summary>This sampler's own thread, so that its CPU time can be told apart.</summary>
+    public const string SamplerName = "cpu sampler";
+
     public ThreadCpuSampler()
     {
         Sample(first);
-        thread = new Thread(Loop) { IsBackground = true, Name = "cpu sampler" };
+        thread = new Thread(Loop) { IsBackground = true, Name = SamplerName };
         thread.Start();
     }
 
@@ -52,7 +55,7 @@ public sealed class ThreadCpuSampler : IDisposable
         while (!stop)
         {
             lock (gate) Sample(last);
-            Thread.Sleep(20);
+            Thread.Sleep(100); // often enough to see a channel writer before it exits, rarely enough to cost little
         }
     }
 

@@ -57,7 +57,7 @@ public static class WireBenchmark
                 total.Add(info.TotalTimeMs.Value);
                 sent.Add(info.Ram!.Transferred / (double)(1 << 20));
                 wire.Add(info.Ram.Transferred / seconds);
-                double migrationCpu = roles.Where(x => x.Key is not (Vcpu or Other)).Sum(x => x.Value.CpuSeconds);
+                double migrationCpu = roles.Where(x => x.Key is not (Vcpu or Other or Sampler)).Sum(x => x.Value.CpuSeconds);
                 cpuPerGiB.Add(migrationCpu / (info.Ram.Transferred / (double)(1 << 30)));
                 foreach (var (role, sample) in roles)
                 {
@@ -94,7 +94,8 @@ public static class WireBenchmark
     private const string DestinationMain = "destination main receive+apply";
     private const string DestinationChannels = "destination channel receive+apply";
     private const string Vcpu = "vCPUs";
-    private const string Other = "other (GC, timers, sampler)";
+    private const string Sampler = "benchmark's sampler";
+    private const string Other = "other (GC, timers, machine set-up)";
 
     /// <summary>What a thread does in this benchmark, by its (15-character) Linux name.</summary>
     private static string RoleOf(string name) => name switch
@@ -104,6 +105,7 @@ public static class WireBenchmark
         _ when name.StartsWith("tern incoming m", StringComparison.Ordinal) => DestinationMain,
         _ when name.StartsWith("tern incoming c", StringComparison.Ordinal) => DestinationChannels,
         _ when name.StartsWith("tern vCPU", StringComparison.Ordinal) || name.StartsWith("tern sim vCPU", StringComparison.Ordinal) => Vcpu,
+        ThreadCpuSampler.SamplerName => Sampler,
         _ => Other,
     };
 
@@ -140,7 +142,18 @@ public static class WireBenchmark
         using var sampler = new ThreadCpuSampler();
         var result = migration.Run(TimeSpan.FromMinutes(3));
         if (result.Info.Channels != channels) throw new InvalidOperationException($"asked for {channels} channels, the migration used {result.Info.Channels}");
-        return (result, sampler.Totals(RoleOf));
+        var byName = sampler.Totals(name => name);
+        var roles = new Dictionary<string, ThreadSample>();
+        foreach (var (name, t) in byName)
+        {
+            string role = RoleOf(name);
+            roles[role] = roles.TryGetValue(role, out var r)
+                ? new ThreadSample(role, r.CpuSeconds + t.CpuSeconds, r.SystemSeconds + t.SystemSeconds, r.MinorFaults + t.MinorFaults, r.MajorFaults + t.MajorFaults)
+                : t with { Name = role };
+        }
+        log?.Invoke("    other threads: " + string.Join("; ", byName.Where(x => RoleOf(x.Key) == Other).OrderByDescending(x => x.Value.CpuSeconds).Take(5)
+            .Select(x => $"'{x.Key}' {x.Value.CpuSeconds:0.00} s")));
+        return (result, roles);
     }
 
     private static string SizeText(ulong bytes) => bytes % (1UL << 20) == 0 ? $"{bytes >> 20}M" : bytes.ToString(CultureInfo.InvariantCulture);
