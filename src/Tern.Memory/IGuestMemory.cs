@@ -38,4 +38,12 @@ public interface IGuestMemory
     /// <c>MADV_POPULATE_WRITE</c>): the writes then fault as usual.
     /// </summary>
     bool TryPrefault(GuestRange range);
+
+    /// <summary>
+    /// Copies consecutive pages <paramref name="first"/>, first + 1, ... into guest RAM in one call, page k from the
+    /// 4 KiB at <paramref name="sourceOffsets"/>[k] in <paramref name="source"/>, where that is cheaper than copying
+    /// page by page through a mapping (see <c>GuestRam</c>). False when this memory cannot (the caller then writes each
+    /// page with <see cref="WritePage"/>); nothing has been written then.
+    /// </summary>
+    bool TryWritePages(PageIndex first, ReadOnlySpan<byte> source, ReadOnlySpan<int> sourceOffsets) => false;
 }

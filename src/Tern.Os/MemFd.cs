@@ -27,6 +27,50 @@ public static class MemFd
         return descriptor;
     }
 
+    /// <summary>Most pages one <see cref="TryWritePages"/> call takes (its iovec array lives on the stack).</summary>
+    public const int MaxPagesPerWrite = 64;
+
+    /// <summary>
+    /// Writes consecutive pages into the file at <paramref name="fileOffset"/> with one <c>pwritev</c>: page k is the
+    /// <paramref name="pageBytes"/> bytes at <paramref name="sourceOffsets"/>[k] in <paramref name="source"/>. The
+    /// kernel copies them into the file's pages, allocating those it lacks without zeroing them first and without
+    /// mapping them into this process: for a page arriving into fresh guest RAM that is one copy instead of a zeroing,
+    /// a page fault and a copy. False when the file takes no writes (a hugetlbfs memfd: EINVAL); the caller then
+    /// copies through its mapping.
+    /// </summary>
+    public static unsafe bool TryWritePages(FileDescriptor fd, ulong fileOffset, ReadOnlySpan<byte> source, ReadOnlySpan<int> sourceOffsets, int pageBytes)
+    {
+        int count = sourceOffsets.Length;
+        if (count is < 1 or > MaxPagesPerWrite) throw new ArgumentOutOfRangeException(nameof(sourceOffsets), count, $"1 to {MaxPagesPerWrite} pages a call");
+        foreach (int offset in sourceOffsets)
+            if (offset < 0 || offset > source.Length - pageBytes) throw new ArgumentOutOfRangeException(nameof(sourceOffsets), offset, $"a page at {offset} does not fit in {source.Length} bytes");
+        IoVec* iov = stackalloc IoVec[count];
+        // source stays pinned for the call; every iovec lies inside it (checked above), and pwritev only reads them.
+        fixed (byte* start = source)
+        {
+            for (int k = 0; k < count; k++) iov[k] = new IoVec { Base = start + sourceOffsets[k], Length = (nuint)pageBytes };
+            long total = (long)count * pageBytes;
+            long done = 0;
+            int first = 0;
+            while (done < total)
+            {
+                nint n = LibC.Pwritev(fd.Number, iov + first, count - first, (long)fileOffset + done);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR) continue;
+                    if (errno == Errno.EINVAL && done == 0) return false;
+                    throw new OsException($"pwritev of {count} pages into the memfd at offset {fileOffset}", errno);
+                }
+                done += n;
+                // A short write (rare for a memfd): skip the iovecs written, trim the one written in part.
+                while (first < count && n >= (nint)iov[first].Length) { n -= (nint)iov[first].Length; first++; }
+                if (first < count && n > 0) { iov[first].Base = (byte*)iov[first].Base + n; iov[first].Length -= (nuint)n; }
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// Reserves the huge pages of a hugetlb memfd now, so that running out shows up as a clear error at start
     /// rather than as SIGBUS when the guest first touches a page.

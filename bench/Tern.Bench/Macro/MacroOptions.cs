@@ -9,6 +9,8 @@ public sealed record MacroOptions
     public IReadOnlyList<ulong> Sizes { get; init; } = [1UL << 30, 4UL << 30];
     /// <summary>Runs only the table whose name is given (see each mode's usage); null runs them all.</summary>
     public string? Only { get; init; }
+    /// <summary>The guest's page content where a mode lets it be chosen (<c>--content mixed</c>); null = the workload's default.</summary>
+    public string? Content { get; init; }
     /// <summary>Prints the migration engine's log lines as it runs.</summary>
     public bool Verbose { get; init; }
 
@@ -29,6 +31,7 @@ public sealed record MacroOptions
                 "--repeat" => options with { Repeat = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var n ? n : throw new ArgumentException("--repeat must be at least 1") },
                 "--sizes" => options with { Sizes = value.Split(',').Select(s => ByteSize.Parse(s, "--sizes")).ToArray() },
                 "--only" => options with { Only = value },
+                "--content" => options with { Content = value is "sparse" or "mixed" ? value : throw new ArgumentException("--content is sparse or mixed") },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
             i++;

@@ -9,7 +9,7 @@ namespace Tern.Cli.Commands;
 public static class GuestCommand
 {
     private const string WorkloadHelp =
-        "The workload: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
+        "The workload: idle | compute | stride | seq:ws=SIZE | fill:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE[,p=0.9]; " +
         "the memory workloads also take rate=MiB/s, seed=N and content=mixed (example: random:ws=64M,rate=200); " +
         "one per vCPU with ';' (example: seq:ws=64M;compute with --vcpus 2).";
 

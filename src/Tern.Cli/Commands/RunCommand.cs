@@ -32,7 +32,7 @@ public static class RunCommand
         };
         var workload = new Option<string>("--workload", "-w")
         {
-            Description = "What the guest does: idle | compute | stride | seq:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; " +
+            Description = "What the guest does: idle | compute | stride | seq:ws=SIZE | fill:ws=SIZE | random:ws=SIZE | hotcold:ws=SIZE,hot=SIZE,p=0.9; " +
                 "the memory workloads take rate=MiB/s, seed=N and content=mixed (pages that compress like real memory); " +
                 "one per vCPU with ';' (e.g. \"seq:ws=256M;compute\" for --vcpus 2)",
             HelpName = "SPEC",

@@ -34,6 +34,12 @@ internal static class CpuConstants
     public const int TimerVector = 0x20;
     public const int SpuriousVector = 0xFF;
 
+    /// <summary>fill's rest timer: like <see cref="TimerVector"/> but it only heartbeats (fill's counter counts writes).</summary>
+    public const int RestTimerVector = 0x21;
+
+    /// <summary>#UD: fill enters its CPL0 rest by a ud2 at its rest site (a software interrupt from CPL3 is not delivered on kvm_pvm).</summary>
+    public const int InvalidOpcodeVector = 6;
+
     public const uint X2ApicBaseMsr = 0x1B;
     public const uint X2ApicEnableBits = 0xC00;
     public const uint X2ApicEoi = 0x80B;

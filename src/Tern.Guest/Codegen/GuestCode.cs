@@ -33,6 +33,10 @@ internal sealed record GuestCode
     public required GuestAddress TimerHandler { get; init; }
     public required GuestAddress SpuriousHandler { get; init; }
 
+    /// <summary>fill's rest site (the ud2 whose #UD enters the CPL0 rest) and its rest timer handler; null when no vCPU runs fill.</summary>
+    public GuestAddress? RestSite { get; init; }
+    public GuestAddress? RestTimerHandler { get; init; }
+
     /// <summary>The 64-bit continuation of the multiboot entry (CPL0; sets up the same state as a direct entry).</summary>
     public required GuestAddress Boot64 { get; init; }
 

@@ -21,6 +21,18 @@ internal sealed partial class GuestCodeGenerator
         {
             _exceptions[vector] = _a.CreateLabel($"exception_{vector}");
             _a.Label(ref _exceptions[vector]);
+            if (vector == CpuConstants.InvalidOpcodeVector && _anyFill)
+            {
+                // fill's rest site: a #UD there (rip is at [rsp], #UD pushes no error code) is the way into the rest.
+                var notRest = _a.CreateLabel();
+                _a.push(rax);
+                _a.lea(rax, __[_restSite]);
+                _a.cmp(__qword_ptr[rsp + 8], rax);
+                _a.pop(rax);
+                _a.jne(notRest);
+                _a.jmp(_restEntry);
+                _a.Label(ref notRest);
+            }
             if (!CpuPushesErrorCode(vector)) _a.push(0);
             _a.push(vector);
             _a.jmp(common);
@@ -83,6 +95,27 @@ internal sealed partial class GuestCodeGenerator
         _a.iretq();
     }
 
+    /// <summary>fill's rest timer (vector 0x21, ~1 kHz): heartbeat and EOI; the counter stays at the writes done.</summary>
+    private void EmitRestTimerHandler()
+    {
+        _a.Label(ref _restTimer);
+        _a.push(rax);
+        _a.push(rcx);
+        _a.push(rdx);
+        _a.inc(__qword_ptr[r12 + CP.Heartbeats]);
+        _a.mov(eax, __dword_ptr[r12 + CP.VcpuIndex]);
+        _a.mov(edx, (uint)GuestPorts.Heartbeat);
+        _a.@out(dx, al);
+        _a.mov(ecx, CpuConstants.X2ApicEoi);
+        _a.xor(eax, eax);
+        _a.xor(edx, edx);
+        _a.wrmsr();
+        _a.pop(rdx);
+        _a.pop(rcx);
+        _a.pop(rax);
+        _a.iretq();
+    }
+
     /// <summary>
     /// idle's entry at CPL0 (same registers as the CPL3 entry). Banner on vCPU 0, masks the 8259 PICs and the
     /// LAPIC's LINT0/LINT1/error entries (firmware may have left legacy interrupts routed to vectors that collide
@@ -92,7 +125,6 @@ internal sealed partial class GuestCodeGenerator
     private void EmitIdleEntry()
     {
         var noBanner = _a.CreateLabel();
-        var sleep = _a.CreateLabel();
         _a.Label(ref _idleEntry);
         _a.mov(r12, rsi);
         _a.mov(r15, rdx);
@@ -104,6 +136,29 @@ internal sealed partial class GuestCodeGenerator
         _a.Label(ref noBanner);
         _a.mov(__qword_ptr[r12 + CP.State], (int)VcpuRunState.Running);
 
+        EmitStartTimerAndHalt(CpuConstants.TimerVector);
+    }
+
+    /// <summary>
+    /// fill's rest, entered at CPL0 from the #UD of its rest site once its pass is done, with r12 = control page.
+    /// Starts the same timer as idle, on the rest timer vector (whose handler only heartbeats), and halts for good:
+    /// from here on the vCPU writes nothing but its control page and kernel stack.
+    /// </summary>
+    private void EmitRestEntry()
+    {
+        _a.Label(ref _restEntry);
+        _a.mov(r15, _layout.ParameterBlock.Value);
+        EmitStartTimerAndHalt(CpuConstants.RestTimerVector);
+    }
+
+    /// <summary>
+    /// Masks the 8259 PICs and the LAPIC's LINT0/LINT1/error entries (firmware may have left legacy interrupts routed
+    /// to vectors that collide with exceptions), switches the LAPIC to x2APIC mode, starts a periodic timer on
+    /// <paramref name="vector"/> and halts in a loop with interrupts on. r15 = parameter block.
+    /// </summary>
+    private void EmitStartTimerAndHalt(int vector)
+    {
+        var sleep = _a.CreateLabel();
         _a.mov(al, 0xFF);
         _a.@out(0x21, al);
         _a.@out(0xA1, al);
@@ -118,7 +173,7 @@ internal sealed partial class GuestCodeGenerator
         WriteMsr(CpuConstants.X2ApicLvtError, CpuConstants.LvtMasked);
         WriteMsr(CpuConstants.X2ApicSpurious, 0x100 | CpuConstants.SpuriousVector);
         WriteMsr(CpuConstants.X2ApicDivide, CpuConstants.DivideBy1);
-        WriteMsr(CpuConstants.X2ApicLvtTimer, CpuConstants.LvtPeriodic | CpuConstants.TimerVector);
+        WriteMsr(CpuConstants.X2ApicLvtTimer, CpuConstants.LvtPeriodic | (uint)vector);
         _a.mov(ecx, CpuConstants.X2ApicInitialCount);
         _a.mov(eax, __dword_ptr[r15 + PB.ApicTimerInitialCount]);
         _a.wrmsr();

@@ -30,8 +30,10 @@ internal sealed partial class GuestCodeGenerator
         {
             case WorkloadKind.Stride: EmitStride(mixed); break;
             case WorkloadKind.Compute: EmitCompute(); break;
-            case WorkloadKind.Seq when mixed: EmitSeqMixed(); break;
-            case WorkloadKind.Seq: EmitSeq(); break;
+            case WorkloadKind.Seq when mixed: EmitSeqMixed(once: false); break;
+            case WorkloadKind.Seq: EmitSeq(once: false); break;
+            case WorkloadKind.Fill when mixed: EmitSeqMixed(once: true); break;
+            case WorkloadKind.Fill: EmitSeq(once: true); break;
             case WorkloadKind.Random: EmitRandom(hotCold: false, mixed); break;
             case WorkloadKind.HotCold: EmitRandom(hotCold: true, mixed); break;
             default: throw new InvalidOperationException($"{key.Kind} has no CPL3 loop");
@@ -80,9 +82,9 @@ internal sealed partial class GuestCodeGenerator
     /// <summary>
     /// seq with content=mixed: write i fills page (i mod P) of the slice (<see cref="MixedPageContent"/>).
     /// r8 = slice base, r9 = slice end, rdi = page, r10 = value tag, r13 = key + i * golden, r14 = golden,
-    /// rbp/r11 = the finalizer's multipliers.
+    /// rbp/r11 = the finalizer's multipliers. With <paramref name="once"/> (fill) the pass ends in the rest instead of wrapping.
     /// </summary>
-    private void EmitSeqMixed()
+    private void EmitSeqMixed(bool once)
     {
         var loop = _a.CreateLabel();
         var next = _a.CreateLabel();
@@ -109,9 +111,28 @@ internal sealed partial class GuestCodeGenerator
         _a.add(rdi, 4096);
         _a.cmp(rdi, r9);
         _a.jb(next);
+        if (once) EmitCountAndRest();
         _a.mov(rdi, r8);
         _a.Label(ref next);
         EmitCountAndChunk(loop);
+    }
+
+    /// <summary>fill's end of pass: store the counter (the last write's), then go to the rest site.</summary>
+    private void EmitCountAndRest()
+    {
+        _a.mov(__qword_ptr[r12 + CP.Counter], rbx);
+        _a.jmp(_restSite);
+    }
+
+    /// <summary>
+    /// The rest site: a ud2 whose #UD the CPL0 handler recognises by its rip and turns into fill's rest. An exception
+    /// is how CPL3 gets to CPL0 here: kvm_pvm did not deliver <c>int 0x81</c> through a DPL 3 gate (measured: the
+    /// vCPU carried on after the int), while exceptions reach their handlers on every path.
+    /// </summary>
+    private void EmitRestSite()
+    {
+        _a.Label(ref _restSite);
+        _a.ud2();
     }
 
     /// <summary>
@@ -237,9 +258,10 @@ internal sealed partial class GuestCodeGenerator
 
     /// <summary>
     /// seq: write i goes to page (i mod P) of the slice, slot ((i / P) mod 8): each pass over the slice uses the
-    /// next slot. r8 = slice base, r9 = slice end, rdi = page, r11 = slot offset, r10 = value tag.
+    /// next slot. r8 = slice base, r9 = slice end, rdi = page, r11 = slot offset, r10 = value tag. With
+    /// <paramref name="once"/> (fill) the first pass ends in the rest instead of wrapping to the next slot.
     /// </summary>
-    private void EmitSeq()
+    private void EmitSeq(bool once)
     {
         var loop = _a.CreateLabel();
         var next = _a.CreateLabel();
@@ -259,6 +281,7 @@ internal sealed partial class GuestCodeGenerator
         _a.add(rdi, 4096);
         _a.cmp(rdi, r9);
         _a.jb(next);
+        if (once) EmitCountAndRest();
         _a.mov(rdi, r8);
         _a.add(r11d, WorkloadPrng.SlotStride);
         _a.and(r11d, (WorkloadPrng.SlotsPerPage - 1) * WorkloadPrng.SlotStride);

@@ -10,8 +10,8 @@ namespace Tern.Guest.Codegen;
 /// registers the entry contract gives it (rdi = vCPU index, rsi = control page, rdx = parameter block). There is one
 /// entry and loop per distinct workload (kind and content) the vCPUs run; a vCPU starts at its workload's entry.
 /// <para>Order in memory: the CPL3 part (common entry, serial banner, heartbeat, rate cap, page fill, then each
-/// workload's entry stub and loop), then the CPL0 part (exception stubs, panic handler, idle timer, idle entry, the
-/// 64-bit half of the multiboot entry), then the 32-bit multiboot entry.</para>
+/// workload's entry stub and loop), then the CPL0 part (exception stubs, panic handler, idle timer, fill's rest timer
+/// and rest entry, idle entry, the 64-bit half of the multiboot entry), then the 32-bit multiboot entry.</para>
 /// </summary>
 internal sealed partial class GuestCodeGenerator
 {
@@ -19,7 +19,8 @@ internal sealed partial class GuestCodeGenerator
     private readonly Assembler _a = new(64);
 
     private Label _userEntry, _idleEntry, _userEnd, _serialWrite, _heartbeatCheck, _tick, _fillMixed, _fillMixedLines;
-    private Label _timer, _spurious, _boot64;
+    private Label _timer, _spurious, _boot64, _restSite, _restEntry, _restTimer;
+    private bool _anyFill;
     private readonly Label[] _exceptions = new Label[32];
 
     private GuestCodeGenerator(GuestLayout layout) => _layout = layout;
@@ -43,6 +44,10 @@ internal sealed partial class GuestCodeGenerator
         _timer = _a.CreateLabel("timer");
         _spurious = _a.CreateLabel("spurious");
         _boot64 = _a.CreateLabel("boot64");
+        _restSite = _a.CreateLabel("rest_site");
+        _restEntry = _a.CreateLabel("rest_entry");
+        _restTimer = _a.CreateLabel("rest_timer");
+        bool anyFill = _anyFill = workloads.Any(k => k.Kind == WorkloadKind.Fill);
 
         // CPL3 part. serial_write comes first: idle calls it from CPL0 too.
         EmitSerialWrite();
@@ -53,6 +58,7 @@ internal sealed partial class GuestCodeGenerator
             EmitHeartbeatCheck();
             EmitTick();
             if (userWorkloads.Any(k => k.Content == PageContent.Mixed)) EmitFillMixed();
+            if (anyFill) EmitRestSite();
             foreach (var key in userWorkloads) entries[key] = EmitWorkload(key);
         }
         _a.Label(ref _userEnd);
@@ -61,6 +67,11 @@ internal sealed partial class GuestCodeGenerator
         // CPL0 part.
         EmitExceptionHandlers();
         EmitTimerHandlers();
+        if (anyFill)
+        {
+            EmitRestTimerHandler();
+            EmitRestEntry();
+        }
         if (anyIdle)
         {
             EmitIdleEntry();
@@ -98,6 +109,8 @@ internal sealed partial class GuestCodeGenerator
             ExceptionHandlers = _exceptions.Select(At).ToArray(),
             TimerHandler = At(_timer),
             SpuriousHandler = At(_spurious),
+            RestSite = anyFill ? At(_restSite) : null,
+            RestTimerHandler = anyFill ? At(_restTimer) : null,
             Boot64 = At(_boot64),
             Boot32 = new GuestAddress(code32Base),
         };

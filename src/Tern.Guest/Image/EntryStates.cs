@@ -41,7 +41,7 @@ internal static class EntryStates
             Ldt = SegmentRecord.NoLdt,
             Gdt = new DescriptorTableRecord(layout.Gdt.Value, SystemTables.GdtLimit(layout)),
             Idt = new DescriptorTableRecord(layout.Idt.Value, SystemTables.IdtLimit),
-            NeedsLapicTimer = idle,
+            NeedsLapicTimer = idle || vcpu.Workload.Kind == WorkloadKind.Fill, // fill rests on the timer after its pass
         };
     }
 

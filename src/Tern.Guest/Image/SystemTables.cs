@@ -67,7 +67,8 @@ internal static class SystemTables
 
     /// <summary>
     /// 256 gates: vectors 0-31 are interrupt gates to the exception stubs on IST1; 0x20 (idle's timer) and
-    /// 0xFF (spurious) are interrupt gates on the current stack. All DPL 0, so `int n` from CPL3 is a #GP.
+    /// 0xFF (spurious) are interrupt gates on the current stack, and so is 0x21 (fill's rest timer) when a vCPU runs
+    /// fill. All DPL 0, so `int n` from CPL3 is a #GP.
     /// </summary>
     public static byte[] Idt(GuestCode code)
     {
@@ -77,6 +78,8 @@ internal static class SystemTables
             WriteGate(span[(vector * 16)..], code.ExceptionHandlers[vector].Value, ist: 1);
         WriteGate(span[(CpuConstants.TimerVector * 16)..], code.TimerHandler.Value, ist: 0);
         WriteGate(span[(CpuConstants.SpuriousVector * 16)..], code.SpuriousHandler.Value, ist: 0);
+        if (code.RestTimerHandler is { } restTimer)
+            WriteGate(span[(CpuConstants.RestTimerVector * 16)..], restTimer.Value, ist: 0);
         return page;
     }
 

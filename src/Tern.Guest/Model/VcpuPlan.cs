@@ -1,6 +1,10 @@
 namespace Tern.Guest;
 
-/// <summary>Everything that decides one vCPU's writes: its workload, regions (as page numbers), PRNG key, value tag and hot threshold.</summary>
+/// <summary>
+/// Everything that decides one vCPU's writes: its workload, regions (as page numbers), PRNG key, value tag, hot
+/// threshold and how many writes it ever does (<see cref="WriteLimit"/>: one pass for fill, which the model otherwise
+/// treats as seq, since its writes are seq's first pass).
+/// </summary>
 internal readonly record struct VcpuPlan(
     int Vcpu,
     WorkloadKind Kind,
@@ -12,7 +16,8 @@ internal readonly record struct VcpuPlan(
     ulong Key,
     ulong ValueTag,
     ulong HotThreshold,
-    ulong ControlPage)
+    ulong ControlPage,
+    ulong WriteLimit)
 {
     /// <summary>Pages of the slice (A then B), numbered 0 .. PagesA + PagesB - 1.</summary>
     public ulong SlicePages => PagesA + PagesB;

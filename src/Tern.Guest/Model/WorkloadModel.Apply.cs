@@ -12,11 +12,14 @@ public sealed partial class WorkloadModel
     /// guest would. Each write asks <paramref name="pages"/> for its page, so the writer sees every page touched.
     /// Allocation-free. Idle and compute have no data writes: only the counter (ticks, iterations) is stored;
     /// compute also does its arithmetic, so a simulated vCPU costs CPU time as the real one does.
+    /// fill's counter stops after its one pass: writes beyond it are not done and the counter stored is at most that.
     /// </summary>
     public void Apply<TPages>(ref TPages pages, int vcpu, ulong from, ulong to) where TPages : IGuestPageWriter, allows ref struct
     {
         CheckRange(from, to);
         var plan = PlanOf(vcpu);
+        to = Math.Min(to, plan.WriteLimit);
+        from = Math.Min(from, to);
         switch (plan.Kind)
         {
             case WorkloadKind.Stride when plan.Content == PageContent.Mixed: ApplyStrideMixed(ref pages, plan, from, to); break;

@@ -11,7 +11,7 @@ public sealed partial class WorkloadModel
         CheckRange(from, to);
         var plan = PlanOf(vcpu);
         var set = new PageSet(Layout.RamBytes);
-        AddPagesWritten(set, plan, from, to);
+        AddPagesWritten(set, plan, Math.Min(from, plan.WriteLimit), Math.Min(to, plan.WriteLimit));
         return set;
     }
 

@@ -28,7 +28,7 @@ public sealed partial class WorkloadModel
         Layout = layout;
         _plans = layout.Vcpus.Select(v => new VcpuPlan(
             v.Index,
-            v.Workload.Kind,
+            v.Workload.Kind == WorkloadKind.Fill ? WorkloadKind.Seq : v.Workload.Kind,
             v.Workload.Content,
             v.Slice.RegionABase.Page.Value,
             v.Slice.RegionAPages,
@@ -37,7 +37,8 @@ public sealed partial class WorkloadModel
             WorkloadPrng.Key(v.Workload.Seed, v.Index),
             WorkloadPrng.ValueTag(v.Index),
             v.Workload.Kind == WorkloadKind.HotCold ? WorkloadPrng.HotThreshold(v.Workload.HotProbability) : 1UL << 32,
-            v.ControlPage.Page.Value)).ToArray();
+            v.ControlPage.Page.Value,
+            v.Workload.WriteLimit(v.Slice.RegionAPages + v.Slice.RegionBPages))).ToArray();
     }
 
     public GuestLayout Layout { get; }

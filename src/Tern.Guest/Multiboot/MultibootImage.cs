@@ -49,7 +49,7 @@ public static class MultibootImage
         if (layout is not null && layout.RamBytes > ramBytes)
             throw new InvalidDataException(
                 $"this Tern guest ({workload}) was built for {ByteSize.Format(layout.RamBytes)} of RAM; load it with at least that much, not {ByteSize.Format(ramBytes)}");
-        var vcpu = EntryStates.Multiboot(entry, (uint)info, needsLapicTimer: workload is null || workload.For(0).Kind == WorkloadKind.Idle);
+        var vcpu = EntryStates.Multiboot(entry, (uint)info, needsLapicTimer: workload is null || workload.For(0).Kind is WorkloadKind.Idle or WorkloadKind.Fill);
         return new GuestImage(ramBytes, blobs, [vcpu], workload, layout, layout is null ? null : new GuestAddress(entry));
     }
 

@@ -20,4 +20,11 @@ public enum WorkloadKind
 
     /// <summary>Busy on the CPU: arithmetic in registers, counting iterations; writes only its own control page.</summary>
     Compute,
+
+    /// <summary>
+    /// Like <see cref="Seq"/>, but one pass only: each page of the working set is written once, then the vCPU rests
+    /// (halts at CPL0 on a ~1 kHz timer that only heartbeats) and writes nothing more. A guest whose RAM is full and
+    /// no longer changing. Declared last so that the numbering of the others is unchanged.
+    /// </summary>
+    Fill,
 }

@@ -8,11 +8,11 @@ namespace Tern.Guest;
 /// What a built-in guest does, as an immutable, validated value. Written and read as a spec string:
 /// <code>
 ///   spec    := kind [ ':' option { ',' option } ]
-///   kind    := idle | compute | stride | seq | random | hotcold
+///   kind    := idle | compute | stride | seq | fill | random | hotcold
 ///   option  := ws=SIZE | hot=SIZE | p=PROBABILITY | rate=MIB_PER_SECOND | seed=INTEGER | content=sparse|mixed
 /// </code>
 /// Examples: <c>idle</c>, <c>stride</c>, <c>seq:ws=64M</c>, <c>random:ws=1G,rate=200</c>,
-/// <c>hotcold:ws=1G,hot=64M,p=0.9,seed=7</c>, <c>seq:ws=256M,content=mixed</c>, <c>compute</c>.
+/// <c>hotcold:ws=1G,hot=64M,p=0.9,seed=7</c>, <c>seq:ws=256M,content=mixed</c>, <c>fill:ws=1022M</c>, <c>compute</c>.
 /// <see cref="Parse"/> and <see cref="ToString"/> round-trip. A guest whose vCPUs run different workloads is a
 /// <see cref="GuestWorkload"/>.
 /// </summary>
@@ -71,6 +71,9 @@ public sealed record WorkloadSpec
 
     public static WorkloadSpec Seq(ulong workingSetBytes) => new(WorkloadKind.Seq, workingSetBytes, 0, 0, null, DefaultSeed);
 
+    /// <summary>One pass of <see cref="Seq"/> over the working set, then rest: RAM full and no longer changing.</summary>
+    public static WorkloadSpec Fill(ulong workingSetBytes) => new(WorkloadKind.Fill, workingSetBytes, 0, 0, null, DefaultSeed);
+
     public static WorkloadSpec Random(ulong workingSetBytes) => new(WorkloadKind.Random, workingSetBytes, 0, 0, null, DefaultSeed);
 
     public static WorkloadSpec HotCold(ulong workingSetBytes, ulong hotBytes, double hotProbability = DefaultHotProbability) =>
@@ -91,8 +94,14 @@ public sealed record WorkloadSpec
     /// <summary>True for the workloads that write guest memory beyond their control page (all but idle and compute).</summary>
     public bool WritesMemory => Kind is not (WorkloadKind.Idle or WorkloadKind.Compute);
 
-    /// <summary>True for the workloads whose writes go to (page, slot) targets: seq, random, hotcold.</summary>
-    internal bool WritesSlots => Kind is WorkloadKind.Seq or WorkloadKind.Random or WorkloadKind.HotCold;
+    /// <summary>True for the workloads whose writes go to (page, slot) targets: seq, fill, random, hotcold.</summary>
+    internal bool WritesSlots => Kind is WorkloadKind.Seq or WorkloadKind.Fill or WorkloadKind.Random or WorkloadKind.HotCold;
+
+    /// <summary>
+    /// The most writes a vCPU with a slice of <paramref name="slicePages"/> pages ever does: one per page for fill
+    /// (its counter stops there), unbounded for the others.
+    /// </summary>
+    public ulong WriteLimit(ulong slicePages) => Kind == WorkloadKind.Fill ? slicePages : ulong.MaxValue;
 
     /// <summary>Writes that land in one 4 KiB page before the next page is touched: 4 for stride, 1 for the others.</summary>
     public int WritesPerPage => Kind == WorkloadKind.Stride ? PageSize.Bytes / StrideStepBytes : 1;
@@ -140,6 +149,7 @@ public sealed record WorkloadSpec
         WorkloadKind.Idle => "idle",
         WorkloadKind.Stride => "stride",
         WorkloadKind.Seq => "seq",
+        WorkloadKind.Fill => "fill",
         WorkloadKind.Random => "random",
         WorkloadKind.HotCold => "hotcold",
         WorkloadKind.Compute => "compute",

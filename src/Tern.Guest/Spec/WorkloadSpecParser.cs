@@ -9,7 +9,7 @@ namespace Tern.Guest;
 /// </summary>
 internal static class WorkloadSpecParser
 {
-    private const string Kinds = "idle, compute, stride, seq, random, hotcold";
+    private const string Kinds = "idle, compute, stride, seq, fill, random, hotcold";
 
     public static WorkloadSpec Parse(string text)
     {
@@ -25,6 +25,7 @@ internal static class WorkloadSpecParser
             "idle" => WorkloadKind.Idle,
             "stride" => WorkloadKind.Stride,
             "seq" => WorkloadKind.Seq,
+            "fill" => WorkloadKind.Fill,
             "random" => WorkloadKind.Random,
             "hotcold" => WorkloadKind.HotCold,
             "compute" => WorkloadKind.Compute,
@@ -61,6 +62,7 @@ internal static class WorkloadSpecParser
                 WorkloadKind.Compute => WorkloadSpec.Compute(),
                 WorkloadKind.Stride => WorkloadSpec.Stride(Size(values, "ws") ?? WorkloadSpec.DefaultStrideBytes),
                 WorkloadKind.Seq => WorkloadSpec.Seq(RequiredSize(values, "ws", name)),
+                WorkloadKind.Fill => WorkloadSpec.Fill(RequiredSize(values, "ws", name)),
                 WorkloadKind.Random => WorkloadSpec.Random(RequiredSize(values, "ws", name)),
                 WorkloadKind.HotCold => WorkloadSpec.HotCold(
                     RequiredSize(values, "ws", name),
@@ -83,7 +85,7 @@ internal static class WorkloadSpecParser
     {
         WorkloadKind.Idle => ["rate", "seed"],
         WorkloadKind.Compute => ["seed"],
-        WorkloadKind.Stride or WorkloadKind.Seq or WorkloadKind.Random => ["ws", "rate", "seed", "content"],
+        WorkloadKind.Stride or WorkloadKind.Seq or WorkloadKind.Fill or WorkloadKind.Random => ["ws", "rate", "seed", "content"],
         _ => ["ws", "hot", "p", "rate", "seed", "content"],
     };
 

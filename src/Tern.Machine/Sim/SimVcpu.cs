@@ -26,6 +26,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private readonly HeartbeatMonitor heartbeats;
     private readonly int batch;
     private readonly double writesPerSecondCap;
+    private readonly ulong writeLimit;
     private readonly Thread thread;
     // Run/park handshake under one monitor: the thread parks (and says so) only after it has seen `running` false,
     // and Pause returns only once it has. Two events set and reset from both sides could lose a wake-up when a
@@ -55,6 +56,8 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         // than in bursts of a whole batch. For idle the cap has no meaning.
         workload = model.Layout.Vcpus[index].Workload;
         writesPerSecondCap = GuestImageBuilder.RateWritesPerSecond(workload);
+        var slice = model.Layout.Vcpus[index].Slice;
+        writeLimit = workload.WriteLimit(slice.RegionAPages + slice.RegionBPages);
         this.batch = writesPerSecondCap > 0 ? (int)Math.Min((ulong)batch, GuestImageBuilder.ChunkWrites(workload)) : batch;
         // A mixed-content write fills a page (about a microsecond here): batches of the real guest's chunk keep the
         // heartbeat and a pause as prompt as with one-store writes.
@@ -160,12 +163,20 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
                 heartbeats.Beat(index);
                 continue;
             }
+            if (counter >= writeLimit)
+            {
+                // fill after its pass: rests like idle's hlt, beating, but counts nothing and writes nothing.
+                Thread.Sleep(1);
+                heartbeats.Beat(index);
+                continue;
+            }
 
             if (!AwaitPagesOf(counter, counter + (ulong)batch)) continue;
             var pages = new SimPageWriter(ram, touched);
-            model.Apply(ref pages, index, counter, counter + (ulong)batch);
+            ulong to = Math.Min(counter + (ulong)batch, writeLimit);
+            model.Apply(ref pages, index, counter, to);
             touched.Drain(markDirty);
-            counter += (ulong)batch;
+            counter = to;
 
             long now = Stopwatch.GetTimestamp();
             if (now >= nextBeat)

@@ -18,8 +18,9 @@ namespace Tern.Migration.Engine;
 /// </list>
 /// The XBZRLE cache always equals what the destination holds: it is updated from the same stable copy that is sent,
 /// and a page sent in a form that does not update it is dropped from it. Pages are copied out of guest memory before
-/// encoding (the guest keeps writing); the zero check alone reads guest memory in place, which is safe because a
-/// page the guest writes afterwards is dirty again and a later pass sends it.
+/// encoding (the guest keeps writing); the zero check reads guest memory in place, and a page sent whole with
+/// neither XBZRLE nor compression is copied straight into its frame, which is safe because a page the guest writes
+/// afterwards is dirty again and a later pass sends it.
 /// </summary>
 internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters) : IDisposable
 {
@@ -98,6 +99,15 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             w.AppendZero(page);
             counters.ZeroPage();
             cache?.Invalidate(page);
+            return;
+        }
+        if (cache is null && (pipeline is null || !settings!.Compress))
+        {
+            // Whole page, nothing computed from its bytes: the one copy is the one into the frame. If the guest
+            // writes the page meanwhile, the frame may hold a mix, but the page is dirty again and a later pass
+            // sends it, as for the zero check above.
+            w.AppendNormal(page, live);
+            counters.NormalPage();
             return;
         }
         var copy = copyPage.Page(0);

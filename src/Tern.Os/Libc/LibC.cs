@@ -39,6 +39,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
     internal static partial int Madvise(void* address, nuint length, int advice);
 
+    [LibraryImport(Lib, EntryPoint = "pwritev", SetLastError = true)]
+    internal static partial nint Pwritev(int fd, IoVec* iov, int iovcnt, long offset);
+
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int MemfdCreate(string name, uint flags);
 
@@ -139,4 +142,12 @@ internal static class LibCConstants
     public const long SYS_gettid = 186;
 
     public const int _SC_PAGESIZE = 30;
+}
+
+/// <summary><c>struct iovec</c> (16 bytes on x86-64).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoVec
+{
+    public void* Base;
+    public nuint Length;
 }

@@ -80,7 +80,7 @@ public class WorkloadSpecParsingTests
 
     [Theory]
     [InlineData("", "the workload is empty")]
-    [InlineData("fast", "unknown workload 'fast'; expected one of idle, compute, stride, seq, random, hotcold")]
+    [InlineData("fast", "unknown workload 'fast'; expected one of idle, compute, stride, seq, fill, random, hotcold")]
     [InlineData("seq", "seq needs ws=SIZE")]
     [InlineData("seq:", "nothing after ':'")]
     [InlineData("seq:ws=12x", "ws=12x: '12x' is not a size")]

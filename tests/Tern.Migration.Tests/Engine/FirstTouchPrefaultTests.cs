@@ -5,7 +5,8 @@ using Tern.Migration.Protocol;
 namespace Tern.Migration.Tests.Engine;
 
 /// <summary>
-/// The destination allocates a chunk of RAM in one call when the first page of data lands in it, instead of taking a
+/// Where guest RAM takes no writes through its file (<see cref="MappedOnlyMemory"/>, as hugetlbfs RAM), the
+/// destination allocates a chunk of RAM in one call when the first page of data lands in it, instead of taking a
 /// page fault on every page; zero pages allocate nothing.
 /// </summary>
 public sealed class FirstTouchPrefaultTests : IDisposable
@@ -17,7 +18,7 @@ public sealed class FirstTouchPrefaultTests : IDisposable
     private readonly PageApplier applier;
 
     public FirstTouchPrefaultTests() =>
-        applier = new PageApplier(ram, new CapabilitySchedule(ProtocolCapability.None, new PassBarrier()), new ReceiveCounters());
+        applier = new PageApplier(new MappedOnlyMemory(ram), new CapabilitySchedule(ProtocolCapability.None, new PassBarrier()), new ReceiveCounters());
 
     public void Dispose()
     {
@@ -55,7 +56,7 @@ public sealed class FirstTouchPrefaultTests : IDisposable
         // One page of data in each of 1,024 chunks of a 256 MiB RAM: whole chunks would allocate all of it (64 times
         // the data; 17 MB of such records once grew a destination by 1 GB).
         using var big = GuestRam.Create(1024 * ChunkBytes);
-        var scattered = new PageApplier(big, new CapabilitySchedule(ProtocolCapability.None, new PassBarrier()), new ReceiveCounters());
+        var scattered = new PageApplier(new MappedOnlyMemory(big), new CapabilitySchedule(ProtocolCapability.None, new PassBarrier()), new ReceiveCounters());
         const int Chunks = 1024;
         var w = new PayloadWriter();
         w.U32(1);
@@ -94,4 +95,17 @@ public sealed class FirstTouchPrefaultTests : IDisposable
         Assert.Equal(0x22, ram.GetSpan(new PageIndex(192).Address, 1)[0]);
         Assert.Equal(0x33, ram.GetSpan(new PageIndex(249).Address, 1)[0]);
     }
+}
+
+/// <summary>Guest RAM seen only through its mapping: <see cref="IGuestMemory.TryWritePages"/> says no, as for huge-page RAM.</summary>
+internal sealed class MappedOnlyMemory(GuestRam ram) : IGuestMemory
+{
+    public ulong Size => ram.Size;
+    public ulong PageCount => ram.PageCount;
+    public void ReadPage(PageIndex page, Span<byte> destination) => ram.ReadPage(page, destination);
+    public void WritePage(PageIndex page, ReadOnlySpan<byte> source) => ram.WritePage(page, source);
+    public Span<byte> GetSpan(GuestAddress address, int length) => ram.GetSpan(address, length);
+    public IEnumerable<GuestRange> PopulatedRanges() => ram.PopulatedRanges();
+    public bool IsPopulated(PageIndex page) => ram.IsPopulated(page);
+    public bool TryPrefault(GuestRange range) => ram.TryPrefault(range);
 }
