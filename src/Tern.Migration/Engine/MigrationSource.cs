@@ -47,7 +47,7 @@ public sealed partial class MigrationSource : IDisposable
         this.settings = settings;
         counters = new RamCounters(machine.Memory.Size);
         limiter = new BandwidthLimiter(settings.Parameters.MaxBandwidth);
-        throttle = new ThrottleGovernor(machine);
+        throttle = new ThrottleGovernor(machine, settings.DirtyLimits);
         throttle.Changed += Log;
         settings.Changed += OnSettingsChanged;
     }

@@ -10,10 +10,14 @@ namespace Tern.Migration.Throttle;
 /// or <c>dirty-limit</c>), sets each vCPU's throttle to the plan, and keeps what it decided for <c>query-migrate</c>.
 /// The decisions themselves are pure (<see cref="IThrottleController"/>); this class only measures and applies.
 /// <see cref="Release"/> gives the guest its full speed back and is called whenever the migration ends.
+/// The operator's per-vCPU dirty limits (<c>set-vcpu-dirty-limit</c>) stay in force during the migration: the
+/// migration owns the dirty tracker then, so each sync's per-vCPU counts also go to <paramref name="operatorLimits"/>,
+/// and each vCPU runs under the larger of the migration's throttle and its limit's (see <see cref="VcpuDirtyLimits"/>).
 /// </summary>
-public sealed class ThrottleGovernor(IVirtualMachine machine)
+public sealed class ThrottleGovernor(IVirtualMachine machine, VcpuDirtyLimits? operatorLimits = null)
 {
     private readonly object gate = new();
+    private readonly VcpuDirtyLimits limits = operatorLimits ?? new VcpuDirtyLimits();
     private IThrottleController? controller;
     private string? controllerKind;
     private int[] applied = new int[machine.Description.VcpuCount];
@@ -30,7 +34,7 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     /// <summary>The highest throttle any vCPU ran under during the migration.</summary>
     public int Peak { get { lock (gate) return peak; } }
 
-    /// <summary>Each vCPU's throttle now, in percent.</summary>
+    /// <summary>The migration's own throttle of each vCPU now, in percent (an operator's dirty limit may hold a vCPU lower).</summary>
     public IReadOnlyList<int> PerVcpu { get { lock (gate) return applied.ToArray(); } }
 
     /// <summary>Why the throttle is what it is, in the operator's words.</summary>
@@ -48,20 +52,25 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
         lock (gate)
         {
             if (released) return;
+            // Both decisions see the throttle the vCPUs actually ran under, whichever of the two imposed it.
+            var measured = new ThrottleMeasurement(period, wireBytes, sync.DirtyPages, sync.PerVcpuPages, limits.Effective(machine).ToArray(),
+                wireBytesPerPage, bandwidthBytesPerSecond, parameters.DowntimeLimitMs);
+            limits.Measured(machine, measured);
             var next = ControllerFor(parameters, autoConverge, dirtyLimit);
             if (next is null)
             {
                 if (controller is not null && applied.Any(p => p > 0)) Apply(new int[applied.Length], "throttling was switched off");
                 return;
             }
-            var measured = new ThrottleMeasurement(period, wireBytes, sync.DirtyPages, sync.PerVcpuPages, applied.ToArray(),
-                wireBytesPerPage, bandwidthBytesPerSecond, parameters.DowntimeLimitMs);
             var plan = next.Next(measured, SettingsFrom(parameters));
             Apply(plan.PercentPerVcpu.ToArray(), plan.Reason);
         }
     }
 
-    /// <summary>Gives every vCPU its full speed back; later syncs change nothing. Safe to call more than once.</summary>
+    /// <summary>
+    /// Drops the migration's throttle (a vCPU keeps only what its operator's dirty limit imposes); later syncs change
+    /// nothing. Safe to call more than once.
+    /// </summary>
     public void Release()
     {
         lock (gate)
@@ -89,8 +98,7 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     private void Apply(int[] plan, string why, string? announce = null)
     {
         bool changed = !plan.AsSpan().SequenceEqual(applied);
-        for (int v = 0; v < plan.Length; v++)
-            if (plan[v] != applied[v]) machine.SetThrottle(v, plan[v] / 100.0);
+        limits.SetMigrationThrottle(machine, plan);
         applied = plan;
         reason = why;
         peak = Math.Max(peak, plan.Length == 0 ? 0 : plan.Max());
