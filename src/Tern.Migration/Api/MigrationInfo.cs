@@ -35,6 +35,8 @@ public sealed record MigrationInfo
     public int? ThrottlePeak { get; init; }
     /// <summary><c>dirty-limit-throttle-time-per-round</c> (QEMU 8.1): with dirty-limit on, how long the most throttled vCPU sleeps in each throttle period, in µs.</summary>
     public long? DirtyLimitThrottleTimePerRoundUs { get; init; }
+    /// <summary><c>dirty-limit-ring-full-time</c> (QEMU 8.1): with dirty-limit on, how long a vCPU takes on average to fill its dirty ring, in µs (0: nothing dirtied).</summary>
+    public long? DirtyLimitRingFullTimeUs { get; init; }
     /// <summary><c>x-guest-progress-before</c>, <c>-during</c>, <c>x-guest-slowdown</c>: the guest's slowdown during the migration, from its own counters.</summary>
     public GuestSlowdown? GuestSlowdown { get; init; }
 }

@@ -115,6 +115,7 @@ public sealed partial class MigrationSource : IDisposable
                 ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
                 DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
                     ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Machine.ThrottleClock.Period.TotalMicroseconds) : null,
+                DirtyLimitRingFullTimeUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit) ? throttle.RingFullTimeUs : null,
             };
         }
     }

@@ -37,6 +37,13 @@ public sealed class ThrottleGovernor(IVirtualMachine machine, VcpuDirtyLimits? o
     /// <summary>The migration's own throttle of each vCPU now, in percent (an operator's dirty limit may hold a vCPU lower).</summary>
     public IReadOnlyList<int> PerVcpu { get { lock (gate) return applied.ToArray(); } }
 
+    /// <summary>
+    /// <c>dirty-limit-ring-full-time</c>: how long a vCPU takes on average to fill its dirty ring at the rates the last
+    /// sync measured, in µs; null without dirty rings.
+    /// </summary>
+    public long? RingFullTimeUs => machine.DirtyTracker is Tern.Memory.Dirty.KvmDirtyRingTracker ring
+        ? DirtyRingFullTime.Microseconds(ring.RingEntries, limits.CurrentBytesPerSecond) : null;
+
     /// <summary>Why the throttle is what it is, in the operator's words.</summary>
     public string Reason { get { lock (gate) return reason; } }
 

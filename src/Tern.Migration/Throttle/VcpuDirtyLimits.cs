@@ -37,6 +37,9 @@ public sealed class VcpuDirtyLimits
     /// <summary>Each vCPU's limit in MB/s, null for none (empty before any machine was throttled).</summary>
     public IReadOnlyList<double?> Limits { get { lock (gate) return limits.ToArray(); } }
 
+    /// <summary>Each vCPU's dirty rate over the last measured period, in bytes a second (zeros until measured).</summary>
+    public IReadOnlyList<double> CurrentBytesPerSecond { get { lock (gate) return currentMegabytesPerSecond.Select(r => r * 1e6).ToArray(); } }
+
     /// <summary>Sets the limit of one vCPU, or of every vCPU when <paramref name="cpuIndex"/> is null. It bites at the next measurement.</summary>
     public void Set(IVirtualMachine vm, int? cpuIndex, double megabytesPerSecond)
     {
