@@ -38,8 +38,11 @@ public sealed class AutoConvergeMigrationTests
     [Fact]
     public void The_throttle_is_released_the_moment_the_migration_is_cancelled_and_the_guest_regains_its_speed()
     {
-        // A link so slow that the migration cannot finish: the throttle rises and stays until the cancel.
+        // A link so slow that the migration cannot finish: the throttle rises and stays until the cancel. QEMU's step
+        // throttle, since the computed one stops climbing on this guest (it rewrites its 2 MiB many times a period, so
+        // more throttle does not lower its measured rate; see the next test).
         using var m = Guest("seq:ws=2M", link: 1 << 20);
+        m.Settings.SetParameters(m.Settings.Parameters with { ThrottleMethod = "step", CpuThrottleInitial = 90 });
         m.Settings.SetCapability(MigrationCapability.AutoConverge, true);
         var sim = (SimMachine)m.Source;
 
@@ -61,6 +64,22 @@ public sealed class AutoConvergeMigrationTests
         // that effect, even with other tests taking cores (the half second before the migration is no baseline: the
         // simulated guest's loop is still being compiled to its fast form then).
         Assert.True(after > 3 * during, $"the guest regained its speed: {during:0} writes/s throttled at {throttled}%, {after:0} after the cancel");
+    }
+
+    [Fact]
+    public void On_a_guest_whose_measured_rate_the_throttle_cannot_lower_the_computed_throttle_stops_climbing_and_says_why()
+    {
+        // The guest rewrites 2 MiB many times between two syncs: whatever its speed, each period counts all of it.
+        using var m = Guest("seq:ws=2M", link: 1 << 20);
+        m.Settings.SetCapability(MigrationCapability.AutoConverge, true);
+        var (source, run) = m.Start();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline && source.Info().ThrottleReason?.Contains("held at", StringComparison.Ordinal) != true) Thread.Sleep(50);
+        var info = source.Info();
+        source.Cancel();
+        m.Finish(source, run, TimeSpan.FromSeconds(30));
+        Assert.True(info.ThrottleReason?.Contains("more throttle did not lower its dirty rate", StringComparison.Ordinal) == true, m.Describe(source));
+        Assert.True(source.History.Max(p => p.ThrottlePercent?[0] ?? 0) < 99, $"the throttle went to the maximum; {m.Describe(source)}");
     }
 
     /// <summary>The guest's own progress (its counters), in writes a second over half a second.</summary>
