@@ -49,11 +49,15 @@ public sealed class VcpuDirtyLimiter
         thread.Start();
     }
 
-    /// <summary>Stops measuring and returns once dirty tracking is off. The throttles stay as they were (the limits still hold).</summary>
+    /// <summary>
+    /// Stops measuring and returns once dirty tracking is off. The throttles stay as they were (the limits still hold).
+    /// Does nothing when not started: the tracker may be a migration's by then, and is not this limiter's to stop.
+    /// </summary>
     public void Stop()
     {
-        stop?.Set();
-        thread?.Join();
+        if (thread is not { } running) return;
+        stop!.Set();
+        running.Join();
         thread = null;
         StopTracking();
     }

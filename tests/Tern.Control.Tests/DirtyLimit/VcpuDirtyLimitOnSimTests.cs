@@ -136,6 +136,9 @@ public sealed class VcpuDirtyLimitOnSimTests : IDisposable
         var machine = host.Machine!;
         // A slow link and a downtime budget no pass meets: the migration keeps syncing until it is cancelled.
         host.SetParameters(host.GetParameters() with { MaxBandwidth = 8 << 20, DowntimeLimitMs = 1 });
+        // A limit set and cancelled before the migration: the limiter has run, and must not act on the migration's tracker.
+        host.SetVcpuDirtyLimit(1, 50);
+        host.CancelVcpuDirtyLimit(1);
         destination.StartIncoming("tcp:127.0.0.1:0");
         host.StartMigration(destination.IncomingAddress!.ToString());
         Assert.True(SpinWait.SpinUntil(() => host.QueryMigrate().Status == MigrationStatus.Active, Patience), "the migration never became active");
@@ -150,6 +153,11 @@ public sealed class VcpuDirtyLimitOnSimTests : IDisposable
 
         host.CancelVcpuDirtyLimit(0);
         Assert.Equal(0, machine.GetThrottle(0));
+        // The last limit went, but the tracker is the migration's: it stays on and the migration goes on.
+        Assert.True(machine.DirtyTracker.IsTracking, "cancelling the last limit turned the migration's dirty tracking off");
+        long syncs = host.QueryMigrate().Ram!.DirtySyncCount;
+        Assert.True(SpinWait.SpinUntil(() => host.QueryMigrate().Ram!.DirtySyncCount > syncs + 1 || host.QueryMigrate().Status.IsFinished(), Patience));
+        Assert.Equal(MigrationStatus.Active, host.QueryMigrate().Status);
         host.CancelMigration();
         Assert.True(SpinWait.SpinUntil(() => host.QueryMigrate().Status.IsFinished(), Patience));
         await Task.Delay(200, TestContext.Current.CancellationToken);
