@@ -98,4 +98,17 @@ public interface IVmControl
 
     /// <summary><c>query-dirty-rate</c>: the current or last measurement.</summary>
     DirtyRate.DirtyRateInfo QueryDirtyRate() => DirtyRate.DirtyRateInfo.Unstarted;
+
+    /// <summary>
+    /// <c>set-vcpu-dirty-limit</c>: limits vCPU <paramref name="cpuIndex"/> (every vCPU when null) to dirtying
+    /// <paramref name="megabytesPerSecond"/> MB/s. Refuse an unknown vCPU, a zero rate, and a VM whose dirty tracking
+    /// cannot tell vCPUs apart.
+    /// </summary>
+    void SetVcpuDirtyLimit(long? cpuIndex, ulong megabytesPerSecond) => throw new VmControlException("this VM cannot limit its vCPUs' dirty rates");
+
+    /// <summary><c>cancel-vcpu-dirty-limit</c>: removes the limit of vCPU <paramref name="cpuIndex"/> (of every vCPU when null).</summary>
+    void CancelVcpuDirtyLimit(long? cpuIndex) => throw new VmControlException("this VM cannot limit its vCPUs' dirty rates");
+
+    /// <summary><c>query-vcpu-dirty-limit</c>: the vCPUs with a limit.</summary>
+    IReadOnlyList<Tern.Migration.Throttle.VcpuDirtyLimit> QueryVcpuDirtyLimit() => [];
 }

@@ -8,7 +8,7 @@ namespace Tern.Cli.Commands;
 /// <summary>
 /// <c>tern info migrate --qmp PATH</c>: QEMU's <c>info migrate</c> for a running Tern VM (or a QEMU one);
 /// <c>tern info dirty-rate --qmp PATH</c>: measures the dirty rate (<c>calc-dirty-rate</c>) and prints it as QEMU's
-/// <c>info dirty_rate</c> does.
+/// <c>info dirty_rate</c> does; <c>tern info vcpu-dirty-limit --qmp PATH</c>: QEMU's <c>info vcpu_dirty_limit</c>.
 /// </summary>
 public static class InfoCommand
 {
@@ -17,6 +17,7 @@ public static class InfoCommand
         var info = new Command("info", "Show information about a running VM, as QEMU's `info` monitor commands do.");
         info.Subcommands.Add(BuildMigrate());
         info.Subcommands.Add(BuildDirtyRate());
+        info.Subcommands.Add(BuildVcpuDirtyLimit());
         return info;
     }
 
@@ -109,6 +110,39 @@ public static class InfoCommand
                 return 0;
             }
             catch (Exception e) when (e is QmpConnectionException or QmpErrorException or FormatException or TimeoutException)
+            {
+                await error.WriteLineAsync("tern: " + e.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static Command BuildVcpuDirtyLimit()
+    {
+        var qmp = new Option<string>("--qmp")
+        {
+            Description = "The VM's QMP socket, as given to `tern run --qmp unix:PATH` (PATH or unix:PATH)",
+            HelpName = "PATH",
+            Required = true,
+        };
+        var command = new Command("vcpu-dirty-limit",
+            "Show each vCPU's dirty limit and current dirty rate (QMP query-vcpu-dirty-limit), like QEMU's `info vcpu_dirty_limit`.")
+        {
+            qmp,
+        };
+        command.SetAction(async (parseResult, cancel) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var path = QmpAddress.ParseUnixPath(parseResult.GetValue(qmp)!);
+                await using var client = await QmpClient.ConnectAsync(path, cancel);
+                await output.WriteAsync(DirtyLimitFormatter.Format(await client.QueryVcpuDirtyLimitAsync(cancel)));
+                return 0;
+            }
+            catch (Exception e) when (e is QmpConnectionException or QmpErrorException or FormatException)
             {
                 await error.WriteLineAsync("tern: " + e.Message);
                 return 1;

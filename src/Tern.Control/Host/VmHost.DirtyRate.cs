@@ -23,6 +23,7 @@ public sealed partial class VmHost
                 throw new VmControlException("there is no guest here yet to measure (it is being migrated in)");
             if (request.Mode != DirtyRateMode.PageSampling && outgoing is { } o && !o.Status.IsFinished())
                 throw new VmControlException($"a migration is using dirty tracking; measure with mode page-sampling, which does not need it, or after the migration");
+            if (request.Mode != DirtyRateMode.PageSampling) EnsureNoDirtyLimiter();
             DirtyRate.Begin(m, request);
         }
     }

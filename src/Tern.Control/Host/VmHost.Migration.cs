@@ -30,6 +30,7 @@ public sealed partial class VmHost
             if (outgoing is { } o && !o.Status.IsFinished()) throw new VmControlException("a migration is already under way");
             if (incoming is not null) throw new VmControlException("this VM is being migrated in");
             EnsureDirtyTrackerFree();
+            SuspendDirtyLimiter(); // the migration takes the tracker over and keeps applying the limits
             RecordProgress(); // the last reading before the migration
             outgoing?.Dispose();
             var source = new MigrationSource(machine, Settings);
@@ -176,6 +177,7 @@ public sealed partial class VmHost
                     runState = m.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
                 break;
         }
+        ResumeDirtyLimiter(); // the VM is still here: the limits get their tracker back (a failure is logged)
     }
 
     /// <summary>

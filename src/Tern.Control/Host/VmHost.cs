@@ -167,6 +167,7 @@ public sealed partial class VmHost : IVmControl, IDisposable
         CancelAll();
         // A measurement reads guest RAM and may hold dirty tracking on: end it before the machine goes.
         dirtyRateMeter?.Dispose();
+        StopDirtyLimiter();
         IVirtualMachine? m;
         lock (gate)
         {

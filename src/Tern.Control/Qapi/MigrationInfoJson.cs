@@ -73,6 +73,7 @@ public static class MigrationInfoJson
         AddIfPresent(o, "setup-time", info.SetupTimeMs);
         AddIfPresent(o, "cpu-throttle-percentage", info.CpuThrottlePercentage);
         AddIfPresent(o, "dirty-limit-throttle-time-per-round", info.DirtyLimitThrottleTimePerRoundUs);
+        AddIfPresent(o, "dirty-limit-ring-full-time", info.DirtyLimitRingFullTimeUs);
         if (info.ErrorDesc is { } error)
         {
             o["error-desc"] = error;
@@ -158,6 +159,7 @@ public static class MigrationInfoJson
             SetupTimeMs = OptionalInt64(json, "setup-time"),
             CpuThrottlePercentage = (int?)OptionalInt64(json, "cpu-throttle-percentage"),
             DirtyLimitThrottleTimePerRoundUs = OptionalInt64(json, "dirty-limit-throttle-time-per-round"),
+            DirtyLimitRingFullTimeUs = OptionalInt64(json, "dirty-limit-ring-full-time"),
             ErrorDesc = OptionalString(json, "error-desc"),
             GuestDowntimeMs = OptionalInt64(json, "x-guest-downtime"),
             Verification = json.TryGetProperty("x-verify", out var v) ? ReadVerification(v) : null,

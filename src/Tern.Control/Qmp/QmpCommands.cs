@@ -40,6 +40,9 @@ internal sealed partial class QmpCommands
             ["migrate-set-parameters"] = MigrateSetParameters,
             ["calc-dirty-rate"] = CalcDirtyRate,
             ["query-dirty-rate"] = QueryDirtyRate,
+            ["set-vcpu-dirty-limit"] = SetVcpuDirtyLimit,
+            ["cancel-vcpu-dirty-limit"] = CancelVcpuDirtyLimit,
+            ["query-vcpu-dirty-limit"] = QueryVcpuDirtyLimit,
             ["x-query-guest"] = QueryGuest,
             ["x-check-guest"] = CheckGuest,
         };

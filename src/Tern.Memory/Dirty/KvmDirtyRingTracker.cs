@@ -38,6 +38,9 @@ public sealed class KvmDirtyRingTracker : IDirtyTracker
     public bool ReportsPerVcpu => true;
     public bool IsTracking => tracking;
 
+    /// <summary>Entries in each vCPU's ring: how many pages a vCPU may dirty before its ring is full and it exits.</summary>
+    public int RingEntries => rings.Count == 0 ? 0 : rings[0].Capacity;
+
     public void Start()
     {
         if (tracking) return;

@@ -39,6 +39,8 @@ public sealed record MigrationInfo
     public PlanInfo? Plan { get; init; }
     /// <summary><c>x-switchover</c>: how long each step of the switchover took so far, in ms (pause, final-sync, ..., resumed).</summary>
     public IReadOnlyList<SwitchoverStepTime>? Switchover { get; init; }
+    /// <summary><c>dirty-limit-ring-full-time</c> (QEMU 8.1): with dirty-limit on, how long a vCPU takes on average to fill its dirty ring, in µs (0: nothing dirtied).</summary>
+    public long? DirtyLimitRingFullTimeUs { get; init; }
     /// <summary><c>x-guest-progress-before</c>, <c>-during</c>, <c>x-guest-slowdown</c>: the guest's slowdown during the migration, from its own counters.</summary>
     public GuestSlowdown? GuestSlowdown { get; init; }
 }

@@ -15,6 +15,12 @@ public sealed class MigrationSettings
 
     public MigrationParameters Parameters => parameters;
 
+    /// <summary>
+    /// The operator's per-vCPU dirty limits (<c>set-vcpu-dirty-limit</c>): not a migration setting in QEMU's schema,
+    /// but kept here because a migration keeps applying them while it owns the dirty tracker.
+    /// </summary>
+    public Throttle.VcpuDirtyLimits DirtyLimits { get; } = new();
+
     public event Action? Changed;
 
     public bool IsEnabled(MigrationCapability capability) => enabled.Contains(capability);

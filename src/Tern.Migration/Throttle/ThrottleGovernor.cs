@@ -7,10 +7,15 @@ namespace Tern.Migration.Throttle;
 /// plan's throttle (decided by the pass planner, see <see cref="ThrottlePlanner"/>), it sets each vCPU's throttle to
 /// it, and keeps what it applied for <c>query-migrate</c>. It is the only part that throttles the machine.
 /// <see cref="Release"/> gives the guest its full speed back and is called whenever the migration ends.
+/// The operator's per-vCPU dirty limits (<c>set-vcpu-dirty-limit</c>) stay in force during the migration: the
+/// migration owns the dirty tracker then, so each sync's measurement also goes to <paramref name="operatorLimits"/>
+/// (<see cref="Measured"/>), and each vCPU runs under the larger of the migration's throttle and its limit's (see
+/// <see cref="VcpuDirtyLimits"/>).
 /// </summary>
-public sealed class ThrottleGovernor(IVirtualMachine machine)
+public sealed class ThrottleGovernor(IVirtualMachine machine, VcpuDirtyLimits? operatorLimits = null)
 {
     private readonly object gate = new();
+    private readonly VcpuDirtyLimits limits = operatorLimits ?? new VcpuDirtyLimits();
     private bool engaged;
     private int[] applied = new int[machine.Description.VcpuCount];
     private string reason = "";
@@ -26,11 +31,31 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     /// <summary>The highest throttle any vCPU ran under during the migration.</summary>
     public int Peak { get { lock (gate) return peak; } }
 
-    /// <summary>Each vCPU's throttle now, in percent.</summary>
+    /// <summary>The migration's own throttle of each vCPU now, in percent (an operator's dirty limit may hold a vCPU lower).</summary>
     public IReadOnlyList<int> PerVcpu { get { lock (gate) return applied.ToArray(); } }
+
+    /// <summary>The throttle each vCPU actually runs under: the larger of the migration's and its dirty limit's.</summary>
+    public IReadOnlyList<int> InForce => limits.Effective(machine);
+
+    /// <summary>
+    /// <c>dirty-limit-ring-full-time</c>: how long a vCPU takes on average to fill its dirty ring at the rates the last
+    /// sync measured, in µs; null without dirty rings.
+    /// </summary>
+    public long? RingFullTimeUs => machine.DirtyTracker is Tern.Memory.Dirty.KvmDirtyRingTracker ring
+        ? DirtyRingFullTime.Microseconds(ring.RingEntries, limits.CurrentBytesPerSecond) : null;
 
     /// <summary>Why the throttle is what it is, in the operator's words.</summary>
     public string Reason { get { lock (gate) return reason; } }
+
+    /// <summary>Feeds a sync period's measurement to the operator's dirty limits, which re-decide their share.</summary>
+    public void Measured(ThrottleMeasurement measured)
+    {
+        lock (gate)
+        {
+            if (released) return;
+            limits.Measured(machine, measured);
+        }
+    }
 
     /// <summary>Applies a plan's throttle (one entry per vCPU) from now on; nothing once released.</summary>
     public void Apply(ThrottlePlan plan)
@@ -45,7 +70,10 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
         }
     }
 
-    /// <summary>Gives every vCPU its full speed back; later plans change nothing. Safe to call more than once.</summary>
+    /// <summary>
+    /// Drops the migration's throttle (a vCPU keeps only what its operator's dirty limit imposes); later plans change
+    /// nothing. Safe to call more than once.
+    /// </summary>
     public void Release()
     {
         lock (gate)
@@ -59,8 +87,7 @@ public sealed class ThrottleGovernor(IVirtualMachine machine)
     private void Apply(int[] plan, string why, string? announce = null)
     {
         bool changed = !plan.AsSpan().SequenceEqual(applied);
-        for (int v = 0; v < plan.Length; v++)
-            if (plan[v] != applied[v]) machine.SetThrottle(v, plan[v] / 100.0);
+        limits.SetMigrationThrottle(machine, plan);
         applied = plan;
         reason = why;
         peak = Math.Max(peak, plan.Length == 0 ? 0 : plan.Max());

@@ -16,11 +16,11 @@ public sealed class KvmHostCollection
 /// <summary>A VM host running a built-in workload on real KVM (the test skips, saying so, without /dev/kvm).</summary>
 internal static class KvmGuestHost
 {
-    public static VmHost Start(string workload, ulong memory, DirtyTrackingKind tracking = DirtyTrackingKind.Log)
+    public static VmHost Start(string workload, ulong memory, DirtyTrackingKind tracking = DirtyTrackingKind.Log, int vcpus = 1)
     {
         Assert.SkipUnless(global::Tern.Kvm.Kvm.IsPresent, "skipped: /dev/kvm is absent on this host, so no real VM can run");
         var options = new MachineHostOptions { Backend = MachineBackend.Kvm, DirtyTracking = tracking };
-        var host = new VmHost(MachineBuilder.Boot(WorkloadSpec.Parse(workload), memory, 1, options), options);
+        var host = new VmHost(MachineBuilder.Boot(GuestWorkload.Parse(workload), memory, vcpus, options), options);
         host.Start();
         return host;
     }

@@ -154,6 +154,11 @@ public sealed class FakeVm : IVmControl
 
     public DirtyRateInfo QueryDirtyRate() => DirtyRate;
 
+    /// <summary>What <c>query-vcpu-dirty-limit</c> returns.</summary>
+    public IReadOnlyList<Tern.Migration.Throttle.VcpuDirtyLimit> DirtyLimits { get; set; } = [];
+
+    public IReadOnlyList<Tern.Migration.Throttle.VcpuDirtyLimit> QueryVcpuDirtyLimit() => DirtyLimits;
+
     public GuestCheck? GuestCheck { get; set; }
 
     public GuestCheck CheckGuest(int maxMismatches)

@@ -57,12 +57,17 @@ public sealed class KvmAutoConvergeTests
         source.Resume();
         Thread.Sleep(300);
 
-        long mostSleptUs = 0;
+        long mostSleptUs = 0, ringFullUs = 0;
         var migration = MigrateVerified(m, s => s.Event += e =>
         {
-            if (e is MigrationPassStarted) mostSleptUs = Math.Max(mostSleptUs, s.Info().DirtyLimitThrottleTimePerRoundUs ?? 0);
+            if (e is not MigrationPassStarted) return;
+            var info = s.Info();
+            mostSleptUs = Math.Max(mostSleptUs, info.DirtyLimitThrottleTimePerRoundUs ?? 0);
+            ringFullUs = Math.Max(ringFullUs, info.DirtyLimitRingFullTimeUs ?? 0);
         });
         Assert.True(mostSleptUs > 0, $"the vCPU slept to keep to its limit; {m.Describe(migration)}");
+        // A 1 MiB ring names 256 MiB; a vCPU held near 4 MB/s fills it in about a minute, never in under 0.1 s.
+        Assert.InRange(ringFullUs, 100_000, 3_600_000_000);
         Assert.Contains(m.Log, l => l.Contains("limit 4 MB/s", StringComparison.Ordinal));
         Assert.True(PeakThrottle(migration, 0) > 0, m.Describe(migration));
         Assert.Equal(0, source.GetThrottle(0));

@@ -97,9 +97,11 @@ internal sealed partial class SourceSession
     internal ThrottleMeasurement SyncPeriodMeasurement(in ConvergenceSnapshot snapshot)
     {
         long transferred = counters.Transferred;
+        // The throttle the vCPUs actually ran under, whichever of the migration and an operator's dirty limit imposed it.
         var measured = new ThrottleMeasurement(lastSyncPeriod, transferred - transferredAtLastThrottle, lastSync.DirtyPages, lastSync.PerVcpuPages,
-            throttle.PerVcpu, snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond, settings.Parameters.DowntimeLimitMs);
+            throttle.InForce.ToArray(), snapshot.WireBytesPerPage, snapshot.BandwidthBytesPerSecond, settings.Parameters.DowntimeLimitMs);
         transferredAtLastThrottle = transferred;
+        throttle.Measured(measured);
         return measured;
     }
 

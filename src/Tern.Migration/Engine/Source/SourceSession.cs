@@ -78,7 +78,7 @@ internal sealed partial class SourceSession : IDisposable
         this.planner = planner ?? new DefaultPassPlanner();
         counters = new RamCounters(machine.Memory.Size);
         limiter = new BandwidthLimiter(settings.Parameters.MaxBandwidth);
-        throttle = new ThrottleGovernor(machine);
+        throttle = new ThrottleGovernor(machine, settings.DirtyLimits);
         throttle.Changed += Log;
         status.Changed += next => Event?.Invoke(new MigrationStatusChanged(next));
         settings.Changed += OnSettingsChanged;
@@ -146,6 +146,7 @@ internal sealed partial class SourceSession : IDisposable
                 ThrottlePeak = throttle.MaxPercent is null ? null : throttle.Peak,
                 DirtyLimitThrottleTimePerRoundUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit)
                     ? (long)((throttle.MaxPercent ?? 0) / 100.0 * Tern.Machine.ThrottleClock.Period.TotalMicroseconds) : null,
+                DirtyLimitRingFullTimeUs = status == MigrationStatus.Active && settings.IsEnabled(MigrationCapability.DirtyLimit) ? throttle.RingFullTimeUs : null,
                 Plan = latestPlan is { } latest ? PassPlanCheck.ToInfo(latest.Pass, latest.Plan) : null,
                 Switchover = timeline?.Steps,
             };
