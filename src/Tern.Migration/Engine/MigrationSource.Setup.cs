@@ -9,7 +9,7 @@ public sealed partial class MigrationSource
     private readonly BandwidthLimiter limiter;
     private readonly List<ChannelWriter> channels = [];
     private readonly Guid session = Guid.NewGuid();
-    private MigrationUri? destinationUri;
+    private IMigrationTransport? destinationTransport;
     private FrameConnection? main;
     private Thread? returnPathThread;
     private WriteStallWatchdog? stallWatchdog;
@@ -22,10 +22,10 @@ public sealed partial class MigrationSource
     private readonly TaskCompletionSource<ResumedMessage> resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Connects, says Hello, and agrees on a version and capabilities.</summary>
-    private void Setup(MigrationUri destination)
+    private void Setup(IMigrationTransport destination)
     {
-        destinationUri = destination;
-        main = TcpTransport.ConnectAsync(destination, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
+        destinationTransport = destination;
+        main = new FrameConnection(destination.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
         stallWatchdog = new WriteStallWatchdog(WriteStallLimit, WatchedConnections, Fail);
 
         var parameters = settings.Parameters;
@@ -73,7 +73,7 @@ public sealed partial class MigrationSource
         while (channels.Count < wanted)
         {
             int index = channels.Count;
-            var connection = TcpTransport.ConnectAsync(destinationUri!, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
+            var connection = new FrameConnection(destinationTransport!.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
             var payload = new PayloadWriter();
             new ChannelHelloMessage(session, index).Write(payload);
             connection.Write(MessageType.ChannelHello, payload);

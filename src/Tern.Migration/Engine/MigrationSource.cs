@@ -81,7 +81,10 @@ public sealed partial class MigrationSource : IDisposable
     }
 
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
-    public Task RunAsync(MigrationUri destination) =>
+    public Task RunAsync(MigrationUri destination) => RunAsync(destination.CreateTransport());
+
+    /// <summary>As <see cref="RunAsync(MigrationUri)"/>, over a transport given directly (in-process, fault-injecting).</summary>
+    public Task RunAsync(IMigrationTransport destination) =>
         Task.Factory.StartNew(() => Run(destination), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>A <c>query-migrate</c> snapshot.</summary>
@@ -119,7 +122,7 @@ public sealed partial class MigrationSource : IDisposable
         }
     }
 
-    private void Run(MigrationUri destination)
+    private void Run(IMigrationTransport destination)
     {
         // QEMU announces "setup" when a migration starts; the status starts there, so say it once here.
         if (Status == MigrationStatus.Setup) Event?.Invoke(new MigrationStatusChanged(MigrationStatus.Setup));
