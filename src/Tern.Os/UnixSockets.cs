@@ -32,19 +32,17 @@ public static class UnixSockets
         return (new Socket(new SafeSocketHandle(fds[0], ownsHandle: true)), new Socket(new SafeSocketHandle(fds[1], ownsHandle: true)));
     }
 
-    /// <summary>What is at <paramref name="path"/> (a symbolic link is not followed) and its inode (0 when absent).</summary>
-    public static unsafe (SocketPathKind Kind, ulong Inode) Inspect(string path)
+    /// <summary>What is at <paramref name="path"/> (a symbolic link is not followed).</summary>
+    public static unsafe SocketPathKind Inspect(string path)
     {
         byte* buffer = stackalloc byte[StatxOffsets.Size];
-        if (LibC.Statx(LibCConstants.AT_FDCWD, path, LibCConstants.AT_SYMLINK_NOFOLLOW, LibCConstants.STATX_TYPE | LibCConstants.STATX_INO, buffer) != 0)
+        if (LibC.Statx(LibCConstants.AT_FDCWD, path, LibCConstants.AT_SYMLINK_NOFOLLOW, LibCConstants.STATX_TYPE, buffer) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            if (errno == Errno.ENOENT) return (SocketPathKind.Absent, 0);
+            if (errno == Errno.ENOENT) return SocketPathKind.Absent;
             throw new OsException($"statx({path})", errno);
         }
-        var bytes = new ReadOnlySpan<byte>(buffer, StatxOffsets.Size);
-        int mode = BinaryPrimitives.ReadUInt16LittleEndian(bytes[StatxOffsets.Mode..]);
-        ulong inode = BinaryPrimitives.ReadUInt64LittleEndian(bytes[StatxOffsets.Inode..]);
-        return ((mode & LibCConstants.S_IFMT) == LibCConstants.S_IFSOCK ? SocketPathKind.Socket : SocketPathKind.NotASocket, inode);
+        int mode = BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(buffer + StatxOffsets.Mode, sizeof(ushort)));
+        return (mode & LibCConstants.S_IFMT) == LibCConstants.S_IFSOCK ? SocketPathKind.Socket : SocketPathKind.NotASocket;
     }
 }

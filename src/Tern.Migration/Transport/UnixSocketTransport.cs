@@ -10,8 +10,9 @@ namespace Tern.Migration.Transport;
 /// <remarks>
 /// The socket file: a destination that finds a stale socket at its path (a socket file nobody listens on, left by a
 /// process that died) removes it and listens there, as QEMU does; unlike QEMU it refuses a path where another process
-/// is listening, or where a file that is not a socket lies, rather than unlinking it. It removes its own socket file
-/// when it stops listening, unless the file has since been replaced by someone else's.
+/// is listening, or where a file that is not a socket lies, rather than unlinking it. It removes its socket file when it
+/// stops listening (the .NET runtime unlinks the path a socket was bound to when the socket is closed); a destination
+/// that is killed leaves the file behind, and the next one on that path finds it stale.
 /// </remarks>
 public sealed class UnixSocketTransport : IMigrationTransport
 {
@@ -70,7 +71,7 @@ public sealed class UnixSocketTransport : IMigrationTransport
             socket.Dispose();
             throw new IOException($"cannot listen on {Address}: {e.Message}", e);
         }
-        return new Listener(socket, path, UnixSockets.Inspect(path).Inode);
+        return new Listener(socket, path);
     }
 
     /// <summary>Pending connections the kernel queues before they are accepted (the accept loop takes them at once).</summary>
@@ -81,7 +82,7 @@ public sealed class UnixSocketTransport : IMigrationTransport
     /// </summary>
     private void RemoveStaleSocket()
     {
-        var (kind, _) = UnixSockets.Inspect(path);
+        var kind = UnixSockets.Inspect(path);
         if (kind == SocketPathKind.Absent) return;
         if (kind == SocketPathKind.NotASocket)
             throw new IOException($"cannot listen on {Address}: {path} exists and is not a socket; remove it or choose another path");
@@ -113,10 +114,8 @@ public sealed class UnixSocketTransport : IMigrationTransport
         socket.ReceiveBufferSize = TcpTransport.BufferBytes;
     }
 
-    private sealed class Listener(Socket socket, string path, ulong inode) : IMigrationListener
+    private sealed class Listener(Socket socket, string path) : IMigrationListener
     {
-        private int disposed;
-
         public string Address => "unix:" + path;
 
         public async Task<MigrationLink> AcceptAsync(CancellationToken cancel)
@@ -126,20 +125,8 @@ public sealed class UnixSocketTransport : IMigrationTransport
             return new SocketLink(accepted, Address);
         }
 
-        /// <summary>Stops listening and removes the socket file if it is still the one bound here.</summary>
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) == 1) return;
-            socket.Dispose();
-            try
-            {
-                if (UnixSockets.Inspect(path) is (SocketPathKind.Socket, var now) && now == inode) File.Delete(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or OsException)
-            {
-                // Left behind: the next destination on this path finds it stale and removes it.
-            }
-        }
+        /// <summary>Stops listening; closing the bound socket removes its file (the runtime unlinks the bound path).</summary>
+        public void Dispose() => socket.Dispose();
 
         public override string ToString() => Address;
     }

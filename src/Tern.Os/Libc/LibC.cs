@@ -94,7 +94,6 @@ internal static class StatxOffsets
 {
     public const int Size = 256;
     public const int Mode = 28; // __u16 stx_mode, after mask, blksize, attributes, nlink, uid, gid
-    public const int Inode = 32; // __u64 stx_ino
 }
 
 /// <summary><c>struct pollfd</c> (8 bytes).</summary>
@@ -164,7 +163,6 @@ internal static class LibCConstants
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const uint STATX_TYPE = 0x1;
-    public const uint STATX_INO = 0x100;
     public const int S_IFMT = 0xF000;
     public const int S_IFSOCK = 0xC000;
 }

@@ -55,9 +55,10 @@ internal sealed class LocalMigration : IDisposable
     /// to (a fault-injecting proxy in front of the destination); <paramref name="over"/> replaces the transport it
     /// connects with (a fault-injecting wrapper).
     /// </summary>
-    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null, IMigrationTransport? over = null)
+    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null, IMigrationTransport? over = null,
+        TimeSpan? writeStallLimit = null)
     {
-        var source = new MigrationSource(Source, Settings);
+        var source = writeStallLimit is { } limit ? new MigrationSource(Source, Settings) { WriteStallLimit = limit } : new MigrationSource(Source, Settings);
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add("src: " + l.Text); };
         configure?.Invoke(source);
         return (source, source.RunAsync(over ?? via?.CreateTransport() ?? connector));
