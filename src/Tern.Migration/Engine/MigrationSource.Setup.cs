@@ -9,7 +9,7 @@ public sealed partial class MigrationSource
     private readonly BandwidthLimiter limiter;
     private readonly List<ChannelWriter> channels = [];
     private readonly Guid session = Guid.NewGuid();
-    private IMigrationTransport? destinationTransport;
+    private IMigrationTransport? destinationUri;
     private FrameConnection? main;
     private Thread? returnPathThread;
     private WriteStallWatchdog? stallWatchdog;
@@ -24,7 +24,7 @@ public sealed partial class MigrationSource
     /// <summary>Connects, says Hello, and agrees on a version and capabilities.</summary>
     private void Setup(IMigrationTransport destination)
     {
-        destinationTransport = destination;
+        destinationUri = destination;
         main = new FrameConnection(destination.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
         stallWatchdog = new WriteStallWatchdog(WriteStallLimit, WatchedConnections, Fail);
 
@@ -73,7 +73,7 @@ public sealed partial class MigrationSource
         while (channels.Count < wanted)
         {
             int index = channels.Count;
-            var connection = new FrameConnection(destinationTransport!.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
+            var connection = new FrameConnection(destinationUri!.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
             var payload = new PayloadWriter();
             new ChannelHelloMessage(session, index).Write(payload);
             connection.Write(MessageType.ChannelHello, payload);
