@@ -82,7 +82,15 @@ public sealed class UnixSocketTransport : IMigrationTransport
     /// </summary>
     private void RemoveStaleSocket()
     {
-        var kind = UnixSockets.Inspect(path);
+        SocketPathKind kind;
+        try
+        {
+            kind = UnixSockets.Inspect(path);
+        }
+        catch (OsException e)
+        {
+            throw new IOException($"cannot listen on {Address}: {e.Message}", e);
+        }
         if (kind == SocketPathKind.Absent) return;
         if (kind == SocketPathKind.NotASocket)
             throw new IOException($"cannot listen on {Address}: {path} exists and is not a socket; remove it or choose another path");
@@ -102,7 +110,14 @@ public sealed class UnixSocketTransport : IMigrationTransport
                 throw new IOException($"cannot listen on {Address}: the socket at {path} is in use or unreachable ({e.Message})", e);
             }
         }
-        File.Delete(path);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot listen on {Address}: the stale socket file {path} could not be removed ({e.Message})", e);
+        }
     }
 
     public override string ToString() => Address;

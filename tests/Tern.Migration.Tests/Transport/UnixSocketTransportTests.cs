@@ -75,6 +75,14 @@ public sealed class UnixSocketTransportTests : IDisposable
     }
 
     [Fact]
+    public void Listening_in_a_directory_that_does_not_exist_says_where_it_could_not_listen()
+    {
+        string path = Path.Combine(dir, "missing", "m.sock");
+        var e = Assert.Throws<IOException>(() => MigrationUri.UnixSocket(path).CreateTransport().Listen());
+        Assert.Contains($"cannot listen on unix:{path}", e.Message);
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_socket_is_refused_and_left_alone()
     {
         File.WriteAllText(SocketPath, "precious");
