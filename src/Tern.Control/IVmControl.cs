@@ -38,7 +38,7 @@ public interface IVmControl
     IReadOnlyList<PassReport> QueryMigrateHistory() => [];
 
     /// <summary>
-    /// <c>migrate</c>: starts an outgoing migration to <paramref name="uri"/> (e.g. <c>tcp:HOST:PORT</c>) with the current
+    /// <c>migrate</c>: starts an outgoing migration to <paramref name="uri"/> (<c>tcp:HOST:PORT</c> or <c>unix:PATH</c>) with the current
     /// capabilities and parameters, and returns at once. Before returning, the status must have left any finished state
     /// (be <see cref="MigrationStatus.Setup"/> or later), so that a <c>query-migrate</c> right after it describes this migration.
     /// Refuse a malformed URI, a migration already under way, or a VM that cannot be migrated.

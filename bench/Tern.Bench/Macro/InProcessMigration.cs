@@ -20,7 +20,7 @@ public sealed record MigrationResult(MigrationInfo Info, TimeSpan Wall, long Liv
 public sealed class InProcessMigration : IDisposable
 {
     private readonly IVirtualMachine source;
-    private readonly TcpListener listener;
+    private readonly IMigrationListener listener;
     private readonly MigrationDestination destination;
     private readonly Task destinationRun;
     private readonly Action<string>? log;
@@ -33,8 +33,8 @@ public sealed class InProcessMigration : IDisposable
         this.source = source;
         this.ownsSource = ownsSource;
         this.log = log;
-        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
-        Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
+        listener = MigrationUri.Parse("tcp:127.0.0.1:0").CreateTransport().Listen();
+        Uri = MigrationUri.Parse(listener.Address);
         destination = new MigrationDestination(listener, description => MachineBuilder.CreateIncoming(description, host));
         if (log is not null) destination.Event += e => { if (e is MigrationLog l) log("    dst: " + l.Text); };
         destinationRun = destination.RunAsync();
@@ -77,7 +77,7 @@ public sealed class InProcessMigration : IDisposable
     {
         destination.Dispose();
         destinationRun.Wait(TimeSpan.FromSeconds(10));
-        listener.Stop();
+        listener.Dispose();
         destination.Machine?.Dispose();
         if (ownsSource) source.Dispose();
     }

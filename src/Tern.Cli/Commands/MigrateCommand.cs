@@ -10,7 +10,7 @@ using Tern.Migration.Api;
 namespace Tern.Cli.Commands;
 
 /// <summary>
-/// <c>tern migrate --qmp PATH tcp:HOST:PORT [options]</c>: migrates a running VM through its QMP socket, shows live
+/// <c>tern migrate --qmp PATH tcp:HOST:PORT|unix:PATH [options]</c>: migrates a running VM through its QMP socket, shows live
 /// progress, and ends with the final statistics. Exit code 0 when the migration completed, 1 otherwise.
 /// Ctrl-C cancels the migration (the guest keeps running here); a second Ctrl-C quits without waiting.
 /// </summary>
@@ -29,7 +29,7 @@ public static class MigrateCommand
         };
         var uri = new Argument<string>("uri")
         {
-            Description = "Where to: tcp:HOST:PORT, where the destination waits with `tern run --incoming tcp:HOST:PORT`",
+            Description = "Where to: tcp:HOST:PORT or unix:PATH, where the destination waits with `tern run --incoming` and the same URI",
         };
         var verify = new Option<bool>("--verify")
         {

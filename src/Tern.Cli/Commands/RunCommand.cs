@@ -52,7 +52,7 @@ public static class RunCommand
         var qmp = new Option<string?>("--qmp") { Description = "Serve QMP on a unix socket: unix:PATH", HelpName = "unix:PATH" };
         var incoming = new Option<string?>("--incoming")
         {
-            Description = "Wait for a VM to migrate in: tcp:HOST:PORT, or defer (then start with QMP migrate-incoming)",
+            Description = "Wait for a VM to migrate in: tcp:HOST:PORT, unix:PATH (a unix socket on this host), or defer (then start with QMP migrate-incoming)",
             HelpName = "URI",
         };
         var serial = new Option<string>("--serial")

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Tern.Machine;
 using Tern.Migration.Api;
 using Tern.Migration.Engine;
@@ -12,7 +11,7 @@ public sealed partial class VmHost
     private Task? outgoingRun;
     private bool runningBeforeMigration;
     private MigrationDestination? incoming;
-    private TcpListener? incomingListener;
+    private IMigrationListener? incomingListener;
     private IncomingMigrations? incomingMigrations;
     private readonly CancellationTokenSource incomingCancel = new();
 
@@ -53,13 +52,13 @@ public sealed partial class VmHost
             if (incomingListener is not null) throw new VmControlException($"already waiting for an incoming migration on {IncomingAddress}");
             try
             {
-                incomingListener = TcpTransport.Listen(address!);
+                incomingListener = address!.CreateTransport().Listen();
             }
             catch (IOException e)
             {
                 throw new VmControlException(e.Message, e);
             }
-            IncomingAddress = address! with { Port = TcpTransport.BoundPort(incomingListener) };
+            IncomingAddress = MigrationUri.Parse(incomingListener.Address);
             var migrations = new IncomingMigrations(incomingListener, NextIncoming);
             migrations.Started += OnIncomingStarted;
             migrations.Finished += OnIncomingFinished;
@@ -242,7 +241,7 @@ public sealed partial class VmHost
         if (arrived)
         {
             incomingMigrations?.Dispose();
-            incomingListener?.Stop();
+            incomingListener?.Dispose();
         }
         destination.Dispose();
         if (arrived && RunState == RunState.Running) Raise(VmEvent.Resume());
@@ -288,7 +287,7 @@ public sealed partial class VmHost
         incomingCancel.Cancel();
         incomingMigrations?.Dispose();
         i?.Cancel();
-        incomingListener?.Stop();
+        incomingListener?.Dispose();
         o?.Cancel();
         outgoingRun?.Wait(TimeSpan.FromSeconds(10));
         i?.Completion.Wait(TimeSpan.FromSeconds(10));

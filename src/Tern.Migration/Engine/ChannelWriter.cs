@@ -73,7 +73,7 @@ internal sealed class ChannelWriter : IDisposable
                 try
                 {
                     limiter.Take(Frame.HeaderSize + frame.Length, cancel);
-                    connection.Write(frame.Type, frame.Buffer.AsSpan(0, frame.Length));
+                    connection.Write(frame.Type, frame.Buffer.AsMemory(0, frame.Length));
                     counters.BytesSent(Index, Frame.HeaderSize + frame.Length);
                 }
                 finally

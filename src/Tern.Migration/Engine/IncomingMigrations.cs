@@ -1,11 +1,10 @@
-using System.Net.Sockets;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
 
 namespace Tern.Migration.Engine;
 
 /// <summary>
-/// Migrations arriving on one listening socket, one at a time. Connections are accepted continuously
+/// Migrations arriving on one listener (TCP or unix socket), one at a time. Connections are accepted continuously
 /// (<see cref="IncomingConnections"/>): a Hello starts the next <see cref="MigrationDestination"/> unless one is under
 /// way (that source is refused with an Error saying so), a ChannelHello goes to the migration it names, and anything
 /// else is refused without holding up anyone.
@@ -24,14 +23,14 @@ public sealed class IncomingMigrations : IDisposable, IIncomingConnectionHandler
     /// The destination for the next Hello (not started yet; subscribe to its events in <see cref="Started"/>), or
     /// null when no more migrations are taken here.
     /// </param>
-    public IncomingMigrations(TcpListener listener, Func<MigrationDestination?> nextDestination)
+    public IncomingMigrations(IMigrationListener listener, Func<MigrationDestination?> nextDestination)
     {
         this.nextDestination = nextDestination;
         connections = new IncomingConnections(listener, this);
     }
 
     /// <summary>One destination, for the first migration only (tests and benchmarks).</summary>
-    internal static IncomingMigrations Once(TcpListener listener, MigrationDestination destination)
+    internal static IncomingMigrations Once(IMigrationListener listener, MigrationDestination destination)
     {
         int taken = 0;
         return new IncomingMigrations(listener, () => Interlocked.Exchange(ref taken, 1) == 0 ? destination : null);

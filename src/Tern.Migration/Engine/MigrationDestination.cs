@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using Tern.Machine;
 using Tern.Migration.Api;
 using Tern.Migration.Pages;
@@ -18,7 +17,7 @@ namespace Tern.Migration.Engine;
 /// </summary>
 public sealed partial class MigrationDestination : IDisposable
 {
-    private readonly TcpListener? ownListener;
+    private readonly IMigrationListener? ownListener;
     private IncomingMigrations? router;
     private readonly Func<MachineDescription, IVirtualMachine> createMachine;
     private readonly CancellationTokenSource cancel = new();
@@ -59,8 +58,8 @@ public sealed partial class MigrationDestination : IDisposable
     }
 
     /// <summary>A destination that takes the first migration arriving on <paramref name="listener"/> (see <see cref="RunAsync"/>).</summary>
-    /// <param name="listener">Listening already (see <see cref="TcpTransport.Listen"/>); stays the caller's.</param>
-    public MigrationDestination(TcpListener listener, Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
+    /// <param name="listener">Listening already (see <see cref="IMigrationTransport.Listen"/>); stays the caller's.</param>
+    public MigrationDestination(IMigrationListener listener, Func<MachineDescription, IVirtualMachine> createMachine, DestinationLimits? limits = null)
         : this(createMachine, limits)
     {
         ownListener = listener;

@@ -53,7 +53,10 @@ public sealed class MigrationSource : IDisposable
     public void Cancel() => session.Cancel();
 
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
-    public Task RunAsync(MigrationUri destination) =>
+    public Task RunAsync(MigrationUri destination) => RunAsync(destination.CreateTransport());
+
+    /// <summary>As <see cref="RunAsync(MigrationUri)"/>, over a transport given directly (in-process, fault-injecting).</summary>
+    public Task RunAsync(IMigrationTransport destination) =>
         Task.Factory.StartNew(() => session.Run(destination), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>A <c>query-migrate</c> snapshot.</summary>

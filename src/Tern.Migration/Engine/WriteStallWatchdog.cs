@@ -11,7 +11,8 @@ namespace Tern.Migration.Engine;
 internal sealed class WriteStallWatchdog : IDisposable
 {
     /// <summary>
-    /// No progress for this long is a stall. A frame is written in 64 KiB chunks, so this is a floor of about 6 KiB/s
+    /// No progress for this long is a stall. A frame is written in chunks of at most 288 KiB
+    /// (<see cref="FrameConnection.WriteChunk"/>), so this is a floor of about 29 KiB/s
     /// on the link, far below any migration worth running; and well under the 30 s after which a destination gives
     /// up on a silent source, so the source names the cause first.
     /// </summary>

@@ -1,27 +1,33 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
+using Tern.Migration.Transport;
 using Tern.Os;
 
 namespace Tern.Migration.Protocol;
 
 /// <summary>
-/// Frames over one byte stream (a TCP connection). Writes are serialized by the caller (each connection has one
-/// writer thread); reads by one reader. Counts the bytes it moves.
+/// Frames over one <see cref="MigrationLink"/> (a TCP or unix socket connection, or a test link). Writes are
+/// serialized by the caller (each connection has one writer thread); reads by one reader. Counts the bytes it moves.
 /// </summary>
 public sealed class FrameConnection : IDisposable
 {
-    private readonly Stream stream;
+    private readonly MigrationLink link;
     private readonly byte[] header = new byte[Frame.HeaderSize];
     private readonly byte[] readHeader = new byte[Frame.HeaderSize];
     private byte[] readBuffer = new byte[64 << 10];
+    private byte[] copyBuffer = [];
     private long bytesWritten;
     private long bytesRead;
     private long writeProgressAt; // Stopwatch timestamp of the last write progress; 0 when no write is under way
 
-    public FrameConnection(Stream stream, string peer)
+    public FrameConnection(MigrationLink link)
     {
-        this.stream = stream;
-        Peer = peer;
+        this.link = link;
+        Peer = link.Peer;
+    }
+
+    /// <summary>Frames over a plain stream (tests, recorded streams).</summary>
+    public FrameConnection(Stream stream, string peer) : this(new StreamLink(stream, peer))
+    {
     }
 
     /// <summary>Who is at the other end, for messages ("127.0.0.1:4444").</summary>
@@ -45,25 +51,36 @@ public sealed class FrameConnection : IDisposable
         }
     }
 
-    /// <summary>Progress is recorded per chunk, so a large frame on a slow link is not mistaken for a stall.</summary>
-    private const int WriteChunk = 64 << 10;
+    /// <summary>
+    /// The most a single write hands to the link: a whole page batch (256 KiB of records) goes out with its header in
+    /// one gathered write; only larger frames (machine state) take more, one chunk each, so that progress is
+    /// recorded per chunk and a large frame on a slow link is not mistaken for a stall.
+    /// </summary>
+    public const int WriteChunk = 288 << 10;
 
-    public void Write(MessageType type, ReadOnlySpan<byte> payload)
+    /// <summary>Writes one frame: header and payload in one gathered write (up to <see cref="WriteChunk"/> bytes of payload).</summary>
+    public void Write(MessageType type, ReadOnlyMemory<byte> payload)
     {
-        if (payload.Length > Frame.MaxPayload) throw new ArgumentException($"a {type} payload of {payload.Length} bytes is over the frame limit");
-        Frame.WriteHeader(header, type, payload);
+        if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(payload, out var segment))
+        {
+            WriteCopy(type, payload.Span);
+            return;
+        }
+        if (segment.Count > Frame.MaxPayload) throw new ArgumentException($"a {type} payload of {segment.Count} bytes is over the frame limit");
+        Frame.WriteHeader(header, type, segment);
         Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
         try
         {
-            stream.Write(header);
-            Interlocked.Add(ref bytesWritten, Frame.HeaderSize);
-            while (!payload.IsEmpty)
+            var first = segment.Slice(0, Math.Min(WriteChunk, segment.Count));
+            link.Write(header, first);
+            Progress(Frame.HeaderSize + first.Count);
+            var rest = segment.Slice(first.Count);
+            while (rest.Count > 0)
             {
-                var chunk = payload[..Math.Min(WriteChunk, payload.Length)];
-                stream.Write(chunk);
-                Interlocked.Add(ref bytesWritten, chunk.Length);
-                Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
-                payload = payload[chunk.Length..];
+                var chunk = rest.Slice(0, Math.Min(WriteChunk, rest.Count));
+                link.Write(ArraySegment<byte>.Empty, chunk);
+                Progress(chunk.Count);
+                rest = rest.Slice(chunk.Count);
             }
         }
         finally
@@ -72,25 +89,32 @@ public sealed class FrameConnection : IDisposable
         }
     }
 
-    public void Write(MessageType type, PayloadWriter payload) => Write(type, payload.WrittenSpan);
+    /// <summary>Writes one frame from a span (small control messages): the payload is copied into an array first.</summary>
+    public void Write(MessageType type, ReadOnlySpan<byte> payload)
+    {
+        WriteCopy(type, payload);
+    }
 
-    public void Flush() => stream.Flush();
+    public void Write(MessageType type, PayloadWriter payload) => Write(type, payload.WrittenMemory);
+
+    private void WriteCopy(MessageType type, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > Frame.MaxPayload) throw new ArgumentException($"a {type} payload of {payload.Length} bytes is over the frame limit");
+        if (copyBuffer.Length < payload.Length) copyBuffer = new byte[payload.Length];
+        payload.CopyTo(copyBuffer);
+        Write(type, copyBuffer.AsMemory(0, payload.Length));
+    }
+
+    private void Progress(int bytes)
+    {
+        Interlocked.Add(ref bytesWritten, bytes);
+        Volatile.Write(ref writeProgressAt, System.Diagnostics.Stopwatch.GetTimestamp());
+    }
+
+    public void Flush() => link.Flush();
 
     /// <summary>Whether bytes from the peer have arrived that no read has taken yet.</summary>
-    public bool HasUnreadBytes
-    {
-        get
-        {
-            try
-            {
-                return stream is System.Net.Sockets.NetworkStream { DataAvailable: true };
-            }
-            catch (ObjectDisposedException)
-            {
-                return false;
-            }
-        }
-    }
+    public bool HasUnreadBytes => link.HasUnreadBytes;
 
     /// <summary>
     /// Reads the next frame. The payload span is valid until the next read. Throws <see cref="EndOfStreamException"/>
@@ -112,7 +136,7 @@ public sealed class FrameConnection : IDisposable
         int done = 0;
         while (done < buffer.Length)
         {
-            int n = stream.Read(buffer[done..]);
+            int n = link.Read(buffer[done..]);
             if (n == 0)
             {
                 throw new EndOfStreamException(done == 0 && what == "frame header"
@@ -127,22 +151,11 @@ public sealed class FrameConnection : IDisposable
 
     /// <summary>
     /// Ends the read side only: a Read blocked on this connection returns end of stream, while writes still go out (so
-    /// that the reader's thread can still tell the peer why). Without a socket underneath, closes the stream.
+    /// that the reader's thread can still tell the peer why). A link that cannot close one direction closes both.
     /// </summary>
-    public void StopReading()
-    {
-        try
-        {
-            if (stream is NetworkStream network) network.Socket.Shutdown(SocketShutdown.Receive);
-            else stream.Dispose();
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Already closed: nothing is reading any more.
-        }
-    }
+    public void StopReading() => link.StopReading();
 
-    public void Dispose() => stream.Dispose();
+    public void Dispose() => link.Dispose();
 
     /// <summary>Reads a little-endian u64 from a payload (for page record headers).</summary>
     public static ulong U64(ReadOnlySpan<byte> s) => BinaryPrimitives.ReadUInt64LittleEndian(s);

@@ -12,6 +12,9 @@ public sealed class PayloadWriter
     public PayloadWriter(int initialCapacity = 256) => buffer = new ArrayBufferWriter<byte>(initialCapacity);
 
     public ReadOnlySpan<byte> WrittenSpan => buffer.WrittenSpan;
+
+    /// <summary>The payload as memory over its array, so that a frame can be written without copying it.</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => buffer.WrittenMemory;
     public int Length => buffer.WrittenCount;
 
     public void Reset() => buffer.ResetWrittenCount();

@@ -42,14 +42,14 @@ public sealed class IncomingConnections : IDisposable
     /// <summary>How many connections may wait for their first frame at once; beyond it the oldest one is closed.</summary>
     public const int MaxPending = 64;
 
-    private readonly TcpListener listener;
+    private readonly IMigrationListener listener;
     private readonly IIncomingConnectionHandler handler;
     private readonly CancellationTokenSource stop = new();
-    private readonly LinkedList<Socket> pending = new();
+    private readonly LinkedList<MigrationLink> pending = new();
     private readonly Task acceptLoop;
 
     /// <param name="listener">Listening already; stays the caller's (it is not stopped here).</param>
-    public IncomingConnections(TcpListener listener, IIncomingConnectionHandler handler)
+    public IncomingConnections(IMigrationListener listener, IIncomingConnectionHandler handler)
     {
         this.listener = listener;
         this.handler = handler;
@@ -63,10 +63,10 @@ public sealed class IncomingConnections : IDisposable
     {
         while (!stop.IsCancellationRequested)
         {
-            Socket socket;
+            MigrationLink link;
             try
             {
-                socket = await listener.AcceptSocketAsync(stop.Token);
+                link = await listener.AcceptAsync(stop.Token);
             }
             catch (Exception) when (stop.IsCancellationRequested)
             {
@@ -87,30 +87,28 @@ public sealed class IncomingConnections : IDisposable
                 await Task.Delay(100);
                 continue;
             }
-            _ = GreetAsync(socket);
+            _ = GreetAsync(link);
         }
     }
 
     /// <summary>Reads one connection's first frame within the deadline and hands the connection on.</summary>
-    private async Task GreetAsync(Socket socket)
+    private async Task GreetAsync(MigrationLink link)
     {
-        string peer = socket.RemoteEndPoint?.ToString() ?? "a peer";
-        TcpTransport.Configure(socket);
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        LinkedListNode<Socket> node;
+        string peer = link.Peer;
+        LinkedListNode<MigrationLink> node;
         lock (pending)
         {
             if (stop.IsCancellationRequested)
             {
-                stream.Dispose();
+                link.Dispose();
                 return;
             }
-            node = pending.AddLast(socket);
+            node = pending.AddLast(link);
             if (pending.Count > MaxPending)
             {
                 var oldest = pending.First!;
                 pending.Remove(oldest);
-                handler.OnLog($"closed a connection from {oldest.Value.RemoteEndPoint}: it had not said Hello and {MaxPending} newer connections were waiting");
+                handler.OnLog($"closed a connection from {oldest.Value.Peer}: it had not said Hello and {MaxPending} newer connections were waiting");
                 oldest.Value.Dispose(); // its read fails at once and its task ends
             }
         }
@@ -119,14 +117,14 @@ public sealed class IncomingConnections : IDisposable
         FrameConnection? taken = null;
         try
         {
-            var (type, payload) = await ReadFirstFrameAsync(stream, deadline.Token);
+            var (type, payload) = await ReadFirstFrameAsync(link, deadline.Token);
             lock (pending)
             {
                 if (node.List is null) return; // evicted just now
                 pending.Remove(node);
             }
             if (stop.IsCancellationRequested) return;
-            var connection = new FrameConnection(stream, peer);
+            var connection = new FrameConnection(link);
             string? refusal = type == MessageType.Hello
                 ? handler.OnHello(connection, payload)
                 : handler.OnChannelHello(connection, ChannelHelloMessage.Read(payload));
@@ -135,7 +133,7 @@ public sealed class IncomingConnections : IDisposable
                 taken = connection;
                 return;
             }
-            SendBestEffortError(stream, refusal);
+            SendBestEffortError(link, refusal);
             handler.OnLog($"refused a connection from {peer}: {refusal}");
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -144,7 +142,7 @@ public sealed class IncomingConnections : IDisposable
         }
         catch (ProtocolException e)
         {
-            SendBestEffortError(stream, e.Message);
+            SendBestEffortError(link, e.Message);
             handler.OnLog($"refused a connection from {peer}: {e.Message}");
         }
         catch (EndOfStreamException)
@@ -161,35 +159,45 @@ public sealed class IncomingConnections : IDisposable
         finally
         {
             lock (pending) if (node.List is not null) pending.Remove(node);
-            if (taken is null) stream.Dispose();
+            if (taken is null) link.Dispose();
         }
     }
 
-    private static async Task<(MessageType Type, byte[] Payload)> ReadFirstFrameAsync(Stream stream, CancellationToken deadline)
+    private static async Task<(MessageType Type, byte[] Payload)> ReadFirstFrameAsync(MigrationLink link, CancellationToken deadline)
     {
         var header = new byte[Frame.HeaderSize];
-        await stream.ReadExactlyAsync(header, deadline);
+        await ReadExactlyAsync(link, header, deadline);
         var (type, length, crc) = Frame.ReadHeader(header);
         if (type is not (MessageType.Hello or MessageType.ChannelHello))
             throw ProtocolException.Unexpected(type, "waiting for Hello or ChannelHello on a new connection");
         if (length > FirstFrameMaxBytes)
             throw new ProtocolException($"{type} claims {length} bytes; a {type} is never larger than {FirstFrameMaxBytes}");
         var payload = new byte[length];
-        await stream.ReadExactlyAsync(payload, deadline);
+        await ReadExactlyAsync(link, payload, deadline);
         if (Crc32C.Compute(payload) != crc) throw new ProtocolException($"{type} frame failed its checksum: the stream was corrupted");
         return (type, payload);
     }
 
-    private static void SendBestEffortError(Stream stream, string text)
+    private static async Task ReadExactlyAsync(MigrationLink link, Memory<byte> buffer, CancellationToken deadline)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int n = await link.ReadAsync(buffer, deadline);
+            if (n == 0) throw new EndOfStreamException();
+            buffer = buffer[n..];
+        }
+    }
+
+    private static void SendBestEffortError(MigrationLink link, string text)
     {
         try
         {
             var payload = new PayloadWriter();
             new ErrorMessage(ErrorMessage.Failed, text).Write(payload);
+            var bytes = payload.WrittenSpan.ToArray();
             var header = new byte[Frame.HeaderSize];
-            Frame.WriteHeader(header, MessageType.Error, payload.WrittenSpan);
-            stream.Write(header);
-            stream.Write(payload.WrittenSpan);
+            Frame.WriteHeader(header, MessageType.Error, bytes);
+            link.Write(header, bytes);
         }
         catch
         {

@@ -1,16 +1,25 @@
 using System.Net;
 using System.Net.Sockets;
-using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Transport;
 
-/// <summary>Opens migration connections over TCP: one main connection plus one per extra page channel.</summary>
-public static class TcpTransport
+/// <summary>Migration connections over TCP (<c>tcp:HOST:PORT</c>): no Nagle delay, large socket buffers.</summary>
+public sealed class TcpTransport : IMigrationTransport
 {
     /// <summary>Socket buffers large enough to keep a fast link busy across a pass boundary.</summary>
-    private const int BufferBytes = 4 << 20;
+    internal const int BufferBytes = 4 << 20;
 
-    public static async Task<FrameConnection> ConnectAsync(MigrationUri uri, TimeSpan timeout, CancellationToken cancel)
+    private readonly MigrationUri uri;
+
+    public TcpTransport(MigrationUri uri)
+    {
+        if (uri.Scheme != MigrationScheme.Tcp) throw new ArgumentException($"{uri} is not a TCP address", nameof(uri));
+        this.uri = uri;
+    }
+
+    public string Address => uri.ToString();
+
+    public async Task<MigrationLink> ConnectAsync(TimeSpan timeout, CancellationToken cancel)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         Configure(socket);
@@ -35,11 +44,10 @@ public static class TcpTransport
             socket.Dispose();
             throw;
         }
-        return new FrameConnection(new NetworkStream(socket, ownsSocket: true), socket.RemoteEndPoint?.ToString() ?? uri.ToString());
+        return new SocketLink(socket, socket.RemoteEndPoint?.ToString() ?? uri.ToString());
     }
 
-    /// <summary>Starts listening; the caller accepts connections from the returned listener.</summary>
-    public static TcpListener Listen(MigrationUri uri)
+    public IMigrationListener Listen()
     {
         var listener = new TcpListener(uri.ListenAddress, uri.Port);
         listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -51,23 +59,31 @@ public static class TcpTransport
         {
             throw new IOException($"cannot listen on {uri}: {e.Message}", e);
         }
-        return listener;
+        return new Listener(listener, uri with { Port = ((IPEndPoint)listener.LocalEndpoint).Port });
     }
 
-    public static async Task<FrameConnection> AcceptAsync(TcpListener listener, CancellationToken cancel)
-    {
-        var socket = await listener.AcceptSocketAsync(cancel);
-        Configure(socket);
-        return new FrameConnection(new NetworkStream(socket, ownsSocket: true), socket.RemoteEndPoint?.ToString() ?? "peer");
-    }
-
-    /// <summary>The port actually bound (for tcp:HOST:0).</summary>
-    public static int BoundPort(TcpListener listener) => ((IPEndPoint)listener.LocalEndpoint).Port;
+    public override string ToString() => Address;
 
     internal static void Configure(Socket socket)
     {
         socket.NoDelay = true;
         socket.SendBufferSize = BufferBytes;
         socket.ReceiveBufferSize = BufferBytes;
+    }
+
+    private sealed class Listener(TcpListener listener, MigrationUri bound) : IMigrationListener
+    {
+        public string Address => bound.ToString();
+
+        public async Task<MigrationLink> AcceptAsync(CancellationToken cancel)
+        {
+            var socket = await listener.AcceptSocketAsync(cancel);
+            Configure(socket);
+            return new SocketLink(socket, socket.RemoteEndPoint?.ToString() ?? "a peer");
+        }
+
+        public void Dispose() => listener.Stop();
+
+        public override string ToString() => Address;
     }
 }

@@ -81,6 +81,22 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    internal static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
+    // buffer: a struct statx (256 bytes, fixed by the kernel ABI; see StatxOffsets).
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
+}
+
+/// <summary>
+/// Offsets in <c>struct statx</c> (linux/stat.h): a fixed 256-byte layout that only ever grows at the end.
+/// </summary>
+internal static class StatxOffsets
+{
+    public const int Size = 256;
+    public const int Mode = 28; // __u16 stx_mode, after mask, blksize, attributes, nlink, uid, gid
 }
 
 /// <summary><c>struct pollfd</c> (8 bytes).</summary>
@@ -142,6 +158,16 @@ internal static class LibCConstants
     public const long SYS_gettid = 186;
 
     public const int _SC_PAGESIZE = 30;
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const uint STATX_TYPE = 0x1;
+    public const int S_IFMT = 0xF000;
+    public const int S_IFSOCK = 0xC000;
 }
 
 /// <summary><c>struct iovec</c> (16 bytes on x86-64).</summary>

@@ -10,36 +10,41 @@ using Tern.Migration.Transport;
 namespace Tern.Migration.Tests.Engine;
 
 /// <summary>
-/// A source and a destination in this process over real loopback TCP. The destination builds its machine from the
-/// source's description, as `tern run --incoming` does.
+/// A source and a destination in this process over real loopback TCP (or another transport given). The destination
+/// builds its machine from the source's description, as `tern run --incoming` does.
 /// </summary>
 internal sealed class LocalMigration : IDisposable
 {
-    private readonly TcpListener listener;
+    private readonly IMigrationListener listener;
+    private readonly IMigrationTransport connector;
+    private readonly MigrationUri? uri;
     private readonly List<string> log = [];
 
     public LocalMigration(IVirtualMachine source, Func<MachineDescription, IVirtualMachine> createDestination, ulong? destinationMemoryLimit = null,
-        DestinationLimits? destinationLimits = null)
+        DestinationLimits? destinationLimits = null, IMigrationTransport? transport = null)
     {
         destinationLimits ??= new DestinationLimits();
         if (destinationMemoryLimit is not null) destinationLimits = destinationLimits with { MemoryBytes = destinationMemoryLimit };
         Source = source;
-        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
-        Uri = new MigrationUri("127.0.0.1", TcpTransport.BoundPort(listener));
+        listener = (transport ?? MigrationUri.Parse("tcp:127.0.0.1:0").CreateTransport()).Listen();
+        if (transport is null) uri = MigrationUri.Parse(listener.Address);
+        connector = transport ?? uri!.CreateTransport();
         Destination = new MigrationDestination(listener, createDestination, destinationLimits);
         Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add("dst: " + l.Text); };
         DestinationRun = Destination.RunAsync();
     }
 
     /// <summary>Simulated guests on both sides.</summary>
-    public static LocalMigration Sim(string workload, ulong memoryBytes = 64 << 20, int vcpus = 2) =>
+    public static LocalMigration Sim(string workload, ulong memoryBytes = 64 << 20, int vcpus = 2, IMigrationTransport? transport = null) =>
         new(SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, WorkloadSpec.Parse(workload))),
-            description => SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, WorkloadSpec.Parse(description.Workload))));
+            description => SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, WorkloadSpec.Parse(description.Workload))),
+            transport: transport);
 
     public IVirtualMachine Source { get; }
     public MigrationDestination Destination { get; }
     public Task DestinationRun { get; }
-    public MigrationUri Uri { get; }
+    /// <summary>The destination's TCP address (not for a migration over another transport).</summary>
+    public MigrationUri Uri => uri ?? throw new InvalidOperationException("this migration runs over a transport without a URI");
     public MigrationSettings Settings { get; } = new();
     public IReadOnlyList<string> Log { get { lock (log) return log.ToList(); } }
 
@@ -48,14 +53,16 @@ internal sealed class LocalMigration : IDisposable
     /// <summary>
     /// Starts a migration of the (running) source and returns it without waiting. <paramref name="configure"/> sees
     /// the source before it runs (to subscribe to its events); <paramref name="via"/> replaces the address it connects
-    /// to (a fault-injecting proxy in front of the destination); <paramref name="planner"/> replaces the default pass planner.
+    /// to (a fault-injecting proxy in front of the destination); <paramref name="over"/> replaces the transport it
+    /// connects with (a fault-injecting wrapper); <paramref name="planner"/> replaces the default pass planner.
     /// </summary>
-    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null, IPassPlanner? planner = null)
+    public (MigrationSource Source, Task Run) Start(Action<MigrationSource>? configure = null, MigrationUri? via = null, IMigrationTransport? over = null,
+        TimeSpan? writeStallLimit = null, IPassPlanner? planner = null)
     {
-        var source = new MigrationSource(Source, Settings, planner);
+        var source = writeStallLimit is { } limit ? new MigrationSource(Source, Settings, planner) { WriteStallLimit = limit } : new MigrationSource(Source, Settings, planner);
         source.Event += e => { if (e is MigrationLog l) lock (log) log.Add("src: " + l.Text); };
         configure?.Invoke(source);
-        return (source, source.RunAsync(via ?? Uri));
+        return (source, source.RunAsync(over ?? via?.CreateTransport() ?? connector));
     }
 
     /// <summary>Waits for a migration started with <see cref="Start"/> and for the destination to finish.</summary>
@@ -90,7 +97,7 @@ internal sealed class LocalMigration : IDisposable
     {
         Destination.Dispose();
         DestinationRun.Wait(TimeSpan.FromSeconds(10));
-        listener.Stop();
+        listener.Dispose();
         Destination.Machine?.Dispose();
         Source.Dispose();
     }

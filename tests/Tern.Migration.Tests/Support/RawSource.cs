@@ -19,7 +19,7 @@ internal sealed class RawSource : IDisposable
     public const ulong GuestBytes = RawPeer.GuestBytes;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private readonly TcpListener listener;
+    private readonly IMigrationListener listener;
     private readonly RawPeer main;
     private readonly List<RawPeer> others = [];
     private readonly List<SimMachine> built = [];
@@ -30,7 +30,7 @@ internal sealed class RawSource : IDisposable
     /// <param name="memoryLimit">Shorthand for a <paramref name="limits"/> with only <see cref="DestinationLimits.MemoryBytes"/>.</param>
     public RawSource(ulong? memoryLimit = null, DestinationLimits? limits = null)
     {
-        listener = TcpTransport.Listen(MigrationUri.Parse("tcp:127.0.0.1:0"));
+        listener = MigrationUri.Parse("tcp:127.0.0.1:0").CreateTransport().Listen();
         limits ??= new DestinationLimits();
         if (memoryLimit is not null) limits = limits with { MemoryBytes = memoryLimit };
         Destination = new MigrationDestination(listener, d =>
@@ -42,7 +42,7 @@ internal sealed class RawSource : IDisposable
         }, limits);
         Destination.Event += e => { if (e is MigrationLog l) lock (log) log.Add(l); };
         Run = Destination.RunAsync();
-        Port = TcpTransport.BoundPort(listener);
+        Port = MigrationUri.Parse(listener.Address).Port;
         main = new RawPeer(Port, Patience);
     }
 
@@ -95,7 +95,7 @@ internal sealed class RawSource : IDisposable
     /// <summary>Opens extra page channel <paramref name="index"/> of the session <see cref="Handshake"/> began (multifd).</summary>
     public FrameConnection OpenChannel(int index)
     {
-        var c = new TcpClient("127.0.0.1", TcpTransport.BoundPort(listener)) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
+        var c = new TcpClient("127.0.0.1", Port) { NoDelay = true, ReceiveTimeout = (int)Patience.TotalMilliseconds };
         lock (channels) channels.Add(c);
         var connection = new FrameConnection(c.GetStream(), $"test channel {index}");
         var payload = new PayloadWriter();
@@ -164,7 +164,7 @@ internal sealed class RawSource : IDisposable
         lock (channels) foreach (var c in channels) c.Dispose();
         Destination.Dispose();
         Run.Wait(Patience);
-        listener.Stop();
+        listener.Dispose();
         lock (built) foreach (var m in built) m.Dispose();
     }
 }

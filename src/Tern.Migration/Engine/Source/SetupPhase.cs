@@ -5,7 +5,7 @@ using Tern.Migration.Transport;
 namespace Tern.Migration.Engine.Source;
 
 /// <summary>Connects to the destination and agrees on a version and capabilities; then the migration is active.</summary>
-internal sealed class SetupPhase(SourceSession session, MigrationUri destination) : SourcePhase(session)
+internal sealed class SetupPhase(SourceSession session, IMigrationTransport destination) : SourcePhase(session)
 {
     public override SourcePhase? Run()
     {

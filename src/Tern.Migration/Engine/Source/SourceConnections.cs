@@ -9,7 +9,7 @@ internal sealed partial class SourceSession
     private readonly BandwidthLimiter limiter;
     private readonly List<ChannelWriter> channels = [];
     private readonly Guid session = Guid.NewGuid();
-    private MigrationUri? destinationUri;
+    private IMigrationTransport? destinationUri;
     private FrameConnection? main;
     private Thread? returnPathThread;
     private WriteStallWatchdog? stallWatchdog;
@@ -22,10 +22,10 @@ internal sealed partial class SourceSession
     private readonly TaskCompletionSource<ResumedMessage> resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Connects, says Hello, and agrees on a version and capabilities.</summary>
-    internal void Setup(MigrationUri destination)
+    internal void Setup(IMigrationTransport destination)
     {
         destinationUri = destination;
-        main = TcpTransport.ConnectAsync(destination, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
+        main = new FrameConnection(destination.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
         stallWatchdog = new WriteStallWatchdog(WriteStallLimit, WatchedConnections, Fail);
 
         var parameters = settings.Parameters;
@@ -82,7 +82,7 @@ internal sealed partial class SourceSession
         while (channels.Count < wanted)
         {
             int index = channels.Count;
-            var connection = TcpTransport.ConnectAsync(destinationUri!, ConnectTimeout, cancel.Token).GetAwaiter().GetResult();
+            var connection = new FrameConnection(destinationUri!.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
             var payload = new PayloadWriter();
             new ChannelHelloMessage(session, index).Write(payload);
             connection.Write(MessageType.ChannelHello, payload);

@@ -154,7 +154,7 @@ internal sealed partial class SourceSession : IDisposable
     }
 
     /// <summary>Runs the whole migration on the calling thread; returns (never throws) when it has finished.</summary>
-    public void Run(MigrationUri destination)
+    public void Run(IMigrationTransport destination)
     {
         // QEMU announces "setup" when a migration starts; the status starts there, so say it once here.
         if (Status == MigrationStatus.Setup) Event?.Invoke(new MigrationStatusChanged(MigrationStatus.Setup));
