@@ -81,6 +81,21 @@ public sealed partial class VmHost
         else i?.Cancel();
     }
 
+    public void StartPostcopy()
+    {
+        MigrationSource? o;
+        lock (gate) o = outgoing;
+        if (o is null || o.Status.IsFinished()) throw new VmControlException("there is no outgoing migration to switch to post-copy: start one with migrate");
+        try
+        {
+            o.StartPostcopy();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new VmControlException(e.Message, e);
+        }
+    }
+
     public MigrationInfo QueryMigrate()
     {
         lock (gate)
@@ -103,8 +118,6 @@ public sealed partial class VmHost
         // Refuse the whole request before changing anything, so a refused request has no effect.
         foreach (var (capability, on) in changes)
         {
-            if (on && capability is MigrationCapability.PostcopyRam)
-                throw new VmControlException($"{capability.ToQapi()} is not available in this version of Tern");
             if (on && capability is MigrationCapability.DirtyLimit && machine is { } m && !m.DirtyTracker.ReportsPerVcpu)
                 throw new VmControlException($"dirty-limit needs each vCPU's dirty rate, which {m.DirtyTracker.Name} cannot tell apart: start the VM with --dirty-tracking ring");
         }
