@@ -70,16 +70,20 @@ internal sealed class PostcopyReceiver : IDisposable
     /// <summary>Places the pages of one PostcopyPages payload (from either lane); thread-safe.</summary>
     public void Apply(ReadOnlySpan<byte> payload)
     {
-        int n = PostcopyPageFrames.Read(payload, received.PageCount, Place);
-        Interlocked.Add(ref pages, n);
         Interlocked.Add(ref bytes, Frame.HeaderSize + payload.Length);
-        if (received.IsComplete) Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
+        PostcopyPageFrames.Read(payload, received.PageCount, Place);
     }
 
+    /// <summary>
+    /// Everything about a page is recorded before it is placed: whoever sees every page received (the main thread,
+    /// about to report completion) must find every digest and count in.
+    /// </summary>
     private void Place(PageIndex page, ReadOnlySpan<byte> data)
     {
-        Service.Place(page, data);
         if (digest is not null && digested.Mark(page)) digest.Add(page, data);
+        Interlocked.Increment(ref pages);
+        Service.Place(page, data);
+        if (received.IsComplete) Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
     }
 
     /// <summary>Waits until every page has arrived (the source said it sent them all); false on timeout.</summary>
@@ -95,7 +99,11 @@ internal sealed class PostcopyReceiver : IDisposable
         return true;
     }
 
-    public PostcopyDoneMessage Done() => new((ulong)received.Count, digest is not null, digest?.Value ?? 0);
+    public PostcopyDoneMessage Done()
+    {
+        Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
+        return new((ulong)received.Count, digest is not null, digest?.Value ?? 0);
+    }
 
     /// <summary>Tern's post-copy figures for query-migrate.</summary>
     public PostcopyStats Stats()
