@@ -14,18 +14,18 @@ internal static class PostcopyRun
 {
     public const ulong Memory = 64 << 20;
 
-    public static LocalMigration Create(MachineBackend backend, string workload, int vcpus = 2)
+    public static LocalMigration Create(MachineBackend backend, string workload, int vcpus = 2, ulong memory = Memory)
     {
         LocalMigration m;
         if (backend == MachineBackend.Kvm)
         {
             RequireKvm.Present();
-            var source = KvmGuests.Boot(WorkloadSpec.Parse(workload), Memory, vcpus);
+            var source = KvmGuests.Boot(WorkloadSpec.Parse(workload), memory, vcpus);
             m = new LocalMigration(source, d => KvmMachine.Create(new KvmMachineOptions(d.MemoryBytes, d.VcpuCount) { Workload = d.Workload }));
         }
         else
         {
-            m = LocalMigration.Sim(workload, Memory, vcpus);
+            m = LocalMigration.Sim(workload, memory, vcpus);
         }
         m.Settings.SetCapability(MigrationCapability.PostcopyRam, true);
         m.Settings.SetCapability(MigrationCapability.Verify, true);
@@ -35,10 +35,10 @@ internal static class PostcopyRun
     }
 
     /// <summary>The destination's guest, paused, with all of its RAM checked against its model; its counters went on from the source's.</summary>
-    public static void VerifyDestination(LocalMigration m, string workload, int vcpus = 2)
+    public static void VerifyDestination(LocalMigration m, string workload, int vcpus = 2, ulong memory = Memory)
     {
         var destination = m.DestinationMachine!;
-        var model = new WorkloadModel(GuestLayout.Compute(WorkloadSpec.Parse(workload), Memory, vcpus));
+        var model = new WorkloadModel(GuestLayout.Compute(WorkloadSpec.Parse(workload), memory, vcpus));
         var atArrival = KvmGuests.Counters(model, destination);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (DateTime.UtcNow < deadline && !AllAdvanced(atArrival, KvmGuests.Counters(model, destination))) Thread.Sleep(20);
@@ -46,7 +46,7 @@ internal static class PostcopyRun
         Assert.Null(destination.Fault);
         var later = KvmGuests.Counters(model, destination);
         for (int v = 0; v < vcpus; v++) Assert.True(later[v] > atArrival[v], $"vCPU {v} continued on the destination ({atArrival[v]} -> {later[v]})");
-        var report = model.Verify(destination.Memory.GetSpan(GuestAddress.Zero, (int)Memory), later);
+        var report = model.Verify(destination.Memory.GetSpan(GuestAddress.Zero, (int)memory), later);
         Assert.True(report.IsExact, report.ToString());
     }
 
