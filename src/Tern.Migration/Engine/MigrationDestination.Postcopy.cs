@@ -51,11 +51,32 @@ public sealed partial class MigrationDestination
         lock (gate) state = DestinationState.AwaitingCommit;
     }
 
+    /// <summary>
+    /// A failure before the guest resumed here: stop serving missing pages, so that whatever waits for one (a restore,
+    /// a simulated vCPU) is released and the attempt can end; the guest never ran here, and the source has every page.
+    /// Serialized with <see cref="ResumePostcopy"/> by <see cref="gate"/>: once the guest runs, the service stays.
+    /// </summary>
+    private void StopPostcopyBeforeResume()
+    {
+        PostcopyReceiver? receiver;
+        lock (gate)
+        {
+            if (postcopy is null || state == DestinationState.PostcopyActive) return;
+            receiver = postcopy;
+        }
+        receiver.Service.Dispose();
+    }
+
     /// <summary>Commit in post-copy: the guest runs here from now on, on the pages that have arrived.</summary>
     private void ResumePostcopy(FrameConnection main)
     {
+        lock (gate)
+        {
+            // A failure first (its service may be stopped): the guest must not run on pages that will never come.
+            if (Volatile.Read(ref failure) is { } first) throw new OperationCanceledException("the attempt failed before the guest resumed", first);
+            state = DestinationState.PostcopyActive;
+        }
         postcopy!.Resume();
-        lock (gate) state = DestinationState.PostcopyActive;
         Machine = machine;
         SetStatus(MigrationStatus.PostcopyActive);
         Event?.Invoke(new MigrationGuestResumed(machine!));
