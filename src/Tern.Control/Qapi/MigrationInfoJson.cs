@@ -118,6 +118,7 @@ public static class MigrationInfoJson
         {
             GuestSlowdownJson.Add(o, slowdown);
         }
+        PostcopyStatsJson.Add(o, info.Postcopy);
         return o;
     }
 
@@ -167,6 +168,7 @@ public static class MigrationInfoJson
             Converging = OptionalBool(json, "x-converging"),
             Plan = ReadPlan(json),
             GuestSlowdown = GuestSlowdownJson.Read(json),
+            Postcopy = PostcopyStatsJson.Read(json),
         };
     }
 

@@ -91,5 +91,13 @@ public sealed class StartPostcopyCommandTests
         Assert.True(info.Ram!.PostcopyBytes > 0, "nothing was sent in post-copy");
         var reply = await qmp.CommandAsync("""{"execute": "query-migrate"}""");
         Assert.True(reply.GetProperty("return").GetProperty("ram").GetProperty("postcopy-bytes").GetInt64() > 0, reply.ToString());
+
+        // The destination's query-migrate carries Tern's post-copy figures.
+        Assert.True(SpinWait.SpinUntil(() => destination.QueryMigrate().Status == MigrationStatus.Completed, Patience), $"{destination.QueryMigrate().Status}");
+        var incoming = Tern.Control.Qapi.MigrationInfoJson.ToJson(destination.QueryMigrate());
+        var postcopy = incoming["x-postcopy"]!;
+        Assert.True((long)postcopy["stale-pages"]! > 0, incoming.ToJsonString());
+        Assert.Equal(0L, (long)postcopy["missing-pages"]!);
+        Assert.NotNull(postcopy["last-page-ms"]);
     }
 }
