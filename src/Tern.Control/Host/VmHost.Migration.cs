@@ -140,6 +140,9 @@ public sealed partial class VmHost
 
     private MigrationInfo? lastIncoming;
 
+    /// <summary>The incoming migration the guest running here arrived by (post-copy: its pages may still be arriving).</summary>
+    private MigrationDestination? arrivedFrom;
+
     private void OnOutgoingEvent(MigrationSource source, MigrationEvent e)
     {
         switch (e)
@@ -240,6 +243,11 @@ public sealed partial class VmHost
                 case DestinationState.Completed:
                     TakeOverArrivedGuest(destination.Machine!);
                     break;
+                case DestinationState.PostcopyActive:
+                    // Post-copy failed after the switch: the guest is here, paused, some pages still on the source.
+                    runState = destination.Machine!.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
+                    note = info.ErrorDesc;
+                    break;
                 case DestinationState.HandOverUncertain:
                     machine = destination.Machine!;
                     machine.Faulted += OnFault;
@@ -276,7 +284,11 @@ public sealed partial class VmHost
             case MigrationGuestResumed resumed:
                 // The guest runs here from now on: say so at once, not when the destination has finished telling
                 // the source (it first waits up to a second for the guest's first heartbeat).
-                lock (gate) TakeOverArrivedGuest(resumed.Machine);
+                lock (gate)
+                {
+                    TakeOverArrivedGuest(resumed.Machine);
+                    arrivedFrom = incoming;
+                }
                 break;
             case MigrationStatusChanged s when Settings.IsEnabled(MigrationCapability.Events):
                 Raise(VmEvent.Migration(s.Status));

@@ -11,6 +11,12 @@ public sealed partial class MigrationDestination
     private FrameConnection? urgentLane;
     private uint lastPassBegun;
 
+    /// <summary>
+    /// Pages of the guest that have not arrived yet (post-copy; 0 otherwise). While any is missing, managed code must
+    /// not read guest RAM (docs/ARCHITECTURE.md: a thread blocked on a missing page can stall the GC).
+    /// </summary>
+    public long PostcopyMissingPages { get { lock (gate) return postcopy?.MissingPages ?? 0; } }
+
     /// <summary>How long the destination waits for the last pages once the source said it has sent them all.</summary>
     private static readonly TimeSpan LastPagesPatience = TimeSpan.FromSeconds(30);
 

@@ -99,5 +99,9 @@ public sealed class StartPostcopyCommandTests
         Assert.True((long)postcopy["stale-pages"]! > 0, incoming.ToJsonString());
         Assert.Equal(0L, (long)postcopy["missing-pages"]!);
         Assert.NotNull(postcopy["last-page-ms"]);
+
+        // x-check-guest on the destination, once every page is there: the guest is exactly what its model says.
+        var check = destination.CheckGuest(10);
+        Assert.True(check.Report.IsExact, check.Report.ToString());
     }
 }
