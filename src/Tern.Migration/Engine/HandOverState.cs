@@ -85,6 +85,6 @@ internal sealed class HandOverState
         (MessageType.Resumed, HandOverPhase.Resumed) => ": Resumed comes once",
         (MessageType.Resumed, _) => ": a destination may resume the guest only on Commit",
         (MessageType.PostcopyDone, _) => ": PostcopyDone comes once, in post-copy, after Resumed",
-        _ => ": the return path carries only Ready, Resumed, PostcopyDone and Error",
+        _ => ": the return path carries only Ready, Resumed and Error (and PostcopyDone in post-copy)",
     };
 }
