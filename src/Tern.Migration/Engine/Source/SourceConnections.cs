@@ -51,6 +51,7 @@ internal sealed partial class SourceSession
         if ((welcome.Accepted & ~ProtocolCapabilities.Supported) != 0)
             throw new ProtocolException($"the destination accepted capabilities that were not offered: {welcome.Accepted}");
         negotiated = welcome.Accepted;
+        Volatile.Write(ref welcomed, true);
         maxChannels = Math.Max(1, welcome.Channels);
         Log($"connected to {destination}: protocol {welcome.Version}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
 

@@ -9,6 +9,8 @@ namespace Tern.Migration.Engine.Source;
 internal sealed partial class SourceSession
 {
     private int postcopyRequested;
+    /// <summary>The destination's Welcome has been read: <see cref="negotiated"/> is what it accepted.</summary>
+    private bool welcomed;
     private readonly TaskCompletionSource<PostcopyDoneMessage> postcopyDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The operator asked for post-copy (<c>migrate-start-postcopy</c>): the next plan starts it.</summary>
@@ -35,7 +37,7 @@ internal sealed partial class SourceSession
             throw new InvalidOperationException("the migration is already in post-copy");
         if (now.IsFinished() || now == MigrationStatus.Cancelling || !Iterating)
             throw new InvalidOperationException($"there is no migration in pre-copy to switch to post-copy (status {now.ToQapi()})");
-        if (negotiated != ProtocolCapability.None && (negotiated & ProtocolCapability.Postcopy) == 0)
+        if (Volatile.Read(ref welcomed) && (negotiated & ProtocolCapability.Postcopy) == 0)
             throw new InvalidOperationException("the destination does not support post-copy (an older Tern): the migration goes on in pre-copy");
         if (Interlocked.Exchange(ref postcopyRequested, 1) == 1)
             throw new InvalidOperationException("post-copy was already requested: it starts after the current pass");
@@ -46,6 +48,13 @@ internal sealed partial class SourceSession
     private PassPlan WithPostcopyRequest(PassPlan plan, bool final)
     {
         if (final || !PostcopyRequested || plan.Action == PassAction.Abort) return plan;
+        if ((negotiated & ProtocolCapability.Postcopy) == 0)
+        {
+            // Requested during the setup, before the destination answered: an older peer never sees post-copy.
+            if (Interlocked.Exchange(ref postcopyRequested, 0) == 1)
+                Log("post-copy was requested, but the destination does not support it (an older Tern): the migration goes on in pre-copy");
+            return plan;
+        }
         return plan with { Action = PassAction.StartPostcopy, Reason = $"the operator asked for post-copy (migrate-start-postcopy); the planner said: {plan.Reason}" };
     }
 
