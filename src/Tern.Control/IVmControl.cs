@@ -51,6 +51,9 @@ public interface IVmControl
     /// <summary><c>migrate_cancel</c>: cancels the outgoing migration (the guest keeps running here). A no-op when none is under way.</summary>
     void CancelMigration();
 
+    /// <summary><c>migrate-start-postcopy</c>: the outgoing migration switches to post-copy after its current pass.</summary>
+    void StartPostcopy();
+
     /// <summary><c>query-migrate-capabilities</c>: the state of every capability.</summary>
     IReadOnlyDictionary<MigrationCapability, bool> GetCapabilities();
 

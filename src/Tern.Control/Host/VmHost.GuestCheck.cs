@@ -19,6 +19,9 @@ public sealed partial class VmHost
             if (runState == RunState.InMigrate)
                 throw new VmControlException("the VM is being migrated in and is not running here yet; check it once query-status says running");
             if (machine is not { } m) throw new VmControlException("there is no guest here");
+            // Reading a page that has not arrived would block this thread in the kernel, where a GC cannot stop it.
+            if (arrivedFrom is { PostcopyMissingPages: > 0 and var missing })
+                throw new VmControlException($"the guest arrived in post-copy and {missing} of its pages are still on the source; check it once query-migrate says completed");
             if ((outgoing is { } o && !o.Status.IsFinished()) || runState == RunState.FinishMigrate)
                 throw new VmControlException("a migration is moving this guest; check it once the migration has finished (query-migrate)");
             if (runState is not (RunState.Running or RunState.Paused or RunState.Prelaunch or RunState.PostMigrate))

@@ -81,6 +81,21 @@ public sealed partial class VmHost
         else i?.Cancel();
     }
 
+    public void StartPostcopy()
+    {
+        MigrationSource? o;
+        lock (gate) o = outgoing;
+        if (o is null || o.Status.IsFinished()) throw new VmControlException("there is no outgoing migration to switch to post-copy: start one with migrate");
+        try
+        {
+            o.StartPostcopy();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new VmControlException(e.Message, e);
+        }
+    }
+
     public MigrationInfo QueryMigrate()
     {
         lock (gate)
@@ -103,8 +118,6 @@ public sealed partial class VmHost
         // Refuse the whole request before changing anything, so a refused request has no effect.
         foreach (var (capability, on) in changes)
         {
-            if (on && capability is MigrationCapability.PostcopyRam)
-                throw new VmControlException($"{capability.ToQapi()} is not available in this version of Tern");
             if (on && capability is MigrationCapability.DirtyLimit && machine is { } m && !m.DirtyTracker.ReportsPerVcpu)
                 throw new VmControlException($"dirty-limit needs each vCPU's dirty rate, which {m.DirtyTracker.Name} cannot tell apart: start the VM with --dirty-tracking ring");
         }
@@ -126,6 +139,9 @@ public sealed partial class VmHost
     }
 
     private MigrationInfo? lastIncoming;
+
+    /// <summary>The incoming migration the guest running here arrived by (post-copy: its pages may still be arriving).</summary>
+    private MigrationDestination? arrivedFrom;
 
     private void OnOutgoingEvent(MigrationSource source, MigrationEvent e)
     {
@@ -228,6 +244,11 @@ public sealed partial class VmHost
                 case DestinationState.Completed:
                     TakeOverArrivedGuest(destination.Machine!);
                     break;
+                case DestinationState.PostcopyActive:
+                    // Post-copy failed after the switch: the guest is here, paused, some pages still on the source.
+                    runState = destination.Machine!.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
+                    note = info.ErrorDesc;
+                    break;
                 case DestinationState.HandOverUncertain:
                     machine = destination.Machine!;
                     machine.Faulted += OnFault;
@@ -264,7 +285,11 @@ public sealed partial class VmHost
             case MigrationGuestResumed resumed:
                 // The guest runs here from now on: say so at once, not when the destination has finished telling
                 // the source (it first waits up to a second for the guest's first heartbeat).
-                lock (gate) TakeOverArrivedGuest(resumed.Machine);
+                lock (gate)
+                {
+                    TakeOverArrivedGuest(resumed.Machine);
+                    arrivedFrom = incoming;
+                }
                 break;
             case MigrationStatusChanged s when Settings.IsEnabled(MigrationCapability.Events):
                 Raise(VmEvent.Migration(s.Status));

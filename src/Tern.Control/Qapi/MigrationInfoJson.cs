@@ -125,6 +125,7 @@ public static class MigrationInfoJson
         {
             GuestSlowdownJson.Add(o, slowdown);
         }
+        PostcopyStatsJson.Add(o, info.Postcopy);
         return o;
     }
 
@@ -176,6 +177,7 @@ public static class MigrationInfoJson
             Plan = ReadPlan(json),
             Switchover = ReadSwitchover(json),
             GuestSlowdown = GuestSlowdownJson.Read(json),
+            Postcopy = PostcopyStatsJson.Read(json),
         };
     }
 

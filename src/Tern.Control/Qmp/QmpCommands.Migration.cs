@@ -47,6 +47,13 @@ internal sealed partial class QmpCommands
         return null;
     }
 
+    private JsonNode? MigrateStartPostcopy(QmpArguments args)
+    {
+        args.EnsureNoneLeft();
+        _vm.StartPostcopy();
+        return null;
+    }
+
     private JsonNode? QueryMigrate(QmpArguments args)
     {
         args.EnsureNoneLeft();

@@ -32,6 +32,7 @@ internal sealed partial class QmpCommands
             ["migrate"] = Migrate,
             ["migrate-incoming"] = MigrateIncoming,
             ["migrate_cancel"] = MigrateCancel,
+            ["migrate-start-postcopy"] = MigrateStartPostcopy,
             ["query-migrate"] = QueryMigrate,
             ["x-query-migrate-history"] = QueryMigrateHistory,
             ["query-migrate-capabilities"] = QueryMigrateCapabilities,

@@ -26,13 +26,22 @@ public static class PostcopyLaunch
     /// </summary>
     public static void Resume(IVirtualMachine machine, MissingPageService service, ReadOnlySpan<byte> state)
     {
+        Prepare(machine, service, state);
+        machine.Resume();
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Resume"/>: starts serving missing pages and restores <paramref name="state"/>,
+    /// leaving the machine paused (a migration resumes it only once the source has committed the hand-over).
+    /// </summary>
+    public static void Prepare(IVirtualMachine machine, MissingPageService service, ReadOnlySpan<byte> state)
+    {
         if (machine.State == MachineRunState.Running) throw new InvalidOperationException("the machine is already running");
         service.Start();
         // KVM's vCPUs fault inside KVM_RUN, where the kernel blocks them until their page is placed; the simulated
         // vCPUs are managed threads and must ask instead.
         if (machine is SimMachine sim) sim.ServeMissingPagesFrom(service);
         machine.RestoreState(state);
-        machine.Resume();
     }
 
     /// <summary>How long a pause may take before the vCPUs it waits for are taken to be blocked on missing pages.</summary>

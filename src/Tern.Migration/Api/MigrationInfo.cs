@@ -41,6 +41,8 @@ public sealed record MigrationInfo
     public IReadOnlyList<SwitchoverStepTime>? Switchover { get; init; }
     /// <summary><c>dirty-limit-ring-full-time</c> (QEMU 8.1): with dirty-limit on, how long a vCPU takes on average to fill its dirty ring, in µs (0: nothing dirtied).</summary>
     public long? DirtyLimitRingFullTimeUs { get; init; }
+    /// <summary><c>x-postcopy</c>: the destination's post-copy figures, once post-copy has begun there.</summary>
+    public PostcopyStats? Postcopy { get; init; }
     /// <summary><c>x-guest-progress-before</c>, <c>-during</c>, <c>x-guest-slowdown</c>: the guest's slowdown during the migration, from its own counters.</summary>
     public GuestSlowdown? GuestSlowdown { get; init; }
 }
@@ -90,3 +92,27 @@ public sealed record CompressionStats
 
 /// <summary>Outcome of <c>--verify</c>: XXH3-64 digests of guest RAM on both sides, taken while the guest was paused.</summary>
 public sealed record VerificationResult(bool Matched, ulong SourceDigest, ulong DestinationDigest, long PagesCompared);
+
+/// <summary>Tern's post-copy figures (<c>x-postcopy</c> in query-migrate), from the destination's missing-page service.</summary>
+public sealed record PostcopyStats
+{
+    /// <summary>Pages that were stale at the switch (to fetch on demand or in the background).</summary>
+    public long StalePages { get; init; }
+    /// <summary>Pages still missing now.</summary>
+    public long MissingPages { get; init; }
+    /// <summary>Accesses that found their page missing (vCPU faults in KVM, or reported by the simulated vCPUs).</summary>
+    public long Faults { get; init; }
+    public long PagesRequested { get; init; }
+    public long RequestMessages { get; init; }
+    public long PagesReceived { get; init; }
+    public long BytesReceived { get; init; }
+    /// <summary>Time vCPUs waited for missing pages (a page several vCPUs waited for counts once).</summary>
+    public long VcpuBlockedMs { get; init; }
+    /// <summary>The upper bounds (µs) of the fault-latency buckets; the counts have one more bucket for longer waits.</summary>
+    public IReadOnlyList<long> FaultLatencyBucketsUs { get; init; } = [];
+    public long[] FaultLatencyCounts { get; init; } = [];
+    public long? FaultLatencyP50Us { get; init; }
+    public long? FaultLatencyP99Us { get; init; }
+    /// <summary>From the resume to the last page's arrival; null until then.</summary>
+    public long? LastPageMs { get; init; }
+}

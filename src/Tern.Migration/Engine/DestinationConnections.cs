@@ -66,6 +66,27 @@ internal sealed class DestinationConnections
     }
 
     /// <summary>
+    /// Takes post-copy's urgent lane (one per migration) and starts its receiver thread. Returns null, or why it is
+    /// refused (the caller closes it then).
+    /// </summary>
+    public string? AddUrgentLane(FrameConnection connection, Action<FrameConnection> receive)
+    {
+        lock (gate)
+        {
+            if (closed) return "the migration it belongs to has ended";
+            if (urgentLane is not null) throw new ProtocolException("the urgent lane connected twice");
+            var thread = new Thread(() => receive(connection)) { IsBackground = true, Name = "tern incoming urgent lane" };
+            thread.Start();
+            receivers.Add(thread);
+            urgentLane = connection;
+            all.Add(connection);
+            return null;
+        }
+    }
+
+    private FrameConnection? urgentLane;
+
+    /// <summary>
     /// Waits up to <paramref name="patience"/> for channels 1 to <paramref name="wanted"/>-1 to connect (the source
     /// opens them just before the pass that uses them, and they may arrive in any order). Returns how many channels,
     /// counted from 0, are open without a gap.

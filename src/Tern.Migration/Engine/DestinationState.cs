@@ -9,6 +9,8 @@ public enum DestinationState
     Receiving,
     /// <summary>Told the source it holds everything (Ready); waiting for Commit.</summary>
     AwaitingCommit,
+    /// <summary>Post-copy: the guest runs here while its missing pages arrive (on request and in the background).</summary>
+    PostcopyActive,
     /// <summary>The guest runs here.</summary>
     Completed,
     /// <summary>The attempt failed before the hand-over; the copy was discarded and the source keeps the VM.</summary>

@@ -15,6 +15,8 @@ internal enum HandOverPhase
     Committed,
     /// <summary>Resumed arrived: the destination runs the VM.</summary>
     Resumed,
+    /// <summary>Post-copy: every page has arrived on the destination (PostcopyDone).</summary>
+    PostcopyDone,
 }
 
 /// <summary>
@@ -26,6 +28,9 @@ internal enum HandOverPhase
 internal sealed class HandOverState
 {
     public HandOverPhase Phase { get; private set; } = HandOverPhase.Sending;
+
+    /// <summary>The migration switched to post-copy: after Resumed, one PostcopyDone is due.</summary>
+    public bool Postcopy { get; set; }
 
     /// <summary>The source is about to write Complete: from now on a Ready answers it.</summary>
     public void CompleteSent()
@@ -55,6 +60,9 @@ internal sealed class HandOverState
             case (MessageType.Resumed, HandOverPhase.Committed):
                 Phase = HandOverPhase.Resumed;
                 return null;
+            case (MessageType.PostcopyDone, HandOverPhase.Resumed) when Postcopy:
+                Phase = HandOverPhase.PostcopyDone;
+                return null;
             default:
                 return new ProtocolException($"the destination sent {type} while the source was {Describe(Phase)}{Why(type, Phase)}");
         }
@@ -66,7 +74,8 @@ internal sealed class HandOverState
         HandOverPhase.AwaitingReady => "waiting for Ready",
         HandOverPhase.ReadyReceived => "committing (Ready had already arrived)",
         HandOverPhase.Committed => "waiting for Resumed after Commit",
-        _ => "done (Resumed had already arrived)",
+        HandOverPhase.PostcopyDone => "done (PostcopyDone had already arrived)",
+        _ => "done (Resumed had already arrived), or sending the rest of RAM in post-copy",
     };
 
     private static string Why(MessageType type, HandOverPhase phase) => (type, phase) switch
@@ -75,6 +84,7 @@ internal sealed class HandOverState
         (MessageType.Ready, _) => ": Ready comes once",
         (MessageType.Resumed, HandOverPhase.Resumed) => ": Resumed comes once",
         (MessageType.Resumed, _) => ": a destination may resume the guest only on Commit",
-        _ => ": the return path carries only Ready, Resumed and Error",
+        (MessageType.PostcopyDone, _) => ": PostcopyDone comes once, in post-copy, after Resumed",
+        _ => ": the return path carries only Ready, Resumed and Error (and PostcopyDone in post-copy)",
     };
 }

@@ -78,6 +78,7 @@ public sealed partial class MigrationDestination
         if (h is null || channel.Session != h.Session) return $"no migration session {channel.Session} is under way here";
         try
         {
+            if (channel.Channel == ProtocolConstants.UrgentLane) return AddUrgentLane(connection);
             string? refusal = connections.AddChannel(connection, channel.Channel, allowed, ReceiveChannel);
             if (refusal is null) Log($"page channel {channel.Channel} connected from {connection.Peer}");
             return refusal;
@@ -108,6 +109,9 @@ public sealed partial class MigrationDestination
         finally
         {
             StopReceivers();
+            // Complete: RAM is plain memory again and the service can go. Otherwise the failure kept it (see SettlePostcopy).
+            if (postcopy is { IsComplete: true } done) done.Dispose();
+            else if (postcopy is not null && state != DestinationState.PostcopyActive) postcopy.Requests.Dispose();
             completion.TrySetResult();
         }
     }
@@ -118,9 +122,20 @@ public sealed partial class MigrationDestination
     /// </summary>
     private void Settle(FrameConnection main, Exception reason)
     {
-        bool handOverPending;
-        lock (gate) handOverPending = state == DestinationState.AwaitingCommit;
-        if (handOverPending && SourceMayHaveCommitted(reason))
+        bool handOverPending, postcopyRunning;
+        lock (gate)
+        {
+            handOverPending = state == DestinationState.AwaitingCommit;
+            postcopyRunning = state == DestinationState.PostcopyActive;
+        }
+        if (postcopyRunning)
+        {
+            SettlePostcopy(reason);
+            return;
+        }
+        // In post-copy this side never ran the guest and lacks the stale pages, while the source holds all of them: the
+        // copy is discarded, and a source left uncertain resumes the guest itself.
+        if (handOverPending && postcopy is null && SourceMayHaveCommitted(reason))
         {
             StopReceivers();
             lock (gate) state = DestinationState.HandOverUncertain;
@@ -133,6 +148,8 @@ public sealed partial class MigrationDestination
         }
         if (reason is not RemoteMigrationException) SendBestEffortError(main, Describe(reason));
         StopReceivers();
+        // Before Commit: the guest never ran here; the service (if post-copy had begun) may go with the machine.
+        if (postcopy is not null && machine is not null) Tern.Machine.Postcopy.PostcopyLaunch.Shutdown(machine, postcopy.Service);
         machine?.Dispose();
         machine = null;
         lock (gate) state = DestinationState.Discarded;

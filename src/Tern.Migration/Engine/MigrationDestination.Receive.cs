@@ -93,7 +93,9 @@ public sealed partial class MigrationDestination
                 case (MessageType.PassBegin, DestinationState.Receiving):
                     var begin = PassBeginMessage.Read(payload.Span);
                     if (finalPassBegun) throw new ProtocolException($"PassBegin for pass {begin.Pass} after the final pass {finalPass}");
+                    if (postcopy is not null) throw new ProtocolException($"PassBegin for pass {begin.Pass} after PostcopyBegin");
                     barrier.Begin(begin.Pass, begin.Channels, WaitForChannels(begin.Channels));
+                    lastPassBegun = begin.Pass;
                     if (begin.Final) { finalPassBegun = true; finalPass = begin.Pass; }
                     LogCapabilityChanges(begin.Pass);
                     break;
@@ -109,6 +111,30 @@ public sealed partial class MigrationDestination
                         throw new ProtocolException($"SetCapability switches {change.Capability}, which was not negotiated");
                     applier!.Capabilities.Record(change.Capability, change.Enabled); // logged at the PassBegin it applies to
                     break;
+                case (MessageType.PostcopyBegin, DestinationState.Receiving):
+                    BeginPostcopy(payload);
+                    break;
+                case (MessageType.DeviceState, DestinationState.Receiving) when postcopy is not null:
+                    PreparePostcopy(main, payload);
+                    break;
+                case (MessageType.Commit, DestinationState.AwaitingCommit) when postcopy is not null:
+                    if (payload.Length != 0) throw new HandOverUncertainException($"Commit carries {payload.Length} unexpected bytes");
+                    ResumePostcopy(main);
+                    break;
+                case (MessageType.PostcopyPages, DestinationState.PostcopyActive):
+                    postcopy!.Apply(payload.Span);
+                    if (postcopy.IsComplete)
+                    {
+                        FinishPostcopy(main);
+                        return;
+                    }
+                    break;
+                case (MessageType.PostcopyStreamEnd, DestinationState.PostcopyActive):
+                    if (payload.Length != 0) throw new ProtocolException($"PostcopyStreamEnd carries {payload.Length} bytes (it is empty)");
+                    if (!postcopy!.WaitForAll(LastPagesPatience, cancel.Token))
+                        throw new IOException($"the source sent every page, but {postcopy.MissingPages} had not arrived {LastPagesPatience.TotalSeconds:0} s later");
+                    FinishPostcopy(main);
+                    return;
                 case (MessageType.DeviceState, DestinationState.Receiving):
                     if (!finalPassBegun) throw new ProtocolException("DeviceState arrived before the final pass began (the source must pause the guest first)");
                     if (deviceStateApplied) throw new ProtocolException("DeviceState arrived twice");
@@ -244,10 +270,16 @@ public sealed partial class MigrationDestination
         lock (gate) state = DestinationState.Completed;
         Machine = machine;
         Event?.Invoke(new MigrationGuestResumed(machine));
-        // Wait briefly for the first heartbeat so the source can report the downtime the guest itself saw.
+        SendResumed(main, resumedAt);
+        Finish(MigrationStatus.Completed, null);
+    }
+
+    /// <summary>Resumed, once the guest's first heartbeat here is seen (or after a second), so the source can report the downtime the guest saw.</summary>
+    private void SendResumed(FrameConnection main, long resumedAt)
+    {
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         long firstBeat;
-        while ((firstBeat = machine.Heartbeats.FirstBeatAfterMarkUnixNs) == 0 && Stopwatch.GetTimestamp() < deadline) Thread.Sleep(1);
+        while ((firstBeat = machine!.Heartbeats.FirstBeatAfterMarkUnixNs) == 0 && Stopwatch.GetTimestamp() < deadline) Thread.Sleep(1);
         try
         {
             var payload = new PayloadWriter();
@@ -260,6 +292,5 @@ public sealed partial class MigrationDestination
             // The VM runs here now, which is what the source committed to; it just will not hear about it.
             Log($"the VM runs here, but the confirmation to the source failed: {e.Message}");
         }
-        Finish(MigrationStatus.Completed, null);
     }
 }

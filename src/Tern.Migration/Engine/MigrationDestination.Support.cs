@@ -20,6 +20,7 @@ public sealed partial class MigrationDestination
     {
         if (Interlocked.CompareExchange(ref failure, e, null) is not null) return;
         cancel.Cancel();
+        StopPostcopyBeforeResume();
         barrier.Break(e);
         // Stopping the reads unblocks every reader; the main thread then decides what the failure means and, the
         // main connection still writable, tells the source why (also when a page channel found the fault).

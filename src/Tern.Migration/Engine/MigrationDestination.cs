@@ -87,6 +87,7 @@ public sealed partial class MigrationDestination : IDisposable
                 TotalTimeMs = totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
                 ErrorDesc = status == MigrationStatus.Failed ? errorText : null,
                 Channels = connections.Count is > 0 and var n ? n : null,
+                Postcopy = postcopy?.Stats(),
             };
         }
     }

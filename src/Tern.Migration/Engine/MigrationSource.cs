@@ -52,6 +52,12 @@ public sealed class MigrationSource : IDisposable
     /// <summary>Asks the migration to stop; the guest stays (or resumes) on the source unless the hand-over was committed.</summary>
     public void Cancel() => session.Cancel();
 
+    /// <summary>
+    /// <c>migrate-start-postcopy</c>: switch to post-copy after the current pass. Throws
+    /// <see cref="InvalidOperationException"/> naming why not (postcopy-ram off, no pre-copy under way, already post-copy).
+    /// </summary>
+    public void StartPostcopy() => session.RequestPostcopy();
+
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
     public Task RunAsync(MigrationUri destination) => RunAsync(destination.CreateTransport());
 

@@ -47,13 +47,21 @@ public sealed class RamCounters
 
     public void Remaining(long pages) => Interlocked.Exchange(ref remainingPages, pages);
 
+    /// <summary>Bytes put on the wire after the post-copy switch (background stream and urgent lane).</summary>
+    public void PostcopyBytesSent(long bytes) => Interlocked.Add(ref postcopyBytes, bytes);
+
+    /// <summary>Page requests served after the post-copy switch (QEMU's postcopy-requests counts request messages).</summary>
+    public void PostcopyRequest() => Interlocked.Increment(ref postcopyRequests);
+
+    private long postcopyBytes, postcopyRequests;
+
     public void PassRates(double megabitsPerSecond, long pagesPerSecond)
     {
         Volatile.Write(ref mbps, megabitsPerSecond);
         Interlocked.Exchange(ref passPagesPerSecond, pagesPerSecond);
     }
 
-    public long Transferred => Interlocked.Read(ref precopyBytes) + Interlocked.Read(ref downtimeBytes);
+    public long Transferred => Interlocked.Read(ref precopyBytes) + Interlocked.Read(ref downtimeBytes) + Interlocked.Read(ref postcopyBytes);
     public long PagesSent => Interlocked.Read(ref normalPages) + Interlocked.Read(ref zeroPages) + Interlocked.Read(ref xbzrlePages) + Interlocked.Read(ref compressedPages);
     public long DirtySyncCount => Interlocked.Read(ref dirtySyncCount);
     public long DirtyPagesRate => Interlocked.Read(ref dirtyPagesRate);
@@ -80,5 +88,7 @@ public sealed class RamCounters
         PagesPerSecond = (ulong)Interlocked.Read(ref passPagesPerSecond),
         PrecopyBytes = (ulong)Interlocked.Read(ref precopyBytes),
         DowntimeBytes = (ulong)Interlocked.Read(ref downtimeBytes),
+        PostcopyBytes = (ulong)Interlocked.Read(ref postcopyBytes),
+        PostcopyRequests = Interlocked.Read(ref postcopyRequests),
     };
 }

@@ -7,7 +7,7 @@ public enum PassAction
     Continue,
     /// <summary>Pause the guest, send the rest and hand the VM over.</summary>
     SwitchOver,
-    /// <summary>Run the guest on the destination and send the rest on demand. Not implemented yet: the engine refuses it.</summary>
+    /// <summary>Run the guest on the destination and send the rest on demand (post-copy; the destination must have accepted it).</summary>
     StartPostcopy,
     /// <summary>Give up; the guest keeps running on the source.</summary>
     Abort,

@@ -11,6 +11,8 @@ public static class PassPlanCheck
     {
         if (!Enum.IsDefined(plan.Action)) return $"it names no known action ({(int)plan.Action})";
         if (string.IsNullOrWhiteSpace(plan.Reason)) return "it gives no reason";
+        if (plan.Action == PassAction.StartPostcopy && (negotiated & ProtocolCapability.Postcopy) == 0)
+            return "it asks for post-copy, which the destination did not accept";
         var e = plan.Encoding;
         if (e.Xbzrle && (negotiated & ProtocolCapability.Xbzrle) == 0) return "it asks for xbzrle, which the destination did not accept";
         if (e.Xbzrle && e.XbzrleCacheBytes == 0) return "it asks for xbzrle with no cache";

@@ -38,4 +38,14 @@ public enum MessageType : ushort
     Cancel = 13,
     /// <summary>S or D: the migration failed; the text says why.</summary>
     Error = 14,
+    /// <summary>S (post-copy): the guest is paused; these pages are stale on the destination (a bitmap of RAM).</summary>
+    PostcopyBegin = 15,
+    /// <summary>S (post-copy): pages after the switch, whole or zero (main connection: background; urgent lane: requested).</summary>
+    PostcopyPages = 16,
+    /// <summary>D (post-copy, urgent lane): pages a vCPU is waiting for.</summary>
+    PageRequest = 17,
+    /// <summary>S (post-copy): every stale page has been sent on one lane or the other.</summary>
+    PostcopyStreamEnd = 18,
+    /// <summary>D (post-copy): every page has arrived (with the digest of the pages as received when verifying).</summary>
+    PostcopyDone = 19,
 }

@@ -12,6 +12,12 @@ public static class ProtocolConstants
     public const ushort MinVersion = 1, MaxVersion = 1;
 
     public const int MaxChannels = 64;
+
+    /// <summary>The channel number in a ChannelHello that opens post-copy's urgent lane (requested pages only).</summary>
+    public const int UrgentLane = 0xFFFF;
+
+    /// <summary>The most pages one PageRequest names.</summary>
+    public const int MaxRequestedPages = 4096;
 }
 
 /// <summary>S→D, first on the main connection.</summary>

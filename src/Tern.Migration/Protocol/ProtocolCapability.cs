@@ -16,6 +16,8 @@ public enum ProtocolCapability : ulong
     CompressZlib = 1 << 3,
     Multifd = 1 << 4,
     Verify = 1 << 5,
+    /// <summary>Post-copy: the guest may resume on the destination before all of RAM has arrived (docs/protocol.md).</summary>
+    Postcopy = 1 << 6,
 }
 
 public static class ProtocolCapabilities
@@ -23,7 +25,7 @@ public static class ProtocolCapabilities
     /// <summary>Everything this version of Tern implements.</summary>
     public const ProtocolCapability Supported =
         ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd | ProtocolCapability.CompressLz4 |
-        ProtocolCapability.CompressZlib | ProtocolCapability.Multifd | ProtocolCapability.Verify;
+        ProtocolCapability.CompressZlib | ProtocolCapability.Multifd | ProtocolCapability.Verify | ProtocolCapability.Postcopy;
 
     public static ProtocolCapability ForCompressMethod(string method) => method switch
     {

@@ -112,6 +112,8 @@ public sealed class FakeVm : IVmControl
         RunState = RunState.InMigrate;
     }
 
+    public void StartPostcopy() => Calls.Enqueue("migrate-start-postcopy");
+
     public void CancelMigration()
     {
         Calls.Enqueue("migrate_cancel");

@@ -44,7 +44,9 @@ internal sealed record LinkFault
     public static LinkFault CorruptByteAt(long offset) => new(Kind.CorruptByteAt, $"corrupt byte {offset}", offset);
 
     public static LinkFault DropAt(MessageType type) => new(Kind.DropAtFrame, $"drop at {type}", frame: (t, _) => t == type);
-    public static LinkFault BlackholeAt(MessageType type) => new(Kind.BlackholeAtFrame, $"blackhole from {type}", frame: (t, _) => t == type);
+    public static LinkFault DropAtFirstOf(params MessageType[] types) =>
+        new(Kind.DropAtFrame, $"drop at the first of {string.Join(", ", types)}", frame: (t, _) => types.Contains(t));
+        public static LinkFault BlackholeAt(MessageType type) => new(Kind.BlackholeAtFrame, $"blackhole from {type}", frame: (t, _) => t == type);
 
     /// <summary>Reset both connections at the first Pages frame of pass <paramref name="pass"/>.</summary>
     public static LinkFault DropAtPages(uint pass) => new(Kind.DropAtFrame, $"drop at the first Pages of pass {pass}", frame: (t, p) =>

@@ -63,7 +63,8 @@ internal sealed class PrecopyPhase(SourceSession session) : SourcePhase(session)
             case PassAction.Abort:
                 throw new PassPlanAbortException(plan.Reason);
             case PassAction.StartPostcopy:
-                throw new InvalidOperationException($"the pass planner chose post-copy after pass {Session.Pass} ({plan.Reason}), which this version of Tern cannot do yet");
+                Session.Iterating = false;
+                return _ => new PostcopyPhase(Session);
             default:
                 return null;
         }

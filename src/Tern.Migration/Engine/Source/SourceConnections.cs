@@ -50,6 +50,7 @@ internal sealed partial class SourceSession
         if ((welcome.Accepted & ~ProtocolCapabilities.Supported) != 0)
             throw new ProtocolException($"the destination accepted capabilities that were not offered: {welcome.Accepted}");
         negotiated = welcome.Accepted;
+        Volatile.Write(ref welcomed, true);
         maxChannels = Math.Max(1, welcome.Channels);
         Log($"connected to {destination}: protocol {welcome.Version}, capabilities {ProtocolCapabilities.Describe(negotiated)}");
 
@@ -123,6 +124,7 @@ internal sealed partial class SourceSession
                 }
                 var readyMessage = type == MessageType.Ready ? ReadyMessage.Read(payload.Span) : null;
                 var resumedMessage = type == MessageType.Resumed ? ResumedMessage.Read(payload.Span) : null;
+                var doneMessage = type == MessageType.PostcopyDone ? PostcopyDoneMessage.Read(payload.Span) : null;
                 ProtocolException? violation;
                 lock (commitGate)
                 {
@@ -141,6 +143,11 @@ internal sealed partial class SourceSession
                 else if (resumedMessage is not null)
                 {
                     resumed.TrySetResult(resumedMessage);
+                    if (!InPostcopy) return;
+                }
+                else if (doneMessage is not null)
+                {
+                    postcopyDone.TrySetResult(doneMessage);
                     return;
                 }
             }
@@ -153,6 +160,7 @@ internal sealed partial class SourceSession
             var reason = cancel.IsCancellationRequested && failure is null ? new OperationCanceledException() : e;
             ready.TrySetException(reason);
             resumed.TrySetException(reason);
+            postcopyDone.TrySetException(reason);
             if (!cancel.IsCancellationRequested) Fail(e);
         }
     }

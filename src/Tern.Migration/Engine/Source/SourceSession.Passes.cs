@@ -81,7 +81,7 @@ internal sealed partial class SourceSession
             HostMemory = HostMemoryInfo.Read(),
             Elapsed = Stopwatch.GetElapsedTime(startedAt),
         };
-        var plan = planner.Plan(inputs);
+        var plan = WithPostcopyRequest(planner.Plan(inputs), final);
         if (PassPlanCheck.Problem(plan, negotiated, machine.Description.VcpuCount) is { } problem)
             throw new InvalidOperationException($"the pass planner's plan for pass {next} cannot be applied: {problem}");
         var cacheNow = encoder?.CacheBytes ?? 0;

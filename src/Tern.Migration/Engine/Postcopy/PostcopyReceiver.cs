@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Tern.Machine;
+using Tern.Machine.Postcopy;
+using Tern.Memory;
+using Tern.Memory.Dirty;
+using Tern.Memory.Postcopy;
+using Tern.Migration.Api;
+using Tern.Migration.Pages;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine.Postcopy;
+
+/// <summary>
+/// The destination's side of post-copy, from PostcopyBegin on: it makes the stale pages missing (the
+/// <see cref="MissingPageService"/> discards and registers them), restores the state and, on Commit, resumes the guest;
+/// then it places every page that arrives (background stream on the main connection, requested pages on the urgent
+/// lane) until all have. Faults become requests through <see cref="PageRequestWriter"/>. It never writes a page into
+/// RAM directly: a missing page is placed atomically, or a vCPU could run on half of it.
+/// </summary>
+internal sealed class PostcopyReceiver : IDisposable
+{
+    private readonly IVirtualMachine machine;
+    private readonly ReceivedPages received;
+    private readonly ReceivedPages digested;
+    private readonly PageSetDigest? digest;
+    private readonly long stalePages;
+    private long resumedAt, lastPageAt;
+    private long bytes, pages;
+
+    /// <param name="verify">Keep the digest of the pages as they arrive (x-verify).</param>
+    public PostcopyReceiver(IVirtualMachine machine, DirtyBitmap stale, bool verify, Action<Exception> onFailure)
+    {
+        this.machine = machine;
+        var ram = PostcopyLaunch.RamOf(machine);
+        received = new ReceivedPages(ram.PageCount);
+        digested = new ReceivedPages(ram.PageCount);
+        for (ulong p = 0; p < ram.PageCount; p++)
+        {
+            var page = new PageIndex(p);
+            if (stale.IsSet(page)) continue;
+            received.Mark(page);
+            digested.Mark(page);
+        }
+        stalePages = stale.Count();
+        if (verify)
+        {
+            // Before the service starts, every page is still plain memory: the pages held at the switch are final.
+            digest = new PageSetDigest();
+            digest.AddMemory(machine.Memory, page => !stale.IsSet(page));
+        }
+        Requests = new PageRequestWriter(onFailure);
+        Service = new MissingPageService(ram, received, Requests);
+    }
+
+    public MissingPageService Service { get; }
+    public PageRequestWriter Requests { get; }
+    public bool IsComplete => received.IsComplete;
+    public long MissingPages => (long)received.PageCount - received.Count;
+
+    /// <summary>Discards the stale pages, registers them as missing and restores the state (the guest stays paused).</summary>
+    public void Prepare(ReadOnlySpan<byte> state) => PostcopyLaunch.Prepare(machine, Service, state);
+
+    /// <summary>The source committed: run the guest here.</summary>
+    public void Resume()
+    {
+        Volatile.Write(ref resumedAt, Stopwatch.GetTimestamp());
+        machine.Resume();
+    }
+
+    /// <summary>Places the pages of one PostcopyPages payload (from either lane); thread-safe.</summary>
+    public void Apply(ReadOnlySpan<byte> payload)
+    {
+        Interlocked.Add(ref bytes, Frame.HeaderSize + payload.Length);
+        PostcopyPageFrames.Read(payload, received.PageCount, Place);
+    }
+
+    /// <summary>
+    /// Everything about a page is recorded before it is placed: whoever sees every page received (the main thread,
+    /// about to report completion) must find every digest and count in.
+    /// </summary>
+    private void Place(PageIndex page, ReadOnlySpan<byte> data)
+    {
+        if (digest is not null && digested.Mark(page)) digest.Add(page, data);
+        Interlocked.Increment(ref pages);
+        Service.Place(page, data);
+        if (received.IsComplete) Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
+    }
+
+    /// <summary>Waits until every page has arrived (the source said it sent them all); false on timeout.</summary>
+    public bool WaitForAll(TimeSpan patience, CancellationToken cancel)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(patience.TotalSeconds * Stopwatch.Frequency);
+        while (!received.IsComplete)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (Stopwatch.GetTimestamp() > deadline) return false;
+            Thread.Sleep(1);
+        }
+        return true;
+    }
+
+    public PostcopyDoneMessage Done()
+    {
+        Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
+        return new((ulong)received.Count, digest is not null, digest?.Value ?? 0);
+    }
+
+    /// <summary>Tern's post-copy figures for query-migrate.</summary>
+    public PostcopyStats Stats()
+    {
+        var c = Service.Counters;
+        long started = Volatile.Read(ref resumedAt), last = Volatile.Read(ref lastPageAt);
+        return new PostcopyStats
+        {
+            StalePages = stalePages,
+            MissingPages = MissingPages,
+            Faults = c.Faults,
+            PagesRequested = c.PagesRequested,
+            RequestMessages = Requests.MessagesSent,
+            PagesReceived = Interlocked.Read(ref pages),
+            BytesReceived = Interlocked.Read(ref bytes),
+            VcpuBlockedMs = (long)c.BlockedTime.TotalMilliseconds,
+            FaultLatencyBucketsUs = FaultLatencyHistogram.UpperBoundsMicroseconds,
+            FaultLatencyCounts = c.LatencyBuckets,
+            FaultLatencyP50Us = FaultLatencyHistogram.QuantileUpperBound(c.LatencyBuckets, 0.5),
+            FaultLatencyP99Us = FaultLatencyHistogram.QuantileUpperBound(c.LatencyBuckets, 0.99),
+            LastPageMs = started != 0 && last != 0 ? (long)Stopwatch.GetElapsedTime(started, last).TotalMilliseconds : null,
+        };
+    }
+
+    /// <summary>
+    /// Only once every page has arrived (the service has unregistered RAM) or the machine is stopped: closing the
+    /// service with pages missing would let a blocked vCPU run on a zero page.
+    /// </summary>
+    public void Dispose()
+    {
+        Requests.Dispose();
+        Service.Dispose();
+        digest?.Dispose();
+    }
+}

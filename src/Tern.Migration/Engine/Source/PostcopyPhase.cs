@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Protocol;
+
+namespace Tern.Migration.Engine.Source;
+
+/// <summary>
+/// Post-copy: pauses the guest, tells the destination which pages it holds stale (PostcopyBegin) and sends the device
+/// state; the destination discards those pages, registers them as missing, restores the state and answers Ready. The
+/// commit point is exactly pre-copy's (Commit's first byte): before it any failure resumes the guest here. After it
+/// the guest runs on the destination, which asks for the pages it faults on over the urgent lane
+/// (<see cref="UrgentPageLane"/>) while this phase streams the rest in the background (<see cref="BackgroundPageStream"/>),
+/// until the destination says every page has arrived (PostcopyDone). The source's RAM no longer changes after the
+/// pause, so it keeps every page until then; a failure after Commit leaves both sides paused.
+/// </summary>
+internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session)
+{
+    public override SourcePhase? Run()
+    {
+        var s = Session;
+        var machine = s.Machine;
+        s.EnterPostcopy();
+        s.Raise(new MigrationSwitchoverStarted());
+        // The lane is connected before the pause: restoring the state on the destination may already fault.
+        using var laneConnection = s.OpenUrgentLane();
+        long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
+        s.Counters.GuestPaused = true;
+        long pausedAt = Stopwatch.GetTimestamp();
+        s.PausedForSwitchover = machine.State == MachineRunState.Running;
+        var timeline = new SwitchoverTimeline(pausedAt);
+        s.Timeline = timeline;
+        UrgentPageLane? lane = null;
+        try
+        {
+            PostcopyPagesLeft left;
+            using (var deadline = s.StartSwitchoverDeadline(pausedAt))
+            {
+                left = SendSwitch(timeline);
+                lane = new UrgentPageLane(laneConnection, machine.Memory, left, s.Counters, s.Fail);
+                lane.Start();
+                s.SwitchoverStep = "waiting for the destination's Ready (post-copy)";
+                s.Await(s.ReadyTask, "the destination to confirm it is ready to run the guest in post-copy");
+                timeline.Mark(SwitchoverStep.Ready);
+                s.SwitchoverStep = "committing";
+                s.Commit();
+            }
+            var done = AwaitResumed(s);
+            timeline.Mark(SwitchoverStep.Resumed);
+            s.Log($"post-copy switch: {timeline}; {left.StaleCount} pages to fetch on demand or in the background");
+            s.RecordDowntime((long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds,
+                done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
+            s.StatusCell.TryTransition(MigrationStatus.Active, MigrationStatus.PostcopyActive);
+            StreamTheRest(s, left, lane);
+            return null;
+        }
+        finally
+        {
+            lane?.Dispose();
+        }
+    }
+
+    /// <summary>Pauses the guest, syncs, and sends PostcopyBegin (the stale pages) and the device state.</summary>
+    private PostcopyPagesLeft SendSwitch(SwitchoverTimeline timeline)
+    {
+        var s = Session;
+        var machine = s.Machine;
+        var pauseTook = machine.Pause();
+        timeline.Mark(SwitchoverStep.Pause);
+        if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
+        s.SwitchoverStep = "syncing the last dirty pages";
+        s.SyncDirtyPages(machine.DirtyTracker);
+        machine.DirtyTracker.Stop();
+        var stale = s.TakeStalePages();
+        timeline.Mark(SwitchoverStep.FinalSync);
+        var payload = new PayloadWriter();
+        new PostcopyBeginMessage(stale.PageCount, stale).Write(payload);
+        s.SwitchoverStep = "sending the stale pages and the device state";
+        s.MainChannel.Send(MessageType.PostcopyBegin, payload);
+        s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
+        s.WaitUntilAllSent();
+        timeline.Mark(SwitchoverStep.DeviceState);
+        // A Ready read from now on answers the state just sent (as Complete's in pre-copy).
+        s.AwaitReturnPathJudged();
+        s.CompleteSent();
+        return new PostcopyPagesLeft(stale);
+    }
+
+    private static ResumedMessage AwaitResumed(SourceSession s)
+    {
+        try
+        {
+            var resumed = s.ResumedTask;
+            return resumed.Wait(s.ReplyTimeout) ? resumed.Result
+                : throw new TimeoutException($"no confirmation within {s.ReplyTimeout.TotalSeconds:0} s");
+        }
+        catch (Exception e)
+        {
+            throw new HandOverUncertainException(
+                $"the post-copy switch was committed but the destination did not confirm it ({SourceSession.Describe(e.InnerException ?? e)}): " +
+                "the guest is paused here with every page kept; check the destination", e);
+        }
+    }
+
+    /// <summary>
+    /// Streams every page not yet sent, then PostcopyStreamEnd, and waits for PostcopyDone. A failure here is after
+    /// the commit: the guest stays paused on the source, which keeps every page, and the error says how many had
+    /// not reached the destination.
+    /// </summary>
+    private static void StreamTheRest(SourceSession s, PostcopyPagesLeft left, UrgentPageLane lane)
+    {
+        try
+        {
+            var stream = new BackgroundPageStream(s.MainConnection, s.Machine.Memory, left, s.Limiter, s.Counters);
+            stream.Run(s.Cancellation.Token, () => s.PostcopyDoneTask.IsCompleted);
+            var done = s.PostcopyDoneTask;
+            if (!done.Wait(s.ReplyTimeout)) throw new TimeoutException($"every page was sent, but the destination did not confirm their arrival within {s.ReplyTimeout.TotalSeconds:0} s");
+            s.Log($"post-copy complete: {left.StaleCount} pages, {lane.PagesSent} sent on request, {stream.PagesSent} in the background; " +
+                $"the destination holds {done.Result.PagesReceived} pages");
+            s.VerifyPostcopy(done.Result);
+        }
+        catch (Exception e)
+        {
+            if (e is VerificationFailedException) throw new HandOverUncertainException(e.Message, e);
+            throw new HandOverUncertainException(
+                $"post-copy failed after the switch ({SourceSession.Describe(e.InnerException ?? e)}) with {left.Left} of {left.StaleCount} pages " +
+                "not yet sent: the guest is paused here and every page is kept, but the destination runs the guest and waits for its missing pages; " +
+                "do not resume it here", e);
+        }
+    }
+}
+
+/// <summary>The digests of a post-copy migration differ.</summary>
+internal sealed class VerificationFailedException(string message) : Exception(message);

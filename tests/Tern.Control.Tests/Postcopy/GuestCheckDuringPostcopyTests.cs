@@ -1,0 +1,52 @@
+using Tern.Control.Host;
+using Tern.Guest;
+using Tern.Machine;
+using Tern.Migration.Api;
+using Tern.Migration.Protocol;
+using Tern.Migration.Tests.Support;
+
+namespace Tern.Control.Tests.Postcopy;
+
+/// <summary>
+/// x-check-guest reads all of guest RAM from a managed thread: on a destination whose post-copy broke after the switch,
+/// with pages still on the source, that read would block on a missing page where no GC can stop it. It is refused,
+/// saying why, and the host reports the guest paused with the migration's error. (Without the refusal the read blocks
+/// and, at the next GC, so does every managed thread of the test process: the run hangs, which is the hazard itself.)
+/// </summary>
+public sealed class GuestCheckDuringPostcopyTests
+{
+    private static readonly MachineHostOptions Sim = new() { Backend = MachineBackend.Sim };
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void X_check_guest_is_refused_while_pages_are_still_on_the_source()
+    {
+        using var source = new VmHost(MachineBuilder.Boot(WorkloadSpec.Parse("random:ws=32M"), 64 << 20, 2, Sim), Sim);
+        source.Start();
+        using var destination = new VmHost(Sim);
+        destination.StartIncoming("tcp:127.0.0.1:0");
+        using var proxy = new FaultProxy(new Tern.Migration.Transport.MigrationUri("127.0.0.1", destination.IncomingAddress!.Port),
+            LinkFault.DropAtFirstOf(MessageType.PostcopyPages, MessageType.PostcopyStreamEnd));
+        source.SetCapabilities(new Dictionary<MigrationCapability, bool> { [MigrationCapability.PostcopyRam] = true });
+        source.SetParameters(new MigrationParameters { MaxBandwidth = 128 << 20 });
+        source.StartMigration(proxy.Uri.ToString());
+        source.StartPostcopy();
+
+        Assert.True(SpinWait.SpinUntil(() => destination.QueryMigrate().Status == MigrationStatus.Failed, Patience),
+            $"destination {destination.QueryMigrate().Status}, source {source.QueryMigrate().Status} ({source.QueryMigrate().ErrorDesc})");
+        var info = destination.QueryMigrate();
+        Assert.True(info.Postcopy is { MissingPages: > 0 }, $"every page had arrived before the link was cut: {info.ErrorDesc}");
+        // On a thread of its own: a read of a missing page would block it for good (the test then fails, not hangs).
+        Exception? outcome = null;
+        var check = new Thread(() =>
+        {
+            try { destination.CheckGuest(10); }
+            catch (Exception e) { outcome = e; }
+        }) { IsBackground = true };
+        check.Start();
+        Assert.True(check.Join(TimeSpan.FromSeconds(10)), "x-check-guest blocked on a page that is still on the source");
+        var refused = Assert.IsType<VmControlException>(outcome);
+        Assert.Contains("still on the source", refused.Message);
+        Assert.Equal(RunState.Paused, destination.RunState);
+    }
+}
