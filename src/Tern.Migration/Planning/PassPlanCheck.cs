@@ -6,11 +6,17 @@ namespace Tern.Migration.Planning;
 /// <summary>What the engine checks before it applies a plan (a planner may be anyone's), and how a plan is reported.</summary>
 public static class PassPlanCheck
 {
-    /// <summary>Why <paramref name="plan"/> cannot be applied to this migration, or null when it can.</summary>
-    public static string? Problem(PassPlan plan, ProtocolCapability negotiated, int vcpus)
+    /// <summary>
+    /// Why <paramref name="plan"/> cannot be applied to this migration, or null when it can. Post-copy needs the
+    /// operator's consent (<paramref name="postcopyAllowed"/>: the <c>postcopy-ram</c> capability), whoever plans: after
+    /// the switch, losing the source host loses the pages it still holds.
+    /// </summary>
+    public static string? Problem(PassPlan plan, ProtocolCapability negotiated, int vcpus, bool postcopyAllowed)
     {
         if (!Enum.IsDefined(plan.Action)) return $"it names no known action ({(int)plan.Action})";
         if (string.IsNullOrWhiteSpace(plan.Reason)) return "it gives no reason";
+        if (plan.Action == PassAction.StartPostcopy && !postcopyAllowed)
+            return "it asks for post-copy, which the operator did not allow (the postcopy-ram capability is off)";
         if (plan.Action == PassAction.StartPostcopy && (negotiated & ProtocolCapability.Postcopy) == 0)
             return "it asks for post-copy, which the destination did not accept";
         var e = plan.Encoding;

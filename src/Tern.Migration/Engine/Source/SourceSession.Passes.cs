@@ -82,7 +82,7 @@ internal sealed partial class SourceSession
             Elapsed = Stopwatch.GetElapsedTime(startedAt),
         };
         var plan = WithPostcopyRequest(planner.Plan(inputs), final);
-        if (PassPlanCheck.Problem(plan, negotiated, machine.Description.VcpuCount) is { } problem)
+        if (PassPlanCheck.Problem(plan, negotiated, machine.Description.VcpuCount, settings.IsEnabled(MigrationCapability.PostcopyRam)) is { } problem)
             throw new InvalidOperationException($"the pass planner's plan for pass {next} cannot be applied: {problem}");
         var cacheNow = encoder?.CacheBytes ?? 0;
         if (plan.Encoding.XbzrleCacheReason is { } why && plan.Encoding.XbzrleCacheBytes != cacheNow)
