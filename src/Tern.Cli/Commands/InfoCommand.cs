@@ -21,19 +21,26 @@ public static class InfoCommand
         return info;
     }
 
-    private static Command BuildMigrate()
+    private static Command BuildMigrate() => BuildQuery("migrate",
+        "Show the state and statistics of the VM's current or last migration, in the format of QEMU's `info migrate`.",
+        async (client, cancel) => InfoMigrateFormatter.Format(await client.QueryMigrateAsync(cancel)));
+
+    private static Command BuildVcpuDirtyLimit() => BuildQuery("vcpu-dirty-limit",
+        "Show each vCPU's dirty limit and current dirty rate (QMP query-vcpu-dirty-limit), like QEMU's `info vcpu_dirty_limit`.",
+        async (client, cancel) => DirtyLimitFormatter.Format(await client.QueryVcpuDirtyLimitAsync(cancel)));
+
+    private static Option<string> QmpOption() => new("--qmp")
     {
-        var qmp = new Option<string>("--qmp")
-        {
-            Description = "The VM's QMP socket, as given to `tern run --qmp unix:PATH` (PATH or unix:PATH)",
-            HelpName = "PATH",
-            Required = true,
-        };
-        var command = new Command("migrate",
-            "Show the state and statistics of the VM's current or last migration, in the format of QEMU's `info migrate`.")
-        {
-            qmp,
-        };
+        Description = "The VM's QMP socket, as given to `tern run --qmp unix:PATH` (PATH or unix:PATH)",
+        HelpName = "PATH",
+        Required = true,
+    };
+
+    /// <summary>An <c>info</c> subcommand that runs one QMP query and prints its text.</summary>
+    private static Command BuildQuery(string name, string description, Func<QmpClient, CancellationToken, Task<string>> query)
+    {
+        var qmp = QmpOption();
+        var command = new Command(name, description) { qmp };
         command.SetAction(async (parseResult, cancel) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -42,8 +49,7 @@ public static class InfoCommand
             {
                 var path = QmpAddress.ParseUnixPath(parseResult.GetValue(qmp)!);
                 await using var client = await QmpClient.ConnectAsync(path, cancel);
-                var migration = await client.QueryMigrateAsync(cancel);
-                await output.WriteAsync(InfoMigrateFormatter.Format(migration));
+                await output.WriteAsync(await query(client, cancel));
                 return 0;
             }
             catch (Exception e) when (e is QmpConnectionException or QmpErrorException or FormatException)
@@ -57,12 +63,7 @@ public static class InfoCommand
 
     private static Command BuildDirtyRate()
     {
-        var qmp = new Option<string>("--qmp")
-        {
-            Description = "The VM's QMP socket, as given to `tern run --qmp unix:PATH` (PATH or unix:PATH)",
-            HelpName = "PATH",
-            Required = true,
-        };
+        var qmp = QmpOption();
         var calcTime = new Option<long>("--calc-time")
         {
             Description = $"Seconds to measure over ({DirtyRateRequest.MinCalcTimeSeconds}-{DirtyRateRequest.MaxCalcTimeSeconds})",
@@ -110,39 +111,6 @@ public static class InfoCommand
                 return 0;
             }
             catch (Exception e) when (e is QmpConnectionException or QmpErrorException or FormatException or TimeoutException)
-            {
-                await error.WriteLineAsync("tern: " + e.Message);
-                return 1;
-            }
-        });
-        return command;
-    }
-
-    private static Command BuildVcpuDirtyLimit()
-    {
-        var qmp = new Option<string>("--qmp")
-        {
-            Description = "The VM's QMP socket, as given to `tern run --qmp unix:PATH` (PATH or unix:PATH)",
-            HelpName = "PATH",
-            Required = true,
-        };
-        var command = new Command("vcpu-dirty-limit",
-            "Show each vCPU's dirty limit and current dirty rate (QMP query-vcpu-dirty-limit), like QEMU's `info vcpu_dirty_limit`.")
-        {
-            qmp,
-        };
-        command.SetAction(async (parseResult, cancel) =>
-        {
-            var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            try
-            {
-                var path = QmpAddress.ParseUnixPath(parseResult.GetValue(qmp)!);
-                await using var client = await QmpClient.ConnectAsync(path, cancel);
-                await output.WriteAsync(DirtyLimitFormatter.Format(await client.QueryVcpuDirtyLimitAsync(cancel)));
-                return 0;
-            }
-            catch (Exception e) when (e is QmpConnectionException or QmpErrorException or FormatException)
             {
                 await error.WriteLineAsync("tern: " + e.Message);
                 return 1;
