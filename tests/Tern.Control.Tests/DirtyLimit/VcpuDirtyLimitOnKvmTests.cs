@@ -60,7 +60,10 @@ public sealed class VcpuDirtyLimitOnKvmTests
         // Two vCPUs share two cores with the rest of the machine: slowing vCPU 0 frees CPU time, so the computing vCPU
         // may run faster than before, never (beyond noise) slower; a throttle of every vCPU would cut it by as much as vCPU 0.
         Assert.True(limited[1] > 0.85 * before[1], $"the computing vCPU did not keep its speed: {figures}");
-        Assert.True(after[0] > 10 * limited[0], $"cancel did not restore the dirtying vCPU's speed: {figures}");
+        // Back to at least half its speed before, and well above its limited speed. (Not "10x the limited speed": the
+        // limited window also holds the throttle's climb to its level, so on a quiet host it averages 40% of the speed
+        // before even at an 89% throttle.)
+        Assert.True(after[0] > 0.5 * before[0] && after[0] > 2 * limited[0], $"cancel did not restore the dirtying vCPU's speed: {figures}");
     }
 
     [Fact]
