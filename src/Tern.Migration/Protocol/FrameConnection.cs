@@ -155,6 +155,9 @@ public sealed class FrameConnection : IDisposable
     /// </summary>
     public void StopReading() => link.StopReading();
 
+    /// <summary>Ends the sending side after what was written (see <see cref="MigrationLink.StopWriting"/>).</summary>
+    public void StopWriting() => link.StopWriting();
+
     public void Dispose() => link.Dispose();
 
     /// <summary>Reads a little-endian u64 from a payload (for page record headers).</summary>

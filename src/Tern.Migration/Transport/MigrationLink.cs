@@ -44,6 +44,14 @@ public abstract class MigrationLink : IDisposable
     public abstract void StopReading();
 
     /// <summary>This link as a plain stream, for wrappers that need one (TLS). The stream is the link's: disposing either closes both.</summary>
+    /// <summary>
+    /// Ends the sending side once what was written has gone (a FIN): the peer reads all of it, then end of stream.
+    /// Closing a socket that still holds unread bytes sends a reset instead, which can drop what was not yet sent.
+    /// </summary>
+    public virtual void StopWriting()
+    {
+    }
+
     public abstract Stream AsStream();
 
     public void Dispose()

@@ -75,6 +75,18 @@ public sealed class SocketLink : MigrationLink
         }
     }
 
+    public override void StopWriting()
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: nothing more will be sent.
+        }
+    }
+
     public override Stream AsStream() => new NetworkStream(socket, ownsSocket: true);
 
     protected override void Dispose(bool disposing)

@@ -60,6 +60,18 @@ public sealed class StreamLink : MigrationLink
         }
     }
 
+    public override void StopWriting()
+    {
+        try
+        {
+            if (stream is NetworkStream network) network.Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed: nothing more will be sent.
+        }
+    }
+
     public override Stream AsStream() => stream;
 
     protected override void Dispose(bool disposing)

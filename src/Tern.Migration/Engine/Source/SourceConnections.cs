@@ -237,6 +237,8 @@ internal sealed partial class SourceSession
             new ErrorMessage(code, text).Write(payload);
             main.Write(MessageType.Error, payload);
             main.Flush();
+            main.StopWriting();
+            errorSent = true;
         }
         catch
         {
@@ -251,6 +253,10 @@ internal sealed partial class SourceSession
     }
 
     private int tornDown;
+    private bool errorSent;
+
+    /// <summary>How long the teardown lets the return path drain after an Error was sent.</summary>
+    private static readonly TimeSpan ErrorDrainTime = TimeSpan.FromMilliseconds(500);
 
     private void Teardown()
     {
@@ -259,6 +265,10 @@ internal sealed partial class SourceSession
         stallWatchdog?.Dispose();
         foreach (var c in channels) c.Connection.Dispose();
         foreach (var c in channels) c.Dispose();
+        // After an Error, the return path reads on until the destination closes: closing the socket with bytes from it
+        // still unread would send a reset, which can drop the Error before it leaves (the destination then reports
+        // "connection reset" instead of the source's reason). A destination that never closes costs at most this.
+        if (errorSent) returnPathThread?.Join(ErrorDrainTime);
         main?.Dispose();
         returnPathThread?.Join(TimeSpan.FromSeconds(5));
         encoder?.Dispose();
