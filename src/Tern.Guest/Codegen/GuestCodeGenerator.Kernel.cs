@@ -74,22 +74,7 @@ internal sealed partial class GuestCodeGenerator
     private void EmitTimerHandlers()
     {
         _a.Label(ref _timer);
-        _a.push(rax);
-        _a.push(rcx);
-        _a.push(rdx);
-        _a.inc(__qword_ptr[r12 + CP.Counter]);
-        _a.inc(__qword_ptr[r12 + CP.Heartbeats]);
-        _a.mov(eax, __dword_ptr[r12 + CP.VcpuIndex]);
-        _a.mov(edx, (uint)GuestPorts.Heartbeat);
-        _a.@out(dx, al);
-        _a.mov(ecx, CpuConstants.X2ApicEoi);
-        _a.xor(eax, eax);
-        _a.xor(edx, edx);
-        _a.wrmsr();
-        _a.pop(rdx);
-        _a.pop(rcx);
-        _a.pop(rax);
-        _a.iretq();
+        EmitTimerTick(countTick: true);
 
         _a.Label(ref _spurious);
         _a.iretq();
@@ -99,9 +84,18 @@ internal sealed partial class GuestCodeGenerator
     private void EmitRestTimerHandler()
     {
         _a.Label(ref _restTimer);
+        EmitTimerTick(countTick: false);
+    }
+
+    /// <summary>
+    /// The body of both timer handlers: count the tick (idle only), heartbeat, EOI, return. r12 = control page.
+    /// </summary>
+    private void EmitTimerTick(bool countTick)
+    {
         _a.push(rax);
         _a.push(rcx);
         _a.push(rdx);
+        if (countTick) _a.inc(__qword_ptr[r12 + CP.Counter]);
         _a.inc(__qword_ptr[r12 + CP.Heartbeats]);
         _a.mov(eax, __dword_ptr[r12 + CP.VcpuIndex]);
         _a.mov(edx, (uint)GuestPorts.Heartbeat);
