@@ -20,7 +20,10 @@ public sealed class MigrationHistoryTests : IDisposable
         await using var source = TernProcess.Run(dir, "src", "--backend", "sim", "--memory", "64M", "--vcpus", "1", "--workload", "seq:ws=16M,rate=4");
         await using var src = await source.ConnectAsync();
         await using var dst = await destination.ConnectAsync();
-        await QmpGuestCheck.WaitForEveryVcpuAsync(src, new ulong[1]);
+        // Until the working set has been written once (seq counts one per page): the first pass then carries 16 MiB,
+        // two seconds at 8 MiB/s, so its report is there to read while the migration is still active. Started on a
+        // barely written guest, the whole migration could finish between two polls of a loaded CI machine.
+        await QmpGuestCheck.WaitForEveryVcpuAsync(src, [(16UL << 20) / 4096]);
         Assert.Empty((await src.ExecuteAsync("x-query-migrate-history", cancel: Ct)).EnumerateArray());
 
         await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 8 << 20 }, Ct);
