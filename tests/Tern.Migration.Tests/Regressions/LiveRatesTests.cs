@@ -1,6 +1,7 @@
 using Tern.Migration.Api;
 using Tern.Migration.Tests.Engine;
 using Tern.Migration.Tests.Failures;
+using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Regressions;
 
@@ -17,7 +18,9 @@ public sealed class LiveRatesTests
         using var m = LocalMigration.Sim("random:ws=32M", 64 << 20, vcpus: 1);
         m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 4 << 20 }); // 32 MiB at 4 MiB/s: about 8 s
         m.Source.Resume();
-        Thread.Sleep(200);
+        // Eight random writes per page of the working set: nearly every page written, so the first pass carries about
+        // 32 MiB and lasts about 8 s. A fixed sleep left a loaded machine's guest barely written and the pass short.
+        GuestProgress.WaitUntil(m.Source, 8 * (32UL << 20) / 4096);
 
         var (source, run) = m.Start();
         RamStats? live = null;

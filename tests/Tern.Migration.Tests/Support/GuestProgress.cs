@@ -22,4 +22,16 @@ internal static class GuestProgress
                 $"the source VM's counters did not increase ({string.Join(",", before)} -> {string.Join(",", now)}); {context}");
         }
     }
+
+    /// <summary>Waits until every vCPU's counter has reached <paramref name="atLeast"/> (at most 30 s).</summary>
+    public static void WaitUntil(IVirtualMachine machine, ulong atLeast)
+    {
+        var sim = Assert.IsType<SimMachine>(machine);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (sim.ReadCounters() is var now && now.Any(c => c < atLeast))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the guest's counters reached only {string.Join(",", now)} of {atLeast} in 30 s");
+            Thread.Sleep(20);
+        }
+    }
 }
