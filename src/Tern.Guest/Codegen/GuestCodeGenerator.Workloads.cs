@@ -57,6 +57,27 @@ internal sealed partial class GuestCodeGenerator
         _a.xor(value, temp);
     }
 
+    /// <summary>r8 = the slice's base, r9 = its end (base + pages * 4 KiB): the bounds every sequential workload wraps at.</summary>
+    private void EmitLoadSliceA()
+    {
+        _a.mov(r8, __qword_ptr[r12 + CP.RegionABase]);
+        _a.mov(r9, __qword_ptr[r12 + CP.RegionAPages]);
+        _a.shl(r9, 12);
+        _a.add(r9, r8);
+    }
+
+    /// <summary>
+    /// r13 = the PRNG key, r14 = golden, rbp/r11 = the finalizer's multipliers (<see cref="WorkloadPrng"/>): the
+    /// registers every workload that draws from the PRNG keeps them in.
+    /// </summary>
+    private void EmitLoadPrng()
+    {
+        _a.mov(r13, __qword_ptr[r12 + CP.PrngKey]);
+        _a.mov(r14, WorkloadPrng.Golden);
+        _a.mov(rbp, WorkloadPrng.Mix1);
+        _a.mov(r11, WorkloadPrng.Mix2);
+    }
+
     /// <summary>
     /// compute: iteration i folds splitmix64_finalizer(key + (i + 1) * golden) into rsi (<see cref="ComputeWork"/>),
     /// all in registers; the only store is the counter. r13 = key + i * golden, r14 = golden, rbp/r11 = multipliers.
@@ -64,10 +85,7 @@ internal sealed partial class GuestCodeGenerator
     private void EmitCompute()
     {
         var loop = _a.CreateLabel();
-        _a.mov(r13, __qword_ptr[r12 + CP.PrngKey]);
-        _a.mov(r14, WorkloadPrng.Golden);
-        _a.mov(rbp, WorkloadPrng.Mix1);
-        _a.mov(r11, WorkloadPrng.Mix2);
+        EmitLoadPrng();
         _a.xor(esi, esi);
         _a.mov(r15, __qword_ptr[r12 + CP.ChunkWrites]);
         _a.Label(ref loop);
@@ -88,15 +106,9 @@ internal sealed partial class GuestCodeGenerator
     {
         var loop = _a.CreateLabel();
         var next = _a.CreateLabel();
-        _a.mov(r8, __qword_ptr[r12 + CP.RegionABase]);
-        _a.mov(r9, __qword_ptr[r12 + CP.RegionAPages]);
-        _a.shl(r9, 12);
-        _a.add(r9, r8);
+        EmitLoadSliceA();
         _a.mov(r10, __qword_ptr[r12 + CP.ValueTag]);
-        _a.mov(r13, __qword_ptr[r12 + CP.PrngKey]);
-        _a.mov(r14, WorkloadPrng.Golden);
-        _a.mov(rbp, WorkloadPrng.Mix1);
-        _a.mov(r11, WorkloadPrng.Mix2);
+        EmitLoadPrng();
         _a.mov(rdi, r8);
         _a.mov(r15, __qword_ptr[r12 + CP.ChunkWrites]);
         _a.Label(ref loop);
@@ -265,10 +277,7 @@ internal sealed partial class GuestCodeGenerator
     {
         var loop = _a.CreateLabel();
         var next = _a.CreateLabel();
-        _a.mov(r8, __qword_ptr[r12 + CP.RegionABase]);
-        _a.mov(r9, __qword_ptr[r12 + CP.RegionAPages]);
-        _a.shl(r9, 12);
-        _a.add(r9, r8);
+        EmitLoadSliceA();
         _a.mov(r10, __qword_ptr[r12 + CP.ValueTag]);
         _a.mov(rdi, r8);
         _a.xor(r11d, r11d);
@@ -305,10 +314,7 @@ internal sealed partial class GuestCodeGenerator
         _a.mov(r9, __qword_ptr[r12 + CP.RegionAPages]);
         _a.mov(rdi, __qword_ptr[r12 + CP.RegionBBase]);
         _a.mov(r10, __qword_ptr[r12 + CP.ValueTag]);
-        _a.mov(r13, __qword_ptr[r12 + CP.PrngKey]);
-        _a.mov(r14, WorkloadPrng.Golden);
-        _a.mov(rbp, WorkloadPrng.Mix1);
-        _a.mov(r11, WorkloadPrng.Mix2);
+        EmitLoadPrng();
         _a.mov(r15, __qword_ptr[r12 + CP.ChunkWrites]);
         _a.Label(ref loop);
         _a.add(r13, r14);
