@@ -19,30 +19,14 @@ public class WorkloadModelMixedContentTests
         { "stride:ws=64K,content=mixed", 32 * 300 + 5 },
     };
 
-    private sealed record Setup(GuestImage Image, WorkloadModel Model, byte[] Ram);
-
-    private static Setup Run(string spec, ulong counter, int vcpus = 2)
-    {
-        var image = GuestFixtures.Build(spec, vcpus: vcpus);
-        var model = new WorkloadModel(image.Layout!);
-        byte[] ram = GuestFixtures.Ram(image);
-        for (int v = 0; v < vcpus; v++) model.Apply(ram, v, 0, counter + (ulong)v);
-        return new Setup(image, model, ram);
-    }
-
-    private static ulong[] Counters(Setup s) => s.Model.ReadCounters(s.Ram);
-
-    private static void SetCounter(Setup s, int vcpu, ulong counter) =>
-        BinaryPrimitives.WriteUInt64LittleEndian(s.Ram.AsSpan((int)s.Image.Layout!.Vcpus[vcpu].ControlPage.Value + ControlPage.Counter), counter);
-
-    private static Span<byte> PageOf(Setup s, GuestAddress address) => s.Ram.AsSpan((int)address.Page.Address.Value, PageSize.Bytes);
+    private static Span<byte> PageOf(ModelledRam s, GuestAddress address) => s.Ram.AsSpan((int)address.Page.Address.Value, PageSize.Bytes);
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void Memory_written_by_the_model_verifies_exactly(string spec, ulong counter)
     {
-        var s = Run(spec, counter);
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var s = ModelledRam.Run(spec, counter);
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.True(report.IsExact, report.ToString());
         Assert.Equal([false, false], report.InFlightWriteApplied);
         Assert.Equal(s.Image.Layout!.WorkingSet.PageCount, report.PagesChecked);
@@ -51,7 +35,7 @@ public class WorkloadModelMixedContentTests
     [Fact]
     public void A_write_fills_its_whole_page_as_documented()
     {
-        var s = Run("seq:ws=64K,content=mixed", 1, vcpus: 1);
+        var s = ModelledRam.Run("seq:ws=64K,content=mixed", 1, vcpus: 1);
         var page = PageOf(s, s.Model.WriteTarget(0, 0));
         ulong value = s.Model.WriteValue(0, 0);
         for (int line = 0; line < MixedPageContent.Lines; line++)
@@ -68,7 +52,7 @@ public class WorkloadModelMixedContentTests
     public void A_rewrite_changes_a_quarter_of_the_page_or_less_and_keeps_the_stable_qwords()
     {
         // seq over 16 pages: write 16 rewrites write 0's page.
-        var s = Run("seq:ws=64K,content=mixed", 1, vcpus: 1);
+        var s = ModelledRam.Run("seq:ws=64K,content=mixed", 1, vcpus: 1);
         byte[] before = PageOf(s, s.Model.WriteTarget(0, 0)).ToArray();
         s.Model.Apply(s.Ram, 0, 1, 17);
         byte[] after = PageOf(s, s.Model.WriteTarget(0, 16)).ToArray();
@@ -87,17 +71,17 @@ public class WorkloadModelMixedContentTests
     [InlineData(512)]
     public void A_page_the_in_flight_write_left_half_filled_is_accepted(int qwordsWritten)
     {
-        var s = Run("seq:ws=64K,content=mixed", 40, vcpus: 1);
+        var s = ModelledRam.Run("seq:ws=64K,content=mixed", 40, vcpus: 1);
         var target = s.Model.WriteTarget(0, 40);
         byte[] old = PageOf(s, target).ToArray();
         s.Model.Apply(s.Ram, 0, 40, 41);
         byte[] filled = PageOf(s, target).ToArray();
-        SetCounter(s, 0, 40);
+        s.SetCounter(0, 40);
         // The vCPU stopped after storing the first qwordsWritten qwords of write 40.
         old.AsSpan(qwordsWritten * 8).CopyTo(PageOf(s, target)[(qwordsWritten * 8)..]);
         Assert.Equal(filled.AsSpan(0, qwordsWritten * 8).ToArray(), PageOf(s, target)[..(qwordsWritten * 8)].ToArray());
 
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.True(report.IsExact, report.ToString());
         Assert.Equal(qwordsWritten > 2, report.InFlightWriteApplied[0]); // q0 and q1 of line 0 are the same in both fills
     }
@@ -105,13 +89,13 @@ public class WorkloadModelMixedContentTests
     [Fact]
     public void A_half_filled_page_that_is_not_a_prefix_is_a_mismatch()
     {
-        var s = Run("seq:ws=64K,content=mixed", 40, vcpus: 1);
+        var s = ModelledRam.Run("seq:ws=64K,content=mixed", 40, vcpus: 1);
         var target = s.Model.WriteTarget(0, 40);
         byte[] old = PageOf(s, target).ToArray();
         s.Model.Apply(s.Ram, 0, 40, 41);
-        SetCounter(s, 0, 40);
+        s.SetCounter(0, 40);
         old.AsSpan(800, 800).CopyTo(PageOf(s, target)[800..]); // new, old, new: no single stop leaves that
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.False(report.IsExact);
         var m = Assert.Single(report.Mismatches);
         Assert.Equal(target.Page, m.Page);
@@ -122,10 +106,10 @@ public class WorkloadModelMixedContentTests
     [MemberData(nameof(Cases))]
     public void Two_uncounted_writes_are_a_mismatch_on_the_second_ones_page(string spec, ulong counter)
     {
-        var s = Run(spec, counter, vcpus: 1);
+        var s = ModelledRam.Run(spec, counter, vcpus: 1);
         s.Model.Apply(s.Ram, 0, counter, counter + 2);
-        SetCounter(s, 0, counter);
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        s.SetCounter(0, counter);
+        var report = s.Model.Verify(s.Ram, s.Counters());
         if (s.Model.WriteTarget(0, counter + 1) != s.Model.WriteTarget(0, counter))
         {
             Assert.False(report.IsExact);
@@ -137,14 +121,14 @@ public class WorkloadModelMixedContentTests
     [MemberData(nameof(Cases))]
     public void A_single_flipped_byte_anywhere_in_the_working_set_is_found(string spec, ulong counter)
     {
-        var s = Run(spec, counter);
+        var s = ModelledRam.Run(spec, counter);
         var ws = s.Image.Layout!.WorkingSet;
         var targets = new[] { s.Model.WriteTarget(0, counter - 1).Add(4095), s.Model.WriteTarget(1, 0).Add(17), ws.Start.Add(ws.Length - 1), ws.Start.Add(100) };
         foreach (var address in targets)
         {
             byte before = s.Ram[address.Value];
             s.Ram[address.Value] ^= 0x40;
-            var report = s.Model.Verify(s.Ram, Counters(s));
+            var report = s.Model.Verify(s.Ram, s.Counters());
             s.Ram[address.Value] = before;
 
             Assert.Equal(1UL, report.MismatchCount);
@@ -152,7 +136,7 @@ public class WorkloadModelMixedContentTests
             Assert.Equal(address.Page, m.Page);
             Assert.InRange(address.Value - m.Address.Value, 0UL, 7UL);
         }
-        Assert.True(s.Model.Verify(s.Ram, Counters(s)).IsExact);
+        Assert.True(s.Model.Verify(s.Ram, s.Counters()).IsExact);
     }
 
     [Theory]
@@ -163,22 +147,22 @@ public class WorkloadModelMixedContentTests
     [InlineData(128)]
     public void A_stride_block_the_in_flight_write_left_half_filled_on_the_first_pass_is_accepted(int qwordsWritten)
     {
-        var s = Run("stride:ws=64K,content=mixed", 10, vcpus: 1);
+        var s = ModelledRam.Run("stride:ws=64K,content=mixed", 10, vcpus: 1);
         var target = s.Model.WriteTarget(0, 10);
         s.Model.Apply(s.Ram, 0, 10, 11);
-        SetCounter(s, 0, 10);
+        s.SetCounter(0, 10);
         // The vCPU stopped after qwordsWritten qwords of the block's fill, before the increment (128: after the fill).
         var block = s.Ram.AsSpan((int)target.Value, WorkloadSpec.StrideStepBytes);
         block[0]--;
         block[(qwordsWritten * 8)..].Clear();
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.True(report.IsExact, report.ToString());
         Assert.Equal(qwordsWritten > 0, report.InFlightWriteApplied[0]);
 
         if (qwordsWritten < 127)
         {
             block[qwordsWritten * 8 + 9] = 1; // a byte after the written prefix that is not zero: no stop leaves that
-            Assert.False(s.Model.Verify(s.Ram, Counters(s)).IsExact);
+            Assert.False(s.Model.Verify(s.Ram, s.Counters()).IsExact);
         }
     }
 
@@ -186,10 +170,10 @@ public class WorkloadModelMixedContentTests
     public void Mixed_pages_compress_two_to_three_times_with_zstd_level_1()
     {
         // 4096 writes over 1024 pages: every page written, most of them several times.
-        var s = Run("random:ws=4M,content=mixed", 4096, vcpus: 1);
+        var s = ModelledRam.Run("random:ws=4M,content=mixed", 4096, vcpus: 1);
         double ratio = ZstdRatio(s.Ram, s.Image.Layout!.WorkingSet);
         Assert.InRange(ratio, 2.0, 3.0);
-        var stride = Run("stride:ws=4M,content=mixed", 4096 * 3 + 7, vcpus: 1);
+        var stride = ModelledRam.Run("stride:ws=4M,content=mixed", 4096 * 3 + 7, vcpus: 1);
         Assert.InRange(ZstdRatio(stride.Ram, stride.Image.Layout!.WorkingSet), 2.0, 3.0);
     }
 

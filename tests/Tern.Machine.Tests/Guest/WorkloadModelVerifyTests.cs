@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Tern.Guest;
 using Xunit;
 
@@ -17,28 +16,12 @@ public class WorkloadModelVerifyTests
         { "stride:ws=64K", 64 * 300 + 5 },
     };
 
-    private sealed record Setup(GuestImage Image, WorkloadModel Model, byte[] Ram);
-
-    private static Setup Run(string spec, ulong counter, int vcpus = 2)
-    {
-        var image = GuestFixtures.Build(spec, vcpus: vcpus);
-        var model = new WorkloadModel(image.Layout!);
-        byte[] ram = GuestFixtures.Ram(image);
-        for (int v = 0; v < vcpus; v++) model.Apply(ram, v, 0, counter + (ulong)v);
-        return new Setup(image, model, ram);
-    }
-
-    private static ulong[] Counters(Setup s) => s.Model.ReadCounters(s.Ram);
-
-    private static void SetCounter(Setup s, int vcpu, ulong counter) =>
-        BinaryPrimitives.WriteUInt64LittleEndian(s.Ram.AsSpan((int)s.Image.Layout!.Vcpus[vcpu].ControlPage.Value + ControlPage.Counter), counter);
-
     [Theory]
     [MemberData(nameof(Cases))]
     public void Memory_written_by_the_model_verifies_exactly(string spec, ulong counter)
     {
-        var s = Run(spec, counter);
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var s = ModelledRam.Run(spec, counter);
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.True(report.IsExact, report.ToString());
         Assert.Equal([false, false], report.InFlightWriteApplied);
         Assert.Equal(s.Image.Layout!.WorkingSet.PageCount, report.PagesChecked);
@@ -48,10 +31,10 @@ public class WorkloadModelVerifyTests
     [MemberData(nameof(Cases))]
     public void The_one_in_flight_write_is_accepted_applied_or_not(string spec, ulong counter)
     {
-        var s = Run(spec, counter);
+        var s = ModelledRam.Run(spec, counter);
         s.Model.Apply(s.Ram, 1, counter + 1, counter + 2); // vCPU 1 wrote its next write ...
-        SetCounter(s, 1, counter + 1);                    // ... but was stopped before counting it
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        s.SetCounter(1, counter + 1);                    // ... but was stopped before counting it
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.True(report.IsExact, report.ToString());
         Assert.Equal([false, true], report.InFlightWriteApplied);
     }
@@ -60,11 +43,11 @@ public class WorkloadModelVerifyTests
     [MemberData(nameof(Cases))]
     public void Two_uncounted_writes_are_a_mismatch(string spec, ulong counter)
     {
-        var s = Run(spec, counter, vcpus: 1);
+        var s = ModelledRam.Run(spec, counter, vcpus: 1);
         var expected = (byte[])s.Ram.Clone();
         s.Model.Apply(s.Ram, 0, counter, counter + 2);
-        SetCounter(s, 0, counter);
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        s.SetCounter(0, counter);
+        var report = s.Model.Verify(s.Ram, s.Counters());
         // For seq and stride the second write lands elsewhere; for random it may hit the first one's slot only by chance.
         if (s.Model.WriteTarget(0, counter + 1) != s.Model.WriteTarget(0, counter))
         {
@@ -78,9 +61,9 @@ public class WorkloadModelVerifyTests
     [MemberData(nameof(Cases))]
     public void A_counter_ahead_of_memory_is_a_mismatch(string spec, ulong counter)
     {
-        var s = Run(spec, counter, vcpus: 1);
-        SetCounter(s, 0, counter + 2);
-        var report = s.Model.Verify(s.Ram, Counters(s));
+        var s = ModelledRam.Run(spec, counter, vcpus: 1);
+        s.SetCounter(0, counter + 2);
+        var report = s.Model.Verify(s.Ram, s.Counters());
         Assert.False(report.IsExact);
         Assert.Contains(report.Mismatches, m => m.Address == s.Model.WriteTarget(0, counter));
     }
@@ -89,14 +72,14 @@ public class WorkloadModelVerifyTests
     [MemberData(nameof(Cases))]
     public void A_single_flipped_byte_anywhere_in_the_working_set_is_found(string spec, ulong counter)
     {
-        var s = Run(spec, counter);
+        var s = ModelledRam.Run(spec, counter);
         var ws = s.Image.Layout!.WorkingSet;
         var targets = new[] { s.Model.WriteTarget(0, counter - 1), s.Model.WriteTarget(1, 0), ws.Start.Add(ws.Length - 1), ws.Start.Add(100) };
         foreach (var address in targets)
         {
             byte before = s.Ram[address.Value];
             s.Ram[address.Value] ^= 0x40;
-            var report = s.Model.Verify(s.Ram, Counters(s));
+            var report = s.Model.Verify(s.Ram, s.Counters());
             s.Ram[address.Value] = before;
 
             Assert.Equal(1UL, report.MismatchCount);
@@ -108,16 +91,16 @@ public class WorkloadModelVerifyTests
             Assert.Equal(before, m.Expected[at]);
             Assert.Contains($"page 0x{m.Page.Value:x}", report.ToString());
         }
-        Assert.True(s.Model.Verify(s.Ram, Counters(s)).IsExact);
+        Assert.True(s.Model.Verify(s.Ram, s.Counters()).IsExact);
     }
 
     [Fact]
     public void Reports_at_most_the_requested_number_of_mismatches_but_counts_all()
     {
-        var s = Run("seq:ws=64K", 16 * 8);
+        var s = ModelledRam.Run("seq:ws=64K", 16 * 8);
         var ws = s.Image.Layout!.WorkingSet;
         for (ulong p = 0; p < ws.PageCount; p++) s.Ram[ws.Start.Value + p * 4096 + 100] = 1;
-        var report = s.Model.Verify(s.Ram, Counters(s), maxMismatches: 3);
+        var report = s.Model.Verify(s.Ram, s.Counters(), maxMismatches: 3);
         Assert.Equal(3, report.Mismatches.Count);
         Assert.Equal(ws.PageCount, report.MismatchCount);
         Assert.Contains("16 mismatches", report.ToString());
@@ -153,7 +136,7 @@ public class WorkloadModelVerifyTests
     [Fact]
     public void Verify_refuses_the_wrong_number_of_counters()
     {
-        var s = Run("seq:ws=64K", 10);
+        var s = ModelledRam.Run("seq:ws=64K", 10);
         Assert.Throws<ArgumentException>(() => s.Model.Verify(s.Ram, [10UL]));
     }
 }
