@@ -21,9 +21,7 @@ public class QemuBootTests
     {
         QemuGuest.SkipIfUnavailable();
         var spec = WorkloadSpec.Parse(text);
-        var image = GuestImageBuilder.Build(spec, Ram, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(spec, 1), TimeSpan.FromSeconds(60));
+        using var qemu = QemuGuest.Boot(spec, out var image);
 
         long before = qemu.HeartbeatBytes;
         var clock = Stopwatch.StartNew();

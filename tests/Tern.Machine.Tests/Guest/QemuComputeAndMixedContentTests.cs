@@ -23,10 +23,8 @@ public class QemuComputeAndMixedContentTests(ITestOutputHelper output)
     {
         QemuGuest.SkipIfUnavailable();
         var spec = GuestWorkload.Parse(text);
-        var image = GuestImageBuilder.Build(spec, Ram, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
+        using var qemu = QemuGuest.Boot(spec, out var image);
         var layout = image.Layout!;
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(spec, 1), TimeSpan.FromSeconds(60));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (qemu.HeartbeatBytes < 200 && DateTime.UtcNow < deadline) Thread.Sleep(50);
         qemu.Pause();

@@ -18,10 +18,8 @@ public class QemuFillTests
     {
         QemuGuest.SkipIfUnavailable();
         var spec = WorkloadSpec.Parse(text);
-        var image = GuestImageBuilder.Build(spec, Ram, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
+        using var qemu = QemuGuest.Boot(spec, out var image);
         var layout = image.Layout!;
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(spec, 1), TimeSpan.FromSeconds(60));
         Thread.Sleep(1500);
         qemu.Pause();
         byte[] memory = qemu.DumpMemory(Ram);

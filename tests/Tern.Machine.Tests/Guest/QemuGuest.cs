@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Tern.Guest;
+using Tern.Guest.Multiboot;
 using Xunit;
 
 namespace Tern.Machine.Tests.Guest;
@@ -63,6 +65,26 @@ internal sealed class QemuGuest : IDisposable
         var start = new ProcessStartInfo(Qemu) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args) start.ArgumentList.Add(a);
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + Qemu);
+    }
+
+    /// <summary>
+    /// Builds <paramref name="workload"/> for one vCPU and <paramref name="ramBytes"/> of RAM, boots it under QEMU from
+    /// its multiboot export and waits (at most 60 s) for its banner: the start of every QEMU guest test.
+    /// </summary>
+    public static QemuGuest Boot(GuestWorkload workload, out GuestImage image, ulong ramBytes = 64UL << 20)
+    {
+        image = GuestImageBuilder.Build(workload, ramBytes, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
+        var qemu = new QemuGuest(MultibootExporter.Export(image), $"{ramBytes >> 20}M");
+        try
+        {
+            qemu.WaitForSerial(GuestImageBuilder.Banner(workload, 1), TimeSpan.FromSeconds(60));
+            return qemu;
+        }
+        catch
+        {
+            qemu.Dispose();
+            throw;
+        }
     }
 
     public string Serial => File.Exists(SerialPath) ? File.ReadAllText(SerialPath) : "";

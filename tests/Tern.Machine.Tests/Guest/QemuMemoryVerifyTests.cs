@@ -23,10 +23,8 @@ public class QemuMemoryVerifyTests
     {
         QemuGuest.SkipIfUnavailable();
         var spec = WorkloadSpec.Parse(text);
-        var image = GuestImageBuilder.Build(spec, Ram, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
+        using var qemu = QemuGuest.Boot(spec, out var image);
         var layout = image.Layout!;
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(spec, 1), TimeSpan.FromSeconds(60));
         Thread.Sleep(1000);
         qemu.Pause();
         byte[] memory = qemu.DumpMemory(Ram);
@@ -54,10 +52,8 @@ public class QemuMemoryVerifyTests
     public void The_guest_writes_nothing_outside_the_working_set_but_its_control_page_stacks_and_tss_busy_bit()
     {
         QemuGuest.SkipIfUnavailable();
-        var image = GuestImageBuilder.Build(WorkloadSpec.Parse("random:ws=16M"), Ram, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
+        using var qemu = QemuGuest.Boot(WorkloadSpec.Parse("random:ws=16M"), out var image);
         var layout = image.Layout!;
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(image.Workload!, 1), TimeSpan.FromSeconds(60));
         Thread.Sleep(500);
         qemu.Pause();
         byte[] memory = qemu.DumpMemory(Ram);

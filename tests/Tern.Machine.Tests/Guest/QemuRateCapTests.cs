@@ -16,10 +16,8 @@ public class QemuRateCapTests
     {
         QemuGuest.SkipIfUnavailable();
         var spec = WorkloadSpec.Parse(text);
-        var image = GuestImageBuilder.Build(spec, 64UL << 20, new GuestBuildOptions(1, TscFrequency.HostKhzOrFallback()));
         var clock = Stopwatch.StartNew(); // starts before QEMU does: an upper bound on the guest's running time
-        using var qemu = new QemuGuest(MultibootExporter.Export(image), "64M");
-        qemu.WaitForSerial(GuestImageBuilder.Banner(spec, 1), TimeSpan.FromSeconds(60));
+        using var qemu = QemuGuest.Boot(spec, out var image);
         Thread.Sleep(1500);
         ulong counter = qemu.ReadPhysical(image.Layout!.Vcpus[0].ControlPage.Value + (ulong)ControlPage.Counter, 1)[0];
         double ceiling = writesPerSecond * (clock.Elapsed.TotalSeconds + 0.001) + GuestImageBuilder.ChunkWrites(spec);
