@@ -43,20 +43,7 @@ public sealed class ZlibCompressor : IBlockCompressor
             Check(ZlibInterop.deflateParams(z, level, ZlibInterop.DefaultStrategy), z, "deflateParams");
             _level = level;
         }
-        int code;
-        // The spans are pinned for the call; deflate reads avail_in bytes and writes at most avail_out bytes, and
-        // the stream's pointers are not used again before the next call sets them afresh.
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
-        {
-            z->NextIn = src;
-            z->AvailIn = (uint)source.Length;
-            z->NextOut = dst;
-            z->AvailOut = (uint)destination.Length;
-            code = ZlibInterop.deflate(z, ZlibInterop.Finish);
-            z->NextIn = null;
-            z->NextOut = null;
-        }
+        int code = _stream.Finish(source, destination);
         if (code == ZlibInterop.StreamEnd)
         {
             written = (int)z->TotalOut;

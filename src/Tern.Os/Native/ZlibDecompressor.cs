@@ -27,20 +27,7 @@ public sealed class ZlibDecompressor : IBlockDecompressor
         var z = _stream.Stream;
         var reset = ZlibInterop.inflateReset(z);
         if (reset != ZlibInterop.Ok) return DecodeResult.Failure(Codec, $"inflateReset: {ZlibInterop.Describe(z, reset)}");
-        int code;
-        // The spans are pinned for the call; inflate reads avail_in bytes and writes at most avail_out bytes, and
-        // the stream's pointers are not used again before the next call sets them afresh.
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
-        {
-            z->NextIn = src;
-            z->AvailIn = (uint)source.Length;
-            z->NextOut = dst;
-            z->AvailOut = (uint)destination.Length;
-            code = ZlibInterop.inflate(z, ZlibInterop.Finish);
-            z->NextIn = null;
-            z->NextOut = null;
-        }
+        int code = _stream.Finish(source, destination);
         var produced = (long)z->TotalOut;
         switch (code)
         {

@@ -17,6 +17,29 @@ internal sealed unsafe class ZlibStreamHandle : SafeHandle
     /// <summary>The stream; valid while the handle is open (callers check <see cref="SafeHandle.IsClosed"/>).</summary>
     public ZStream* Stream => (ZStream*)handle;
 
+    /// <summary>
+    /// Runs deflate or inflate (whichever this stream was made for) once with <c>Z_FINISH</c> over all of
+    /// <paramref name="source"/> into <paramref name="destination"/>; returns zlib's code.
+    /// </summary>
+    public int Finish(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        var z = Stream;
+        // The spans are pinned for the call; zlib reads avail_in bytes and writes at most avail_out bytes, and the
+        // stream's pointers are cleared before the pins end, so nothing keeps them.
+        fixed (byte* src = source)
+        fixed (byte* dst = destination)
+        {
+            z->NextIn = src;
+            z->AvailIn = (uint)source.Length;
+            z->NextOut = dst;
+            z->AvailOut = (uint)destination.Length;
+            int code = _forDeflate ? ZlibInterop.deflate(z, ZlibInterop.Finish) : ZlibInterop.inflate(z, ZlibInterop.Finish);
+            z->NextIn = null;
+            z->NextOut = null;
+            return code;
+        }
+    }
+
     public static ZlibStreamHandle CreateDeflate(int level)
     {
         var owner = new ZlibStreamHandle(forDeflate: true);
