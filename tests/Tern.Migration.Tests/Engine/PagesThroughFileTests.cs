@@ -2,6 +2,7 @@ using System.Globalization;
 using Tern.Memory;
 using Tern.Migration.Engine;
 using Tern.Migration.Protocol;
+using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Engine;
 
@@ -25,23 +26,9 @@ public sealed class PagesThroughFileTests : IDisposable
         ram.Dispose();
     }
 
-    private static byte[] Payload(params (ulong Page, byte? Fill)[] records)
-    {
-        var w = new PayloadWriter();
-        w.U32(1);
-        w.U32((uint)records.Length);
-        foreach (var (page, fill) in records)
-        {
-            w.U64(PageRecord.Header(page, fill is null ? PageRecordKind.Zero : PageRecordKind.Normal));
-            if (fill is { } b)
-            {
-                // Every byte says which page it belongs to, so a page written from the wrong offset shows.
-                var data = Enumerable.Range(0, PageSize.Bytes).Select(i => (byte)(b + i / 512)).ToArray();
-                w.Bytes(data);
-            }
-        }
-        return w.WrittenSpan.ToArray();
-    }
+    // Every byte says which page it belongs to, so a page written from the wrong offset shows.
+    private static byte[] Payload(params (ulong Page, byte? Fill)[] records) =>
+        PagePayloads.Of(records, b => Enumerable.Range(0, PageSize.Bytes).Select(i => (byte)(b + i / 512)).ToArray());
 
     private void AssertPage(ulong page, byte? fill)
     {

@@ -1,6 +1,7 @@
 using Tern.Memory;
 using Tern.Migration.Engine;
 using Tern.Migration.Protocol;
+using Tern.Migration.Tests.Support;
 
 namespace Tern.Migration.Tests.Engine;
 
@@ -24,18 +25,7 @@ public sealed class ReceivedPagesOfApplierTests : IDisposable
         ram.Dispose();
     }
 
-    private void Apply(params (ulong Page, byte? Fill)[] records)
-    {
-        var w = new PayloadWriter();
-        w.U32(1);
-        w.U32((uint)records.Length);
-        foreach (var (page, fill) in records)
-        {
-            w.U64(PageRecord.Header(page, fill is null ? PageRecordKind.Zero : PageRecordKind.Normal));
-            if (fill is { } b) w.Bytes(Enumerable.Repeat(b, PageSize.Bytes).ToArray());
-        }
-        applier.Apply(w.WrittenSpan, decoders, out _);
-    }
+    private void Apply(params (ulong Page, byte? Fill)[] records) => applier.Apply(PagePayloads.Of(records), decoders, out _);
 
     [Fact]
     public void Pages_of_data_and_zero_pages_are_marked_and_the_others_stay_missing()
