@@ -57,6 +57,7 @@ public static class TernVersusRun
             if (scenario.Xbzrle) source.Settings.SetCapability(MigrationCapability.Xbzrle, true);
             ulong start = Counter();
             var clock = Stopwatch.StartNew();
+            log?.Invoke("bench: migrate (Tern)");
             source.StartMigration(destination.IncomingAddress!.ToString());
             MigrationInfo info;
             while (true)
