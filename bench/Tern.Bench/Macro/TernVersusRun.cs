@@ -34,7 +34,9 @@ public static class TernVersusRun
         destination.StartIncoming("tcp:127.0.0.1:0");
         source.Start();
         using var stopDisplay = new CancellationTokenSource();
-        var display = Task.Run(() =>
+        // Its own thread, as tern run's display has: a loop parked on the thread pool starves the engine's pool work
+        // on two cores (the migration's setup then waited up to a second for the pool to grow).
+        var display = new Thread(() =>
         {
             do
             {
@@ -42,7 +44,8 @@ public static class TernVersusRun
                 destination.Sample();
             }
             while (!stopDisplay.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)));
-        });
+        }) { IsBackground = true, Name = "versus display" };
+        display.Start();
         try
         {
             ulong Counter() => BitConverter.ToUInt64(machine.Memory.GetSpan(guest.Counter, 8));
@@ -83,7 +86,7 @@ public static class TernVersusRun
         finally
         {
             stopDisplay.Cancel();
-            display.Wait();
+            display.Join();
         }
     }
 }
