@@ -59,6 +59,14 @@ public static class QemuVersusRun
             Thread.Sleep(20);
         }
         if (status != "completed") return Failed($"QEMU's migration {status}: {info?["error-desc"]}");
+        // QEMU 7.2 sets "completed" a moment before it fills in total-time and downtime (migration_calculate_complete
+        // runs after the state change): a query in between reads 0 for both.
+        var settle = Stopwatch.StartNew();
+        while ((info?["total-time"]?.GetValue<long>() ?? 0) == 0 && settle.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            Thread.Sleep(5);
+            info = source.Execute("query-migrate", null);
+        }
 
         // The destination's first beat may come a moment after QEMU reports completion.
         var wait = Stopwatch.StartNew();
