@@ -15,13 +15,15 @@ public static class MacroBenchmarks
           xbzrle                                      XBZRLE encoding in interleaved rounds, as ratios to the read bound
           convergence                                 a guest that outruns a 100 MiB/s link under each convergence method (KVM)
           qemu                                        the same exported guest under QEMU and under Tern, not migrating (issue 12)
+          versus [--only idle|stride|stride-xbzrle|seq-xbzrle|random-xbzrle|fill]
+                                                      the same exported guest migrated by QEMU 7.2 and by Tern, alternately: total, downtime, guest stop, guest work (issue 12)
           wire [--content mixed]                      a filled, resting guest migrated at link speed: 1 and 2 channels next to loopback, CPU and faults per step (issue 12)
           macro-help                                  this text
         Options: --repeat N (default 3; rounds for xbzrle, at least 20), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
-    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire"];
+    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire", "versus"];
 
     public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
 
@@ -52,7 +54,7 @@ public static class MacroBenchmarks
         }
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {
@@ -90,6 +92,9 @@ public static class MacroBenchmarks
                 return 0;
             case "wire":
                 WireBenchmark.Run(options, output);
+                return 0;
+            case "versus":
+                VersusBenchmark.Run(options, output);
                 return 0;
             default:
                 output.WriteLine(Usage);

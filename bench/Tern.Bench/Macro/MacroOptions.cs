@@ -15,7 +15,7 @@ public sealed record MacroOptions
     public bool Verbose { get; init; }
 
     /// <summary>Where engine log lines go: the console with --verbose, nowhere otherwise.</summary>
-    public Action<string>? EngineLog => Verbose ? Console.WriteLine : null;
+    public Action<string>? EngineLog => Verbose ? s => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {s}") : null;
 
     public bool Runs(string table) => Only is null || string.Equals(Only, table, StringComparison.OrdinalIgnoreCase);
 

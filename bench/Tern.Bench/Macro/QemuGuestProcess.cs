@@ -32,7 +32,8 @@ public sealed class QemuGuestProcess : IDisposable
 
     /// <param name="memfdRam">Back guest RAM with a shared memfd, as Tern does, rather than QEMU's anonymous memory.</param>
     /// <param name="incomingPort">Wait for a migration on this loopback port (<c>-incoming</c>) instead of booting.</param>
-    public QemuGuestProcess(byte[] kernel, ulong memoryBytes, bool memfdRam = false, int? incomingPort = null)
+    /// <param name="heartbeatSocket">Send the guest's heartbeats to this unix socket (<see cref="QemuHeartbeatListener"/>) instead of discarding them.</param>
+    public QemuGuestProcess(byte[] kernel, ulong memoryBytes, bool memfdRam = false, int? incomingPort = null, string? heartbeatSocket = null)
     {
         dir = Directory.CreateTempSubdirectory("tern-bench-qemu-").FullName;
         string kernelPath = Path.Combine(dir, "guest.elf");
@@ -45,7 +46,8 @@ public sealed class QemuGuestProcess : IDisposable
             // -arch-capabilities: kvm_pvm refuses MSR 0x10a, which -cpu host would otherwise make QEMU set.
             "-accel", "kvm", "-cpu", "host,-arch-capabilities", "-m", $"{memoryBytes >> 20}M",
             "-kernel", kernelPath, "-display", "none", "-no-reboot", "-serial", "none",
-            "-device", $"isa-debugcon,iobase=0x{Tern.Guest.GuestPorts.Heartbeat:x},chardev=hb", "-chardev", "null,id=hb",
+            "-device", $"isa-debugcon,iobase=0x{Tern.Guest.GuestPorts.Heartbeat:x},chardev=hb",
+            "-chardev", heartbeatSocket is null ? "null,id=hb" : $"socket,id=hb,path={heartbeatSocket},server=off",
             "-device", $"isa-debugcon,iobase=0x{Tern.Guest.GuestPorts.Panic:x},chardev=pn", "-chardev", "null,id=pn",
             "-qmp", $"unix:{socket},server=on,wait=off",
         ]);

@@ -10,7 +10,7 @@ public static class Units
 
     public static string GBps(double bytesPerSecond) => Fixed(bytesPerSecond / 1e9);
 
-    public static string Ratio(double value) => double.IsNaN(value) ? "-" : value.ToString("0.00", CultureInfo.InvariantCulture) + "x";
+    public static string Ratio(double value) => double.IsFinite(value) ? value.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
 
     public static string Count(double value) => double.IsNaN(value) ? "-" : value.ToString("N0", CultureInfo.InvariantCulture);
 
