@@ -73,7 +73,7 @@ public static class QemuConvergenceRun
             Math.Max(0, rateBefore * seconds - done) / rateBefore, passes);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
