@@ -89,7 +89,7 @@ public static class PostcopyBenchmark
         const string workload = "random:ws=128M";
         const ulong memory = 256 << 20;
         var table = new TextTable("round", "loopback 4 KiB round trip p50 / p99 µs", "fault p50 / p99 µs (histogram)", "fault / loopback p50",
-            "faults", "vCPU blocked ms", "in post-copy ms", "guest in post-copy / before", "x-verify, guest model");
+            "faults", "vCPU blocked ms (mean per fault µs)", "in post-copy ms", "guest in post-copy / before", "x-verify, guest model");
         for (int round = 1; round <= options.Repeat; round++)
         {
             var rtt = LoopbackRoundTrip.Measure(20_000);
@@ -98,7 +98,7 @@ public static class PostcopyBenchmark
                 null, options.EngineLog);
             output.WriteLine($"  round {round}: loopback p50 {rtt.Median:0} µs, p99 {rtt.Percentile(0.99):0} µs; Tern: {run}");
             table.Add($"{round}", $"{rtt.Median:0} / {rtt.Percentile(0.99):0}", $"{run.FaultP50Us?.ToString() ?? "-"} / {run.FaultP99Us?.ToString() ?? "-"}",
-                Units.Ratio((run.FaultP50Us ?? double.NaN) / rtt.Median), $"{run.Faults}", run.VcpuBlockedMs?.ToString() ?? "-", Units.Fixed(run.PostcopyMs, 0),
+                Units.Ratio((run.FaultP50Us ?? double.NaN) / rtt.Median), $"{run.Faults}", run.VcpuBlockedMs is { } blocked && run.Faults > 0 ? $"{blocked} ({blocked * 1000.0 / run.Faults:0})" : "-", Units.Fixed(run.PostcopyMs, 0),
                 Units.Fixed(run.ProgressRatio), $"{Check(run.Verified)}, {Check(run.GuestExact)}");
         }
         output.WriteLine();
