@@ -15,10 +15,14 @@ public sealed record PostcopyOutcome(
 {
     public double ProgressRatio => RateInPostcopy / RateBefore;
 
+    /// <summary>Tern: the busiest threads of this process from the switch to completion, CPU seconds (of which in the kernel).</summary>
+    public string? CpuInPostcopy { get; init; }
+
     public override string ToString() =>
         (Completed ? "completed" : $"FAILED ({Error})") +
         $" in {TotalMs / 1000:0.00} s, downtime {DowntimeMs:0} ms, post-copy {PostcopyMs:0} ms" + (LastPageMs is { } l ? $" (last page {l:0} ms after resume)" : "") +
         $", {PostcopyPages} pages after the switch, {PostcopyRequests} requests" + (FaultP50Us is { } p50 ? $", {Faults} faults, p50 {p50} µs, p99 {FaultP99Us} µs" : "") +
         $", guest {RateInPostcopy:0} writes/s in post-copy against {RateBefore:0} before ({ProgressRatio:0.00})" +
-        (Verified is { } v ? $", x-verify {(v ? "matched" : "DIFFERED")}" : "") + (GuestExact is { } g ? $", guest model {(g ? "exact" : "NOT EXACT")}" : "");
+        (Verified is { } v ? $", x-verify {(v ? "matched" : "DIFFERED")}" : "") + (GuestExact is { } g ? $", guest model {(g ? "exact" : "NOT EXACT")}" : "") +
+        (CpuInPostcopy is { } cpu ? $"; CPU in post-copy: {cpu}" : "");
 }

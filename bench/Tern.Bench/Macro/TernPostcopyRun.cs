@@ -47,7 +47,7 @@ public static class TernPostcopyRun
                 if (e is MigrationPassCompleted { Report.Pass: 1 }) afterFirstPass?.Invoke(migration.Settings);
             };
         });
-        var (postcopyMs, counterAtEnd) = watch.Stop();
+        var (postcopyMs, counterAtEnd, cpu) = watch.Stop();
         var info = result.Info;
         var stats = migration.Destination.Info().Postcopy;
         bool completed = info.Status == MigrationStatus.Completed;
@@ -64,7 +64,7 @@ public static class TernPostcopyRun
         return new PostcopyOutcome(completed, info.TotalTimeMs ?? result.Wall.TotalMilliseconds, info.DowntimeMs ?? double.NaN, postcopyMs,
             stats?.LastPageMs, info.Ram?.PostcopyRequests ?? 0, stats?.StalePages ?? 0, stats?.Faults ?? 0, stats?.FaultLatencyP50Us, stats?.FaultLatencyP99Us, stats?.VcpuBlockedMs,
             rateBefore, counterAtEnd >= counterAtSwitch && postcopyMs > 0 ? (counterAtEnd - counterAtSwitch) / (postcopyMs / 1000) : double.NaN,
-            info.Verification?.Matched, exact, completed ? null : info.ErrorDesc);
+            info.Verification?.Matched, exact, completed ? null : info.ErrorDesc) { CpuInPostcopy = cpu };
     }
 
     /// <summary>
@@ -77,37 +77,56 @@ public static class TernPostcopyRun
         private volatile bool stop;
         private double postcopyMs = double.NaN;
         private ulong counter;
+        private string? cpu;
 
         public StatusWatch(MigrationDestination destination, WorkloadModel model)
         {
             thread = new Thread(() =>
             {
                 long activeAt = 0;
-                while (!stop)
+                ThreadCpuSampler? sampler = null;
+                try
                 {
-                    var status = destination.Status;
-                    if (status == MigrationStatus.PostcopyActive && activeAt == 0) activeAt = Stopwatch.GetTimestamp();
-                    if (status.IsFinished())
+                    while (!stop)
                     {
-                        if (status == MigrationStatus.Completed && activeAt != 0 && destination.Machine is { } machine)
+                        var status = destination.Status;
+                        if (status == MigrationStatus.PostcopyActive && activeAt == 0)
                         {
-                            var reader = new GuestMemoryPageReader(machine.Memory);
-                            counter = model.ReadCounters(ref reader).Aggregate(0UL, (a, c) => a + c);
-                            postcopyMs = Stopwatch.GetElapsedTime(activeAt).TotalMilliseconds;
+                            activeAt = Stopwatch.GetTimestamp();
+                            sampler = new ThreadCpuSampler();
                         }
-                        return;
+                        if (status.IsFinished())
+                        {
+                            if (status == MigrationStatus.Completed && activeAt != 0 && destination.Machine is { } machine)
+                            {
+                                var reader = new GuestMemoryPageReader(machine.Memory);
+                                counter = model.ReadCounters(ref reader).Aggregate(0UL, (a, c) => a + c);
+                                postcopyMs = Stopwatch.GetElapsedTime(activeAt).TotalMilliseconds;
+                                cpu = Busiest(sampler!.Totals(name => name));
+                            }
+                            return;
+                        }
+                        Thread.Sleep(1);
                     }
-                    Thread.Sleep(1);
+                }
+                finally
+                {
+                    sampler?.Dispose();
                 }
             }) { IsBackground = true, Name = "bench post-copy status watch" };
             thread.Start();
         }
 
-        public (double PostcopyMs, ulong CounterAtEnd) Stop()
+        public (double PostcopyMs, ulong CounterAtEnd, string? Cpu) Stop()
         {
             if (!thread.Join(TimeSpan.FromSeconds(5))) stop = true;
             thread.Join();
-            return (postcopyMs, counter);
+            return (postcopyMs, counter, cpu);
         }
+
+        /// <summary>The threads that used the most CPU in post-copy (both ends and the guest run in this process): "name s (kernel s)".</summary>
+        private static string Busiest(Dictionary<string, ThreadSample> byName) =>
+            string.Join(", ", byName.Values.Where(t => t.CpuSeconds >= 0.05).OrderByDescending(t => t.CpuSeconds).Take(6)
+                .Select(t => $"'{t.Name}' {t.CpuSeconds:0.00} s ({t.SystemSeconds:0.00} kernel)"));
     }
 }
