@@ -16,6 +16,7 @@ public sealed class MigrationParametersTests
         var defaults = new MigrationParameters();
         Assert.Equal(defaults.DowntimeLimitMs, p.GetProperty("downtime-limit").GetInt64());
         Assert.Equal(defaults.MaxBandwidth, p.GetProperty("max-bandwidth").GetUInt64());
+        Assert.Equal(0UL, p.GetProperty("max-postcopy-bandwidth").GetUInt64()); // QEMU's default: unlimited after the switch
         Assert.Equal(defaults.XbzrleCacheSize, p.GetProperty("xbzrle-cache-size").GetUInt64());
         Assert.Equal(defaults.MultifdChannels, p.GetProperty("multifd-channels").GetInt32());
         Assert.Equal(defaults.CompressLevel, p.GetProperty("compress-level").GetInt32());
@@ -31,7 +32,7 @@ public sealed class MigrationParametersTests
         Assert.Equal(99, p.GetProperty("max-cpu-throttle").GetInt32());
         Assert.Equal(1, p.GetProperty("vcpu-dirty-limit").GetInt32());
         Assert.Equal("computed", p.GetProperty("x-throttle-method").GetString());
-        Assert.Equal(17, p.EnumerateObject().Count());
+        Assert.Equal(18, p.EnumerateObject().Count());
     }
 
     [Fact]
@@ -43,7 +44,8 @@ public sealed class MigrationParametersTests
 
         QmpAssert.Success(await c.CommandAsync("""
             {"execute": "migrate-set-parameters", "arguments": {"downtime-limit": 50, "max-bandwidth": 125000000,
-             "multifd-channels": 8, "x-compress-method": "lz4", "x-timeout": 60000, "xbzrle-cache-size": 268435456}}
+             "multifd-channels": 8, "x-compress-method": "lz4", "x-timeout": 60000, "xbzrle-cache-size": 268435456,
+             "max-postcopy-bandwidth": 52428800}}
             """));
 
         var p = host.Vm.GetParameters();
@@ -53,6 +55,7 @@ public sealed class MigrationParametersTests
         Assert.Equal("lz4", p.CompressMethod);
         Assert.Equal(60_000, p.TimeoutMs);
         Assert.Equal(268_435_456UL, p.XbzrleCacheSize);
+        Assert.Equal(52_428_800UL, p.MaxPostcopyBandwidth);
         Assert.Equal(5, p.CompressLevel);   // untouched
         var reported = QmpAssert.Success(await c.CommandAsync("""{"execute": "query-migrate-parameters"}"""));
         Assert.Equal(8, reported.GetProperty("multifd-channels").GetInt32());

@@ -43,6 +43,9 @@ public sealed class InProcessMigration : IDisposable
     public MigrationUri Uri { get; }
     public MigrationSettings Settings { get; } = new();
 
+    /// <summary>The destination's side (its status and <c>query-migrate</c>, with the post-copy figures).</summary>
+    public MigrationDestination Destination => destination;
+
     /// <summary>Migrates the source (running or not) and waits for both sides; throws unless it completed.</summary>
     public MigrationResult Run(TimeSpan timeout)
     {
@@ -53,9 +56,11 @@ public sealed class InProcessMigration : IDisposable
     }
 
     /// <summary>Migrates the source and waits for both sides, however the migration ends.</summary>
-    public MigrationResult TryRun(TimeSpan timeout)
+    /// <param name="prepare">Called with the source's migration before it starts (to watch its events or steer it), or null.</param>
+    public MigrationResult TryRun(TimeSpan timeout, Action<MigrationSource>? prepare = null)
     {
         using var migration = new MigrationSource(source, Settings);
+        prepare?.Invoke(migration);
         long livePasses = 0;
         migration.Event += e =>
         {

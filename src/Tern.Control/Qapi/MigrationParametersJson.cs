@@ -36,6 +36,8 @@ public static class MigrationParametersJson
             (p, a) => a.OptionalUnsigned("multifd-channels", UInt8Max, "uint8_t") is { } v ? p with { MultifdChannels = (int)v } : p),
         new("xbzrle-cache-size", p => p.XbzrleCacheSize,
             (p, a) => a.OptionalUnsigned("xbzrle-cache-size", ulong.MaxValue, "uint64") is { } v ? p with { XbzrleCacheSize = v } : p),
+        new("max-postcopy-bandwidth", p => p.MaxPostcopyBandwidth,
+            (p, a) => a.OptionalUnsigned("max-postcopy-bandwidth", ulong.MaxValue, "uint64") is { } v ? p with { MaxPostcopyBandwidth = v } : p),
         new("throttle-trigger-threshold", p => p.ThrottleTriggerThreshold,
             (p, a) => a.OptionalUnsigned("throttle-trigger-threshold", UInt8Max, "uint8_t") is { } v ? p with { ThrottleTriggerThreshold = (int)v } : p),
         new("cpu-throttle-initial", p => p.CpuThrottleInitial,

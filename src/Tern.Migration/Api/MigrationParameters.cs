@@ -13,6 +13,11 @@ public sealed record MigrationParameters
     public long DowntimeLimitMs { get; init; } = DefaultDowntimeLimitMs;
     /// <summary><c>max-bandwidth</c>: bytes per second for page data; 0 means unlimited.</summary>
     public ulong MaxBandwidth { get; init; }
+    /// <summary>
+    /// <c>max-postcopy-bandwidth</c>: bytes per second for post-copy's background stream, in place of max-bandwidth once
+    /// the guest runs on the destination; 0 (QEMU's default) means unlimited. Requested pages are never paced.
+    /// </summary>
+    public ulong MaxPostcopyBandwidth { get; init; }
     /// <summary><c>xbzrle-cache-size</c>: bytes; 0 means sized automatically from the measured working set.</summary>
     public ulong XbzrleCacheSize { get; init; }
     /// <summary><c>multifd-channels</c>: page-data connections when multifd is on.</summary>

@@ -6,7 +6,7 @@ namespace Tern.Migration.Engine.Source;
 
 /// <summary>
 /// Post-copy's background stream: after the commit, sends every stale page nobody has requested yet on the main
-/// connection, near the latest fault first (<see cref="PostcopyPagesLeft"/>), paced by max-bandwidth, then
+/// connection, near the latest fault first (<see cref="PostcopyPagesLeft"/>), paced by max-postcopy-bandwidth, then
 /// PostcopyStreamEnd. Frames are small (<see cref="PostcopyPageFrames.MaxPages"/>) so that the lane's choice of the
 /// next pages follows the faults closely. Writes directly: the main connection's writer thread stopped at Commit.
 /// </summary>

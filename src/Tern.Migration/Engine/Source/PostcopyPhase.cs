@@ -111,6 +111,7 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
     {
         try
         {
+            s.PaceForPostcopy();
             var stream = new BackgroundPageStream(s.MainConnection, s.Machine.Memory, left, s.Limiter, s.Counters);
             stream.Run(s.Cancellation.Token, () => s.PostcopyDoneTask.IsCompleted);
             var done = s.PostcopyDoneTask;

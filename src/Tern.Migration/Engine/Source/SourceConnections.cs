@@ -248,7 +248,7 @@ internal sealed partial class SourceSession
 
     private void OnSettingsChanged()
     {
-        limiter.BytesPerSecond = settings.Parameters.MaxBandwidth;
+        limiter.BytesPerSecond = PageDataBandwidth;
         Interlocked.Increment(ref settingsVersion);
     }
 

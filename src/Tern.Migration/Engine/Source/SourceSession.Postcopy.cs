@@ -24,6 +24,22 @@ internal sealed partial class SourceSession
     internal FrameConnection MainConnection => main!;
     internal BandwidthLimiter Limiter => limiter;
 
+    /// <summary>The background stream has begun: page data is paced by max-postcopy-bandwidth from now on.</summary>
+    private volatile bool postcopyPacing;
+
+    /// <summary>
+    /// The rate for page data now: max-bandwidth in pre-copy, max-postcopy-bandwidth (0: unlimited, QEMU's default)
+    /// once the guest runs on the destination, where a slower stream means more faults and a longer wait for the rest.
+    /// </summary>
+    private ulong PageDataBandwidth => postcopyPacing ? settings.Parameters.MaxPostcopyBandwidth : settings.Parameters.MaxBandwidth;
+
+    /// <summary>After the commit, before the background stream: the limiter takes max-postcopy-bandwidth (as QEMU's postcopy_start does).</summary>
+    internal void PaceForPostcopy()
+    {
+        postcopyPacing = true;
+        limiter.BytesPerSecond = PageDataBandwidth;
+    }
+
     /// <summary>
     /// <c>migrate-start-postcopy</c>: from the next plan on, the migration switches to post-copy. Refused (with the
     /// reason, in the operator's words) when post-copy-ram is off, the migration is over or already in post-copy.
