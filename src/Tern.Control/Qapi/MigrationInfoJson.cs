@@ -192,6 +192,8 @@ public static class MigrationInfoJson
             ["xbzrle"] = plan.Xbzrle,
             ["xbzrle-cache-size"] = plan.XbzrleCacheBytes,
         };
+        if (plan.Xbzrle) o["xbzrle-threads"] = plan.XbzrleThreads;
+        if (plan.XbzrleThreadsReason is { } threadsWhy) o["xbzrle-threads-reason"] = threadsWhy;
         if (plan.CompressMethod is { } method) o["compress-method"] = method;
         if (plan.ThrottlePercent is { } throttle) o["throttle-percentage"] = new JsonArray([.. throttle.Select(p => (JsonNode)p)]);
         if (plan.ThrottleReason is { } why) o["throttle-reason"] = why;
