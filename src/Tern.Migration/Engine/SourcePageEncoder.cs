@@ -26,7 +26,7 @@ namespace Tern.Migration.Engine;
 /// only hands each dirty page to the worker that owns its cache shard, which does all of the above for it
 /// (<see cref="XbzrleWorkerPool"/>).
 /// </summary>
-internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters) : IDisposable
+internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters, int? hostCores = null) : IDisposable
 {
     // Page-aligned, as guest RAM and the XBZRLE cache are: the encoder's vector loads then never straddle cache lines.
     private readonly PageArray copyPage = new(1);
@@ -167,7 +167,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     {
         if (cache is not null && cacheRequestedBytes == bytes) return;
         cacheRequestedBytes = bytes;
-        int shards = ShardOwnership.ShardsFor(bytes, Environment.ProcessorCount);
+        int shards = ShardOwnership.ShardsFor(bytes, hostCores ?? Environment.ProcessorCount);
         if (cache is not null && bytes / (ulong)cache.Count >= XbzrlePageCache.SetBytes)
         {
             cache.Resize(bytes);
