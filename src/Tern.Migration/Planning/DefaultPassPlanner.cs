@@ -87,9 +87,10 @@ public sealed class DefaultPassPlanner : IPassPlanner
     private static (int, string) XbzrleThreads(PlanInputs inputs, bool compress)
     {
         if (compress) return (1, "compression is on: XBZRLE runs on the migration thread");
-        var measured = inputs.Latest is { XbzrleThreads: > 0 } latest ? latest : null;
+        // The final pass is planned without a latest report: its figures are the last live pass's, in the history.
+        var measured = inputs.Latest is { XbzrleThreads: > 0 } latest ? latest : inputs.History.LastOrDefault(p => p.XbzrleThreads > 0);
         return XbzrleThreadChoice.ForNextPass(inputs.Parameters.XbzrleThreads, inputs.HostCores,
-            measured?.EncodeBytesPerThreadSecond, measured?.LinkBytesPerSecond);
+            measured?.EncodeBytesPerThreadSecond, measured?.LinkBytesPerSecond, inputs.Parameters.MaxBandwidth);
     }
 
     /// <summary>

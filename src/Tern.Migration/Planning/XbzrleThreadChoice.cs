@@ -18,7 +18,10 @@ public static class XbzrleThreadChoice
     /// <param name="cores">The host's cores.</param>
     /// <param name="encodeBytesPerThreadSecond">Wire bytes the last XBZRLE pass's encoding produced per thread-second; null if not measured.</param>
     /// <param name="linkBytesPerSecond">What the link carried while writing in that pass; null if not measured.</param>
-    public static (int Threads, string Reason) ForNextPass(int configured, int cores, double? encodeBytesPerThreadSecond, double? linkBytesPerSecond)
+    /// <param name="maxBandwidth"><c>max-bandwidth</c> (0: unlimited): the link carries no more than this, though a
+    /// short pass may fit in the limiter's burst and measure the raw link.</param>
+    public static (int Threads, string Reason) ForNextPass(int configured, int cores, double? encodeBytesPerThreadSecond, double? linkBytesPerSecond,
+        ulong maxBandwidth = 0)
     {
         int cap = Math.Clamp(cores, 1, MaxThreads);
         string capped = Invariant($"capped at the host's {cap} cores");
@@ -29,7 +32,10 @@ public static class XbzrleThreadChoice
         if (encodeBytesPerThreadSecond is not > 0 || linkBytesPerSecond is not > 0)
             return (1, "automatic: XBZRLE encoding not measured yet, so one thread");
         double encode = encodeBytesPerThreadSecond.Value, link = linkBytesPerSecond.Value;
-        string figures = Invariant($"one thread's encoding produces {Mib(encode)} MiB/s of wire bytes, the link carries {Mib(link)} MiB/s");
+        bool limited = maxBandwidth > 0 && maxBandwidth < link;
+        if (limited) link = maxBandwidth;
+        string figures = Invariant($"one thread's encoding produces {Mib(encode)} MiB/s of wire bytes, the link carries {Mib(link)} MiB/s") +
+            (limited ? " (max-bandwidth)" : "");
         if (link <= encode) return (1, $"automatic: {figures}, so one thread keeps up");
         double needed = Math.Ceiling(link / encode);
         return needed <= cap

@@ -34,6 +34,15 @@ public sealed class XbzrleThreadChoiceTests
     }
 
     [Fact]
+    public void The_link_carries_no_more_than_max_bandwidth()
+    {
+        // A short pass fits in the limiter's burst and measures the raw link; the limit is what the link will carry.
+        var (threads, reason) = XbzrleThreadChoice.ForNextPass(0, 8, 20 * MiB, 700 * MiB, maxBandwidth: 32 << 20);
+        Assert.Equal(2, threads);
+        Assert.Contains("the link carries 32.0 MiB/s (max-bandwidth)", reason);
+    }
+
+    [Fact]
     public void Without_a_measurement_it_is_one_thread()
     {
         Assert.Equal((1, "automatic: XBZRLE encoding not measured yet, so one thread"), XbzrleThreadChoice.ForNextPass(0, 8, null, 100 * MiB));
@@ -70,6 +79,9 @@ public sealed class XbzrleThreadChoiceTests
         Assert.Contains("so 3 threads keep up", encoding.XbzrleThreadsReason);
 
         Assert.Equal(1, planner.Plan(After(plain, MigrationCapability.Xbzrle)).Encoding.XbzrleThreads);
+        // The final pass is planned without a latest report: the last XBZRLE pass in the history decides.
+        var final = After(plain, MigrationCapability.Xbzrle) with { Latest = null, Final = true, History = [slow, plain] };
+        Assert.Equal(3, planner.Plan(final).Encoding.XbzrleThreads);
         var compressed = planner.Plan(After(slow, MigrationCapability.Xbzrle, MigrationCapability.Compress)).Encoding;
         Assert.Equal((1, "compression is on: XBZRLE runs on the migration thread"), (compressed.XbzrleThreads, compressed.XbzrleThreadsReason));
     }
