@@ -27,14 +27,17 @@ public static class XbzrleThreadsBenchmark
         output.WriteLine();
         output.WriteLine($"XBZRLE encoding in the engine on 1 and 2 threads: {rounds} interleaved rounds of a {PagePairSet.Pairs}-page pass " +
             $"(32 MiB, every page a cache hit); {Environment.ProcessorCount} cores; load average {LoadAverage()}");
-        output.WriteLine("GB/s = page bytes (4096 per page) per second, median over rounds; \"of bound\" and \"x 1 thread\" = median of the per-round time ratios.");
+        output.WriteLine("GB/s = page bytes (4096 per page) per second, median over rounds; \"of bound\" and \"x 1 thread\" = median of the per-round time ratios;");
+        output.WriteLine("\"cores\" = the process's CPU time over the pass's wall time, median (what the threads got of the host's cores).");
         var table = new TextTable(["pattern", "read bound GB/s", .. ThreadCounts.Select(t => $"{t} thread{(t > 1 ? "s" : "")}"), "bytes/page on the wire"]);
         foreach (var pattern in Patterns)
         {
             var pairs = new PagePairSet(pattern);
             using var rig = new EncodingRig(pairs, ThreadCounts);
             var seconds = new List<double>[ThreadCounts.Length + 1];
+            var cores = new List<double>[ThreadCounts.Length];
             for (int m = 0; m < seconds.Length; m++) seconds[m] = [];
+            for (int m = 0; m < cores.Length; m++) cores[m] = [];
             for (int round = -WarmupRounds; round < rounds; round++)
             {
                 rig.SetRam(newVersion: (round & 1) == 0);
@@ -44,13 +47,20 @@ public static class XbzrleThreadsBenchmark
                 if (round >= 0) seconds[0].Add(bound);
                 for (int t = 0; t < ThreadCounts.Length; t++)
                 {
+                    var cpuBefore = ProcessCpu();
                     double s = rig.Pass(t);
-                    if (round >= 0) seconds[t + 1].Add(s);
+                    double cpu = (ProcessCpu() - cpuBefore).TotalSeconds;
+                    if (round >= 0)
+                    {
+                        seconds[t + 1].Add(s);
+                        cores[t].Add(cpu / s);
+                    }
                 }
             }
             var cells = new List<string> { Describe(pattern), Gbps(seconds[0]) };
             for (int t = 0; t < ThreadCounts.Length; t++)
-                cells.Add($"{Gbps(seconds[t + 1])} ({Percent(seconds[0], seconds[t + 1])} of bound, {Times(seconds[1], seconds[t + 1])} 1 thread)");
+                cells.Add($"{Gbps(seconds[t + 1])} ({Percent(seconds[0], seconds[t + 1])} of bound, {Times(seconds[1], seconds[t + 1])} 1 thread, " +
+                    $"{Median(cores[t]).ToString("F2", CultureInfo.InvariantCulture)} cores)");
             cells.Add(rig.WireBytesPerPage.ToString("F0", CultureInfo.InvariantCulture));
             table.Add([.. cells]);
         }
@@ -122,6 +132,12 @@ public static class XbzrleThreadsBenchmark
             cancel.Dispose();
             ram.Dispose();
         }
+    }
+
+    private static TimeSpan ProcessCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
     }
 
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];

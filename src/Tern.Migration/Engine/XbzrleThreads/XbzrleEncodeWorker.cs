@@ -16,8 +16,12 @@ namespace Tern.Migration.Engine.XbzrleThreads;
 /// </summary>
 internal sealed class XbzrleEncodeWorker : IDisposable
 {
-    /// <summary>Chunks queued to the worker before the migration thread waits (back-pressure: 4 × 64 pages).</summary>
-    private const int QueueChunks = 4;
+    /// <summary>
+    /// Chunks queued to the worker before the migration thread waits (back-pressure: 32 × 64 pages, a few ms of
+    /// encoding). Deep enough that a worker does not run dry while the migration thread waits for a core on a busy
+    /// host; the pages are only indices, so depth costs no memory to speak of.
+    /// </summary>
+    private const int QueueChunks = 32;
 
     /// <summary>Chunks between two hand-overs of the counts (about 1024 pages).</summary>
     private const int FlushEveryChunks = 16;
