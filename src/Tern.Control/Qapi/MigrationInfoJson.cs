@@ -209,7 +209,11 @@ public static class MigrationInfoJson
             j.TryGetProperty("throttle-percentage", out var t) && t.ValueKind == JsonValueKind.Array
                 ? t.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-plan.throttle-percentage", "an array of integers")).ToList()
                 : null,
-            OptionalString(j, "throttle-reason"));
+            OptionalString(j, "throttle-reason"))
+        {
+            XbzrleThreads = (int)(OptionalInt64(j, "xbzrle-threads") ?? 0),
+            XbzrleThreadsReason = OptionalString(j, "xbzrle-threads-reason"),
+        };
     }
 
     /// <summary><c>x-switchover</c>: the steps in the order sent; a step Tern does not know is skipped (a newer Tern's).</summary>
