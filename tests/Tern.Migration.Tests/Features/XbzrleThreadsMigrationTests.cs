@@ -84,6 +84,24 @@ public sealed class XbzrleThreadsMigrationTests
     }
 
     [Fact]
+    public void A_cancel_in_the_middle_of_a_pass_on_two_threads_stops_promptly_and_the_guest_stays()
+    {
+        // 4 MiB/s: a pass of the stride guest's 16 MiB takes long enough to be cancelled in the middle, while the
+        // workers are encoding and waiting for the channel.
+        using var m = Stride(channels: 2, xbzrleThreads: 2);
+        m.Settings.SetParameters(m.Settings.Parameters with { MaxBandwidth = 4 << 20 });
+        var (source, run) = m.Start(s => s.Event += e =>
+        {
+            if (e is MigrationPassStarted { Pass: 3 }) ThreadPool.QueueUserWorkItem(_ => { Thread.Sleep(150); s.Cancel(); });
+        });
+        m.FinishSource(source, run, TimeSpan.FromSeconds(60));
+        Assert.True(source.Status == MigrationStatus.Cancelled, m.Describe(source));
+        Assert.Equal(MigrationOutcome.SourceKeepsVm, source.Outcome);
+        Assert.Contains(source.History, p => p.XbzrleThreads == TwoOrCores);
+        Assert.Equal(Tern.Machine.MachineRunState.Running, m.Source.State);
+    }
+
+    [Fact]
     public void A_kvm_guest_moves_with_xbzrle_on_two_threads()
     {
         RequireKvm.Present();
