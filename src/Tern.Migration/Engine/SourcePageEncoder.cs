@@ -36,6 +36,16 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     // The migration thread's own XBZRLE path over every shard (one thread), and the workers (several).
     private XbzrleShardEncoder? inline;
     private XbzrleWorkerPool? workers;
+    // The workers encode this pass (a small pass stays on the migration thread; the pool waits for the next).
+    private bool workersThisPass;
+
+    /// <summary>
+    /// Pages per worker below which a pass is encoded on the migration thread although workers are asked for: waking
+    /// the workers and waiting for their last batches costs tens of microseconds on an idle host and milliseconds on a
+    /// loaded one, more than a few hundred pages take to encode (about a microsecond each), and the final pass, when
+    /// the guest is paused, is usually that small.
+    /// </summary>
+    public const int MinPagesPerWorker = 1024;
     private long inlinePagesSinceFlush;
     private ulong cacheRequestedBytes;
     private CompressionPipeline? pipeline;
@@ -50,7 +60,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     public ulong CacheHeldBytes => cache?.AllocatedBytes ?? 0;
 
     /// <summary>Threads encoding XBZRLE in the current pass (1: the migration thread; 0: XBZRLE is off).</summary>
-    public int XbzrleThreads => cache is null ? 0 : workers?.Threads ?? 1;
+    public int XbzrleThreads => cache is null ? 0 : workersThisPass ? workers!.Threads : 1;
 
     /// <summary>Shards of the cache (the most threads that can encode XBZRLE); 0 without a cache.</summary>
     public int CacheShards => cache?.Count ?? 0;
@@ -79,8 +89,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// </summary>
     /// <param name="workerWriter">A batch writer of this pass for XBZRLE worker <c>t</c> (used only with workers).</param>
     /// <param name="cancel">Ends waits for the workers when the migration stops.</param>
+    /// <param name="pages">The pass's dirty pages: a pass of fewer than <see cref="MinPagesPerWorker"/> a worker stays on this thread.</param>
     public void BeginPass(PassWriter passWriter, EncoderSettings next, DirtyBitmap? populatedPages = null,
-        Func<int, PassWriter>? workerWriter = null, CancellationToken cancel = default)
+        Func<int, PassWriter>? workerWriter = null, CancellationToken cancel = default, long pages = long.MaxValue)
     {
         writer = passWriter;
         populated = populatedPages;
@@ -92,9 +103,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             // Off: drop the cache and give its memory back; switching on again starts from empty.
             DropCache();
         }
-        PrepareXbzrleThreads(next);
+        PrepareXbzrleThreads(next, pages);
         inlinePagesSinceFlush = 0;
-        workers?.BeginPass(workerWriter ?? throw new ArgumentNullException(nameof(workerWriter), "XBZRLE workers need a writer each"),
+        if (workersThisPass) workers!.BeginPass(workerWriter ?? throw new ArgumentNullException(nameof(workerWriter), "XBZRLE workers need a writer each"),
             next.Pass, cancel);
         if (next.Compress && (pipeline is null || pipelineConfig != (next.CompressMethod, next.CompressLevel, next.CompressThreads)))
         {
@@ -116,9 +127,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             counters.ZeroPage();
             return;
         }
-        if (workers is not null)
+        if (workersThisPass)
         {
-            workers.Submit(page);
+            workers!.Submit(page);
             return;
         }
         var live = memory.GetSpan(page.Address, PageSize.Bytes);
@@ -156,7 +167,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     public void EndPass()
     {
         pipeline?.Flush();
-        if (workers is not null) WorkerEncodeTicks = workers.EndPass(writer!);
+        if (workersThisPass) WorkerEncodeTicks = workers!.EndPass(writer!);
         inline?.Tally.FlushTo(counters, Xbzrle);
         writer = null;
         populated = null;
@@ -182,6 +193,7 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     {
         workers?.Dispose();
         workers = null;
+        workersThisPass = false;
         inline = null;
         cache = null;
         cacheRequestedBytes = 0;
@@ -191,8 +203,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// The migration thread alone, or workers: several threads only without compression (whose pipeline takes the
     /// pages that XBZRLE sends whole, on this thread) and at most one per shard.
     /// </summary>
-    private void PrepareXbzrleThreads(EncoderSettings next)
+    private void PrepareXbzrleThreads(EncoderSettings next, long pages)
     {
+        workersThisPass = false;
         if (cache is null)
         {
             inline = null;
@@ -203,13 +216,15 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
         {
             workers?.Dispose();
             workers = null;
-            inline ??= new XbzrleShardEncoder(cache, new ShardOwnership(cache.Count, 1), thread: 0);
-            return;
         }
-        inline = null;
-        if (workers?.Threads == threads) return;
-        workers?.Dispose();
-        workers = new XbzrleWorkerPool(threads, memory, cache, counters, Xbzrle);
+        else if (workers?.Threads != threads)
+        {
+            workers?.Dispose();
+            workers = new XbzrleWorkerPool(threads, memory, cache, counters, Xbzrle);
+        }
+        workersThisPass = workers is not null && pages >= (long)MinPagesPerWorker * threads;
+        // The migration thread's encoder owns every shard: it is used only while the workers are idle.
+        inline = workersThisPass ? null : inline ?? new XbzrleShardEncoder(cache, new ShardOwnership(cache.Count, 1), thread: 0);
     }
 
     private void SendWholeOrCompressed(PageIndex page, ReadOnlySpan<byte> copy)

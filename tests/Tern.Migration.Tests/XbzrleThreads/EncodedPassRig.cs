@@ -45,12 +45,17 @@ internal sealed class EncodedPassRig : IDisposable
     public RamCounters Counters { get; }
     public SourcePageEncoder Encoder { get; }
 
-    /// <summary>Encodes <paramref name="dirty"/> (ascending) as pass <paramref name="pass"/> and waits until the receivers applied all of it.</summary>
-    public void SendPass(uint pass, IEnumerable<PageIndex> dirty, ulong cacheBytes, int xbzrleThreads)
+    /// <summary>
+    /// Encodes <paramref name="dirty"/> (ascending) as pass <paramref name="pass"/> and waits until the receivers applied
+    /// all of it. <paramref name="tellSize"/>: tell the encoder the pass's size, as the engine does (a small pass then
+    /// stays on the migration thread); otherwise the workers take every pass.
+    /// </summary>
+    public void SendPass(uint pass, IReadOnlyCollection<PageIndex> dirty, ulong cacheBytes, int xbzrleThreads, bool tellSize = false)
     {
         var writer = new PassWriter(pass, channels, channels.Count);
         var settings = new EncoderSettings(pass, Xbzrle: cacheBytes > 0, cacheBytes, Compress: false, "zstd", 1, 1, xbzrleThreads);
-        Encoder.BeginPass(writer, settings, null, t => new PassWriter(pass, channels, channels.Count, t + 1), cancel.Token);
+        Encoder.BeginPass(writer, settings, null, t => new PassWriter(pass, channels, channels.Count, t + 1), cancel.Token,
+            tellSize ? dirty.Count : long.MaxValue);
         foreach (var page in dirty) Encoder.Encode(page);
         Encoder.EndPass();
         long records = writer.Finish().Sum(r => (long)r);

@@ -16,10 +16,12 @@ public sealed class ThreadCountEquivalenceTests
     private const ulong CacheBytes = 4 << 20; // 1024 pages: half of RAM
     private const int HostCores = 4;          // four shards, whatever this host has
     private const uint Passes = 7;
+    /// <summary>A pass that re-dirties a sixteenth of the pages only (86 pages: too few to wake workers for).</summary>
+    private const uint SmallPass = 5;
 
     private sealed record Outcome(XbzrleCacheStats Stats, long Normal, long Zero, long Xbzrle, long Skipped, IReadOnlyList<int> ThreadsPerPass);
 
-    private static Outcome Run(int threads, int channels)
+    private static Outcome Run(int threads, int channels, bool tellSize = false)
     {
         using var rig = new EncodedPassRig(Pages * (ulong)PageSize.Bytes, channels, HostCores);
         var data = new Random(20261207);
@@ -32,7 +34,7 @@ public sealed class ThreadCountEquivalenceTests
         for (uint pass = 1; pass <= Passes; pass++)
         {
             var dirty = pass == 1 ? Enumerable.Range(0, Pages).ToList() : Redirty(rig.Ram, pass);
-            rig.SendPass(pass, dirty.Select(p => new PageIndex((ulong)p)), CacheBytes, threads);
+            rig.SendPass(pass, dirty.Select(p => new PageIndex((ulong)p)).ToList(), CacheBytes, threads, tellSize);
             used.Add(rig.Encoder.XbzrleThreads);
             Assert.True(rig.FirstDifference() is null, $"{threads} threads, {channels} channels: after pass {pass} page {rig.FirstDifference()} differs from the source");
             // query-migrate's snapshot after each pass, as the engine takes it (the rates are per interval).
@@ -44,7 +46,7 @@ public sealed class ThreadCountEquivalenceTests
 
     /// <summary>
     /// Pass <paramref name="pass"/>'s writes, the same in every run: two thirds of the pages are dirty (more than the
-    /// cache holds), and each is left as it was, given a changed word per KiB, 10% random bytes, new contents
+    /// cache holds; all of them in the last pass, a sixteenth in <see cref="SmallPass"/>), and each is left as it was, given a changed word per KiB, 10% random bytes, new contents
     /// (an overflow), or zeroed.
     /// </summary>
     private static List<int> Redirty(GuestRam ram, uint pass)
@@ -53,7 +55,8 @@ public sealed class ThreadCountEquivalenceTests
         var dirty = new List<int>();
         for (int p = 0; p < Pages; p++)
         {
-            if (p % 3 == pass % 3) continue;
+            if (p % 3 == pass % 3 && pass != Passes) continue;
+            if (pass == SmallPass && p % 16 != 0) continue;
             dirty.Add(p);
             var page = ram.GetPageSpan(new PageIndex((ulong)p));
             switch (random.Next(10))
@@ -96,6 +99,18 @@ public sealed class ThreadCountEquivalenceTests
         Assert.All(several.ThreadsPerPass, t => Assert.Equal(threads, t));
         // The script exercises every path: hits, misses, deltas, overflows, unchanged pages, zero pages.
         Assert.True(one.Stats.Pages > 1000 && one.Stats.CacheMiss > 1000 && one.Stats.Overflow > 50 && one.Skipped > 50, $"one thread: {one}");
+        Assert.Equal(one.Stats, several.Stats);
+        Assert.Equal((one.Normal, one.Zero, one.Xbzrle, one.Skipped), (several.Normal, several.Zero, several.Xbzrle, several.Skipped));
+    }
+
+    [Fact]
+    public void A_pass_too_small_for_the_workers_stays_on_the_migration_thread_and_the_next_big_one_goes_back_to_them()
+    {
+        // 2 threads need at least 2 × 1024 pages: passes 1 and 7 (all 2048 pages) go to the workers; the passes of two
+        // thirds of RAM (1365) and the small pass 5 (86) stay on the migration thread, over the shards the workers own.
+        var one = Run(threads: 1, channels: 2, tellSize: true);
+        var several = Run(threads: 2, channels: 2, tellSize: true);
+        Assert.Equal([2, 1, 1, 1, 1, 1, 2], several.ThreadsPerPass);
         Assert.Equal(one.Stats, several.Stats);
         Assert.Equal((one.Normal, one.Zero, one.Xbzrle, one.Skipped), (several.Normal, several.Zero, several.Xbzrle, several.Skipped));
     }

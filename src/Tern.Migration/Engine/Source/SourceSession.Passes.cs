@@ -162,9 +162,9 @@ internal sealed partial class SourceSession
         var writer = new PassWriter(Pass, channels, channelCount);
         var encoder = PrepareEncoder();
         // Each XBZRLE worker starts its batches on another channel, so that the pass's first frames spread out.
-        encoder.BeginPass(writer, encoding, populated, t => new PassWriter(Pass, channels, channelCount, firstChannel: t + 1), cancel.Token);
-        var linkBefore = LinkFigures();
         long remaining = dirty!.Count();
+        encoder.BeginPass(writer, encoding, populated, t => new PassWriter(Pass, channels, channelCount, firstChannel: t + 1), cancel.Token, remaining);
+        var linkBefore = LinkFigures();
         long done = 0;
         long encodeStarted = Stopwatch.GetTimestamp();
         foreach (var page in dirty.SetPages())
