@@ -95,10 +95,10 @@ public sealed class XbzrleThreadsMigrationTests
     [Fact]
     public void A_cancel_in_the_middle_of_a_pass_on_two_threads_stops_promptly_and_the_guest_stays()
     {
-        // 4 MiB/s: a pass of the stride guest's 16 MiB takes long enough to be cancelled in the middle, while the
-        // workers are encoding and waiting for the channel.
+        // 4 MiB/s and a 1 ms downtime limit: the passes go on (even as deltas, 16 MiB of stride pages take tens of
+        // ms), and the cancel lands while the workers encode or between passes, whenever the host lets it run.
         using var m = Stride(channels: 2, xbzrleThreads: 2);
-        m.Settings.SetParameters(m.Settings.Parameters with { MaxBandwidth = 4 << 20 });
+        m.Settings.SetParameters(m.Settings.Parameters with { MaxBandwidth = 4 << 20, DowntimeLimitMs = 1 });
         var (source, run) = m.Start(s => s.Event += e =>
         {
             if (e is MigrationPassStarted { Pass: 3 }) ThreadPool.QueueUserWorkItem(_ => { Thread.Sleep(150); s.Cancel(); });
