@@ -62,9 +62,6 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// <summary>Threads encoding XBZRLE in the current pass (1: the migration thread; 0: XBZRLE is off).</summary>
     public int XbzrleThreads => cache is null ? 0 : workersThisPass ? workers!.Threads : 1;
 
-    /// <summary>Shards of the cache (the most threads that can encode XBZRLE); 0 without a cache.</summary>
-    public int CacheShards => cache?.Count ?? 0;
-
     /// <summary>
     /// After <see cref="EndPass"/> with workers: the thread-time they spent encoding the pass (excluding waits for
     /// pages and for the channels), in Stopwatch ticks; null when the pass was encoded on the migration thread.
