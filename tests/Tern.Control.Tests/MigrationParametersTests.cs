@@ -25,6 +25,7 @@ public sealed class MigrationParametersTests
         Assert.Equal(defaults.CompressMethod, p.GetProperty("x-compress-method").GetString());
         Assert.Equal(defaults.MemoryBudget, p.GetProperty("x-memory-budget").GetUInt64());
         Assert.Equal(defaults.TimeoutMs, p.GetProperty("x-timeout").GetInt64());
+        Assert.Equal(0, p.GetProperty("x-xbzrle-threads").GetInt32());
         Assert.Equal(50, p.GetProperty("throttle-trigger-threshold").GetInt32());
         Assert.Equal(20, p.GetProperty("cpu-throttle-initial").GetInt32());
         Assert.Equal(10, p.GetProperty("cpu-throttle-increment").GetInt32());
@@ -32,7 +33,7 @@ public sealed class MigrationParametersTests
         Assert.Equal(99, p.GetProperty("max-cpu-throttle").GetInt32());
         Assert.Equal(1, p.GetProperty("vcpu-dirty-limit").GetInt32());
         Assert.Equal("computed", p.GetProperty("x-throttle-method").GetString());
-        Assert.Equal(18, p.EnumerateObject().Count());
+        Assert.Equal(19, p.EnumerateObject().Count());
     }
 
     [Fact]
@@ -45,7 +46,7 @@ public sealed class MigrationParametersTests
         QmpAssert.Success(await c.CommandAsync("""
             {"execute": "migrate-set-parameters", "arguments": {"downtime-limit": 50, "max-bandwidth": 125000000,
              "multifd-channels": 8, "x-compress-method": "lz4", "x-timeout": 60000, "xbzrle-cache-size": 268435456,
-             "max-postcopy-bandwidth": 52428800}}
+             "max-postcopy-bandwidth": 52428800, "x-xbzrle-threads": 2}}
             """));
 
         var p = host.Vm.GetParameters();
@@ -56,6 +57,7 @@ public sealed class MigrationParametersTests
         Assert.Equal(60_000, p.TimeoutMs);
         Assert.Equal(268_435_456UL, p.XbzrleCacheSize);
         Assert.Equal(52_428_800UL, p.MaxPostcopyBandwidth);
+        Assert.Equal(2, p.XbzrleThreads);
         Assert.Equal(5, p.CompressLevel);   // untouched
         var reported = QmpAssert.Success(await c.CommandAsync("""{"execute": "query-migrate-parameters"}"""));
         Assert.Equal(8, reported.GetProperty("multifd-channels").GetInt32());
@@ -91,6 +93,7 @@ public sealed class MigrationParametersTests
     [InlineData("{\"throttle-trigger-threshold\": 101}", "throttle-trigger-threshold must be between 1 and 100")]
     [InlineData("{\"x-throttle-method\": \"pid\"}", "x-throttle-method must be computed or step")]
     [InlineData("{\"vcpu-dirty-limit\": 0}", "vcpu-dirty-limit must be at least 1 MB/s")]
+    [InlineData("{\"x-xbzrle-threads\": 65}", "x-xbzrle-threads must be between 0 (automatic) and 64")]
     public async Task Values_that_fail_validation_are_refused_with_its_message(string arguments, string error)
     {
         await using var host = QmpTestHost.Start();

@@ -55,7 +55,11 @@ public sealed class QueryMigrateTests
     {
         await using var host = QmpTestHost.Start();
         var plan = new PlanInfo(4, "continue", "9000 dirty pages would take 352 ms to send, above the 300 ms downtime limit", true, 96UL << 20, "zstd",
-            [0, 35], "the guest would dirty 150.0 MiB/s of wire bytes unthrottled");
+            [0, 35], "the guest would dirty 150.0 MiB/s of wire bytes unthrottled")
+        {
+            XbzrleThreads = 2,
+            XbzrleThreadsReason = "automatic: one thread's encoding produces 80.0 MiB/s of wire bytes, the link carries 120.0 MiB/s, so 2 threads keep up",
+        };
         host.Vm.SetMigration(SampleMigrations.Active with { Plan = plan });
         await using var c = await host.ConnectNegotiatedAsync();
 
@@ -68,6 +72,8 @@ public sealed class QueryMigrateTests
         Assert.True(x.GetProperty("xbzrle").GetBoolean());
         Assert.Equal(96L << 20, x.GetProperty("xbzrle-cache-size").GetInt64());
         Assert.Equal("zstd", x.GetProperty("compress-method").GetString());
+        Assert.Equal(2, x.GetProperty("xbzrle-threads").GetInt32());
+        Assert.Equal(plan.XbzrleThreadsReason, x.GetProperty("xbzrle-threads-reason").GetString());
         Assert.Equal([0, 35], x.GetProperty("throttle-percentage").EnumerateArray().Select(e => e.GetInt32()).ToArray());
         var back = MigrationInfoJson.FromJson(info).Plan!;
         Assert.Equal(plan with { ThrottlePercent = null }, back with { ThrottlePercent = null });

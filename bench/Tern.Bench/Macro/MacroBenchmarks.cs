@@ -12,7 +12,7 @@ public static class MacroBenchmarks
           migration [--only idle|channels|dirtying]   whole migrations over loopback (sim backend), next to loopback TCP
           machine   [--only sync|pause|rate]          dirty-log sync, pause-all latency and dirtying rate, every backend
           kvm       [--only sync|pause|rate]          the same, KVM backends only (skipped when /dev/kvm is absent)
-          xbzrle                                      XBZRLE encoding in interleaved rounds, as ratios to the read bound
+          xbzrle    [--only encode|threads]           XBZRLE encoding in interleaved rounds, as ratios to the read bound; the engine's encoding on 1 and 2 threads
           convergence                                 a guest that outruns a 100 MiB/s link under each convergence method (KVM)
           qemu                                        the same exported guest under QEMU and under Tern, not migrating (issue 12)
           versus [--only idle|stride|stride-xbzrle|seq-xbzrle|random-xbzrle|fill]
@@ -86,7 +86,8 @@ public static class MacroBenchmarks
                 ConvergenceMethodsBenchmark.Run(options, output);
                 return 0;
             case "xbzrle":
-                XbzrleInterleavedBenchmark.Run(options, output);
+                if (options.Runs("encode")) XbzrleInterleavedBenchmark.Run(options, output);
+                if (options.Runs("threads")) XbzrleThreadsBenchmark.Run(options, output);
                 return 0;
             case "qemu":
                 QemuComparisonBenchmark.Run(options, output);

@@ -192,6 +192,8 @@ public static class MigrationInfoJson
             ["xbzrle"] = plan.Xbzrle,
             ["xbzrle-cache-size"] = plan.XbzrleCacheBytes,
         };
+        if (plan.Xbzrle) o["xbzrle-threads"] = plan.XbzrleThreads;
+        if (plan.XbzrleThreadsReason is { } threadsWhy) o["xbzrle-threads-reason"] = threadsWhy;
         if (plan.CompressMethod is { } method) o["compress-method"] = method;
         if (plan.ThrottlePercent is { } throttle) o["throttle-percentage"] = new JsonArray([.. throttle.Select(p => (JsonNode)p)]);
         if (plan.ThrottleReason is { } why) o["throttle-reason"] = why;
@@ -207,7 +209,11 @@ public static class MigrationInfoJson
             j.TryGetProperty("throttle-percentage", out var t) && t.ValueKind == JsonValueKind.Array
                 ? t.EnumerateArray().Select(e => e.TryGetInt32(out var n) ? n : throw Bad("x-plan.throttle-percentage", "an array of integers")).ToList()
                 : null,
-            OptionalString(j, "throttle-reason"));
+            OptionalString(j, "throttle-reason"))
+        {
+            XbzrleThreads = (int)(OptionalInt64(j, "xbzrle-threads") ?? 0),
+            XbzrleThreadsReason = OptionalString(j, "xbzrle-threads-reason"),
+        };
     }
 
     /// <summary><c>x-switchover</c>: the steps in the order sent; a step Tern does not know is skipped (a newer Tern's).</summary>

@@ -56,6 +56,8 @@ public static class MigrationParametersJson
             (p, a) => a.OptionalUnsigned("x-memory-budget", ulong.MaxValue, "uint64") is { } v ? p with { MemoryBudget = v } : p),
         new("x-throttle-method", p => p.ThrottleMethod,
             (p, a) => a.OptionalString("x-throttle-method") is { } v ? p with { ThrottleMethod = v } : p),
+        new("x-xbzrle-threads", p => p.XbzrleThreads,
+            (p, a) => a.OptionalUnsigned("x-xbzrle-threads", UInt8Max, "uint8_t") is { } v ? p with { XbzrleThreads = (int)v } : p),
         new("x-timeout", p => p.TimeoutMs,
             (p, a) => a.OptionalUnsigned("x-timeout", Int64Max, "int64_t") is { } v ? p with { TimeoutMs = (long)v } : p),
     ];

@@ -35,6 +35,9 @@ public static class PassReportJson
         if (r.Converging is { } converging) o["converging"] = converging;
         if (r.ThrottlePercent is { } throttle) o["throttle-percentage"] = Array(throttle.Select(v => (JsonNode)v));
         if (r.CompressMethod is { } method) o["compress-method"] = method;
+        if (r.XbzrleThreads > 0) o["xbzrle-threads"] = r.XbzrleThreads;
+        if (r.EncodeBytesPerThreadSecond is { } encode) o["encode-bytes-per-thread-second"] = Math.Round(encode);
+        if (r.LinkBytesPerSecond is { } link) o["link-bytes-per-second"] = Math.Round(link);
         if (r.DecisionReason is { } reason) o["decision-reason"] = reason;
         return o;
     }
@@ -69,6 +72,9 @@ public static class PassReportJson
             ThrottlePercent = j.TryGetProperty("throttle-percentage", out var t) ? t.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null,
             XbzrleCacheBytes = (ulong)(L("xbzrle-cache-size") ?? 0),
             CompressMethod = j.TryGetProperty("compress-method", out var m) ? m.GetString() : null,
+            XbzrleThreads = (int)(L("xbzrle-threads") ?? 0),
+            EncodeBytesPerThreadSecond = D("encode-bytes-per-thread-second"),
+            LinkBytesPerSecond = D("link-bytes-per-second"),
             Decision = j.TryGetProperty("decision", out var d) ? d.GetString()! : "continue",
             DecisionReason = j.TryGetProperty("decision-reason", out var why) ? why.GetString() : null,
         };

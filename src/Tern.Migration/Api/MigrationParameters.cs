@@ -20,6 +20,8 @@ public sealed record MigrationParameters
     public ulong MaxPostcopyBandwidth { get; init; }
     /// <summary><c>xbzrle-cache-size</c>: bytes; 0 means sized automatically from the measured working set.</summary>
     public ulong XbzrleCacheSize { get; init; }
+    /// <summary><c>x-xbzrle-threads</c>: threads that encode XBZRLE (QEMU has no such parameter); 0 means as many as keep up with the link, by measurement.</summary>
+    public int XbzrleThreads { get; init; }
     /// <summary><c>multifd-channels</c>: page-data connections when multifd is on.</summary>
     public int MultifdChannels { get; init; } = 2;
     /// <summary><c>compress-level</c>: codec level (1 is fastest).</summary>
@@ -59,6 +61,7 @@ public sealed record MigrationParameters
         if (DecompressThreads is < 1 or > 64) return "decompress-threads must be between 1 and 64";
         if (CompressMethod is not ("zstd" or "lz4" or "zlib")) return "x-compress-method must be zstd, lz4 or zlib";
         if (XbzrleCacheSize != 0 && XbzrleCacheSize < 4096) return "xbzrle-cache-size must be 0 (automatic) or at least one page (4096)";
+        if (XbzrleThreads is < 0 or > 64) return "x-xbzrle-threads must be between 0 (automatic) and 64";
         if (TimeoutMs < 0) return "x-timeout must not be negative";
         if (ThrottleTriggerThreshold is < 1 or > 100) return "throttle-trigger-threshold must be between 1 and 100";
         if (CpuThrottleInitial is < 1 or > 99) return "cpu-throttle-initial must be between 1 and 99";

@@ -46,6 +46,12 @@ public sealed record PassReport
     /// <summary>The throttle each vCPU will run under during the next pass (percent).</summary>
     public IReadOnlyList<int>? ThrottlePercent { get; init; }
     public ulong XbzrleCacheBytes { get; init; }
+    /// <summary>Threads that encoded this pass's XBZRLE pages (1: the migration thread; 0: XBZRLE was off).</summary>
+    public int XbzrleThreads { get; init; }
+    /// <summary>Wire bytes the pass's encoding produced per thread-second of encoding (waits for the link excluded): what one encoding thread keeps up with; null if not measured.</summary>
+    public double? EncodeBytesPerThreadSecond { get; init; }
+    /// <summary>What the link carried while it was writing (its rate when busy, summed over channels), in bytes a second; null if nothing was written.</summary>
+    public double? LinkBytesPerSecond { get; init; }
     /// <summary>The codec that compressed this pass's pages, or null.</summary>
     public string? CompressMethod { get; init; }
     /// <summary>What the engine decided after the pass: <c>continue</c>, <c>switchover</c>, <c>abort</c> or <c>complete</c> (final pass).</summary>

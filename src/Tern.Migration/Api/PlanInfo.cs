@@ -13,4 +13,10 @@ namespace Tern.Migration.Api;
 /// <param name="ThrottlePercent">The throttle per vCPU the plan set, or null when it left the throttle as it was.</param>
 /// <param name="ThrottleReason">Why that throttle.</param>
 public sealed record PlanInfo(long Pass, string Action, string Reason, bool Xbzrle, ulong XbzrleCacheBytes, string? CompressMethod,
-    IReadOnlyList<int>? ThrottlePercent, string? ThrottleReason);
+    IReadOnlyList<int>? ThrottlePercent, string? ThrottleReason)
+{
+    /// <summary>Threads encoding XBZRLE (0 without XBZRLE).</summary>
+    public int XbzrleThreads { get; init; }
+    /// <summary>Why that many.</summary>
+    public string? XbzrleThreadsReason { get; init; }
+}

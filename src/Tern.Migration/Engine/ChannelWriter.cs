@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -6,7 +7,8 @@ namespace Tern.Migration.Engine;
 /// <summary>
 /// The one thread that writes to one connection. The migration thread queues frames (bounded: it blocks when the
 /// link is the bottleneck, which is the back-pressure that paces page scanning); this thread applies the bandwidth
-/// limit, writes, and counts. So scanning and sending overlap on two cores instead of taking turns.
+/// limit, writes, and counts. So scanning and sending overlap on two cores instead of taking turns. Several threads
+/// may queue frames at once (the XBZRLE encoding workers each fill their own batches).
 /// </summary>
 internal sealed class ChannelWriter : IDisposable
 {
@@ -20,7 +22,11 @@ internal sealed class ChannelWriter : IDisposable
     private readonly Action<Exception> onFailure;
     private readonly Thread thread;
     private readonly ManualResetEventSlim idle = new(true);
+    // Frames queued and not yet handed to the kernel. Changed under pendingGate together with `idle`, so that with
+    // several producers a frame queued just as the writer empties the queue cannot leave `idle` set while it waits.
+    private readonly Lock pendingGate = new();
     private int pending;
+    private long busyTicks;
 
     public ChannelWriter(int index, FrameConnection connection, BandwidthLimiter limiter, RamCounters counters,
         CancellationToken cancel, Action<Exception> onFailure)
@@ -41,8 +47,10 @@ internal sealed class ChannelWriter : IDisposable
     /// <summary>Queues a frame; blocks while the queue is full. The buffer belongs to the writer from now on.</summary>
     public void Send(OutgoingFrame frame)
     {
-        idle.Reset();
-        Interlocked.Increment(ref pending);
+        lock (pendingGate)
+        {
+            if (pending++ == 0) idle.Reset();
+        }
         try
         {
             queue.Add(frame, cancel);
@@ -50,10 +58,19 @@ internal sealed class ChannelWriter : IDisposable
         catch
         {
             frame.Release();
-            if (Interlocked.Decrement(ref pending) == 0) idle.Set();
+            lock (pendingGate)
+            {
+                if (--pending == 0) idle.Set();
+            }
             throw;
         }
     }
+
+    /// <summary>
+    /// Time this writer spent taking bandwidth tokens and writing (not waiting for frames), in Stopwatch ticks: the
+    /// link's busy time, from which the rate the link can carry is measured.
+    /// </summary>
+    public long BusyTicks => Interlocked.Read(ref busyTicks);
 
     public void Send(MessageType type, PayloadWriter payload) => Send(OutgoingFrame.Copy(type, payload.WrittenSpan));
 
@@ -70,6 +87,7 @@ internal sealed class ChannelWriter : IDisposable
         {
             foreach (var frame in queue.GetConsumingEnumerable(cancel))
             {
+                long started = Stopwatch.GetTimestamp();
                 try
                 {
                     limiter.Take(Frame.HeaderSize + frame.Length, cancel);
@@ -79,11 +97,18 @@ internal sealed class ChannelWriter : IDisposable
                 finally
                 {
                     frame.Release();
-                    if (Interlocked.Decrement(ref pending) == 0)
+                    bool last;
+                    lock (pendingGate) last = --pending == 0;
+                    if (last)
                     {
                         connection.Flush();
-                        idle.Set();
+                        // Set only if nothing was queued during the flush (that frame's Send reset `idle`).
+                        lock (pendingGate)
+                        {
+                            if (pending == 0) idle.Set();
+                        }
                     }
+                    Interlocked.Add(ref busyTicks, Stopwatch.GetTimestamp() - started);
                 }
             }
         }

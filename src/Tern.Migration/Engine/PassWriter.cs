@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tern.Memory;
 using Tern.Migration.Protocol;
 
@@ -6,6 +7,8 @@ namespace Tern.Migration.Engine;
 /// <summary>
 /// Puts one pass's page records on the wire: fills a batch, sends it on the next channel when full (round-robin over
 /// the pass's channels), and counts records per channel for the PassEnd barrier and bytes for the cost estimate.
+/// One thread fills one writer; with several XBZRLE encoding threads each has its own, and the migration thread's
+/// writer absorbs their counts at the end of the pass (<see cref="Absorb"/>).
 /// </summary>
 internal sealed class PassWriter
 {
@@ -14,11 +17,13 @@ internal sealed class PassWriter
     private readonly ulong[] records;
     private int next;
 
-    public PassWriter(uint pass, IReadOnlyList<ChannelWriter> channels, int channelCount)
+    /// <param name="firstChannel">The channel the first batch goes on (writers of one pass start on different ones).</param>
+    public PassWriter(uint pass, IReadOnlyList<ChannelWriter> channels, int channelCount, int firstChannel = 0)
     {
         Pass = pass;
         this.channels = channels;
         records = new ulong[channelCount];
+        next = firstChannel % channelCount;
         batch.Begin(pass);
     }
 
@@ -30,6 +35,9 @@ internal sealed class PassWriter
     /// <summary>Wire bytes of non-zero page records so far, and how many there were (for the per-page cost).</summary>
     public long NonZeroBytes { get; private set; }
     public long NonZeroPages { get; private set; }
+
+    /// <summary>Time spent queuing batches on the channels (blocked while their queues are full), in Stopwatch ticks.</summary>
+    public long SendTicks { get; private set; }
 
     public void AppendZero(PageIndex page)
     {
@@ -60,6 +68,16 @@ internal sealed class PassWriter
         return records;
     }
 
+    /// <summary>Adds the counts of another writer of the same pass, already finished.</summary>
+    public void Absorb(PassWriter other)
+    {
+        if (other.Pass != Pass || other.records.Length != records.Length) throw new ArgumentException("a writer of another pass or channel set", nameof(other));
+        for (int c = 0; c < records.Length; c++) records[c] += other.records[c];
+        RecordsWritten += other.RecordsWritten;
+        NonZeroBytes += other.NonZeroBytes;
+        NonZeroPages += other.NonZeroPages;
+    }
+
     private void Appended()
     {
         RecordsWritten++;
@@ -73,7 +91,9 @@ internal sealed class PassWriter
     private void SendBatch()
     {
         records[next] += batch.Records;
+        long started = Stopwatch.GetTimestamp();
         channels[next].Send(batch.Finish());
+        SendTicks += Stopwatch.GetTimestamp() - started;
         next = (next + 1) % records.Length;
     }
 }

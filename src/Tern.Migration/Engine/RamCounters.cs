@@ -30,6 +30,15 @@ public sealed class RamCounters
     /// <summary>A dirty page whose content equals what the destination holds: nothing to send.</summary>
     public void SkippedPage() => Interlocked.Increment(ref skippedPages);
 
+    /// <summary>Adds counts an encoding thread kept by itself (see <c>PageTally</c>).</summary>
+    public void AddPages(long normal, long zero, long xbzrle, long skipped)
+    {
+        if (normal != 0) Interlocked.Add(ref normalPages, normal);
+        if (zero != 0) Interlocked.Add(ref zeroPages, zero);
+        if (xbzrle != 0) Interlocked.Add(ref xbzrlePages, xbzrle);
+        if (skipped != 0) Interlocked.Add(ref skippedPages, skipped);
+    }
+
     /// <summary>Called by channel writers for every frame they put on the wire.</summary>
     public void BytesSent(int channel, long bytes)
     {

@@ -2,6 +2,7 @@ using Tern.Memory;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
 using Tern.Migration.Compression;
+using Tern.Migration.Engine.XbzrleThreads;
 using Tern.Migration.Pages;
 using Tern.Migration.Protocol;
 using Tern.Migration.Xbzrle;
@@ -21,16 +22,32 @@ namespace Tern.Migration.Engine;
 /// encoding (the guest keeps writing); the zero check reads guest memory in place, and a page sent whole with
 /// neither XBZRLE nor compression is copied straight into its frame, which is safe because a page the guest writes
 /// afterwards is dirty again and a later pass sends it.
+/// With XBZRLE on several threads (<see cref="EncoderSettings.XbzrleThreads"/>, no compression), the migration thread
+/// only hands each dirty page to the worker that owns its cache shard, which does all of the above for it
+/// (<see cref="XbzrleWorkerPool"/>).
 /// </summary>
-internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters) : IDisposable
+internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counters, int? hostCores = null) : IDisposable
 {
     // Page-aligned, as guest RAM and the XBZRLE cache are: the encoder's vector loads then never straddle cache lines.
     private readonly PageArray copyPage = new(1);
-    private readonly XbzrleEncoderScratch encoderScratch = new();
-    private readonly byte[] delta = new byte[PageSize.Bytes];
     private PassWriter? writer;
     private EncoderSettings? settings;
-    private XbzrlePageCache? cache;
+    private ShardedXbzrleCache? cache;
+    // The migration thread's own XBZRLE path over every shard (one thread), and the workers (several).
+    private XbzrleShardEncoder? inline;
+    private XbzrleWorkerPool? workers;
+    // The workers encode this pass (a small pass stays on the migration thread; the pool waits for the next).
+    private bool workersThisPass;
+
+    /// <summary>
+    /// Pages per worker below which a pass is encoded on the migration thread although workers are asked for: waking
+    /// the workers and waiting for their last batches costs tens of microseconds on an idle host and milliseconds on a
+    /// loaded one, more than a few hundred pages take to encode (about a microsecond each), and the final pass, when
+    /// the guest is paused, is usually that small.
+    /// </summary>
+    public const int MinPagesPerWorker = 1024;
+    private long inlinePagesSinceFlush;
+    private ulong cacheRequestedBytes;
     private CompressionPipeline? pipeline;
     private (string Method, int Level, int Threads) pipelineConfig;
 
@@ -41,6 +58,15 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
 
     /// <summary>Host memory the cache's storage holds now (it fills lazily, so this grows up to <see cref="CacheBytes"/>).</summary>
     public ulong CacheHeldBytes => cache?.AllocatedBytes ?? 0;
+
+    /// <summary>Threads encoding XBZRLE in the current pass (1: the migration thread; 0: XBZRLE is off).</summary>
+    public int XbzrleThreads => cache is null ? 0 : workersThisPass ? workers!.Threads : 1;
+
+    /// <summary>
+    /// After <see cref="EndPass"/> with workers: the thread-time they spent encoding the pass (excluding waits for
+    /// pages and for the channels), in Stopwatch ticks; null when the pass was encoded on the migration thread.
+    /// </summary>
+    public long? WorkerEncodeTicks { get; private set; }
 
     /// <summary>
     /// Compression counters over the whole migration (null until compression first ran): one set outlives the
@@ -58,21 +84,26 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
     /// tracking started: any other page is sent as zero without being read (reading would allocate it); if the
     /// guest fills it later, it is dirty and a later pass sends it. It applies to this pass and no other.
     /// </summary>
-    public void BeginPass(PassWriter passWriter, EncoderSettings next, DirtyBitmap? populatedPages = null)
+    /// <param name="workerWriter">A batch writer of this pass for XBZRLE worker <c>t</c> (used only with workers).</param>
+    /// <param name="cancel">Ends waits for the workers when the migration stops.</param>
+    /// <param name="pages">The pass's dirty pages: a pass of fewer than <see cref="MinPagesPerWorker"/> a worker stays on this thread.</param>
+    public void BeginPass(PassWriter passWriter, EncoderSettings next, DirtyBitmap? populatedPages = null,
+        Func<int, PassWriter>? workerWriter = null, CancellationToken cancel = default, long pages = long.MaxValue)
     {
         writer = passWriter;
         populated = populatedPages;
         settings = next;
-        if (next.Xbzrle && next.XbzrleCacheBytes > 0)
-        {
-            if (cache is null) cache = new XbzrlePageCache(next.XbzrleCacheBytes);
-            else if (cache.CapacityBytes != next.XbzrleCacheBytes) cache.Resize(next.XbzrleCacheBytes);
-        }
+        WorkerEncodeTicks = null;
+        if (next.Xbzrle && next.XbzrleCacheBytes > 0) PrepareCache(next.XbzrleCacheBytes);
         else if (cache is not null && !next.Xbzrle)
         {
             // Off: drop the cache and give its memory back; switching on again starts from empty.
-            cache = null;
+            DropCache();
         }
+        PrepareXbzrleThreads(next, pages);
+        inlinePagesSinceFlush = 0;
+        if (workersThisPass) workers!.BeginPass(workerWriter ?? throw new ArgumentNullException(nameof(workerWriter), "XBZRLE workers need a writer each"),
+            next.Pass, cancel);
         if (next.Compress && (pipeline is null || pipelineConfig != (next.CompressMethod, next.CompressLevel, next.CompressThreads)))
         {
             pipeline?.Dispose();
@@ -93,12 +124,17 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
             counters.ZeroPage();
             return;
         }
+        if (workersThisPass)
+        {
+            workers!.Submit(page);
+            return;
+        }
         var live = memory.GetSpan(page.Address, PageSize.Bytes);
         if (ZeroPage.IsZero(live))
         {
             w.AppendZero(page);
             counters.ZeroPage();
-            cache?.Invalidate(page);
+            inline?.Invalidate(page);
             return;
         }
         if (cache is null && (pipeline is null || !settings!.Compress))
@@ -112,48 +148,80 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
         }
         var copy = copyPage.Page(0);
         live.CopyTo(copy);
-        if (cache is not null && TrySendDelta(page, copy)) return;
+        if (inline is not null)
+        {
+            bool sent = inline.TrySendDelta(page, copy, w, settings!.Pass);
+            if (++inlinePagesSinceFlush % 1024 == 0) inline.Tally.FlushTo(counters, Xbzrle);
+            if (sent) return;
+        }
         SendWholeOrCompressed(page, copy);
     }
 
-    /// <summary>Hands back pages still being compressed; call before the pass ends.</summary>
+    /// <summary>
+    /// Hands back pages still being compressed or encoded by the workers (whose batches are then all queued on the
+    /// channels and counted in the pass's writer); call before the pass ends.
+    /// </summary>
     public void EndPass()
     {
         pipeline?.Flush();
+        if (workersThisPass) WorkerEncodeTicks = workers!.EndPass(writer!);
+        inline?.Tally.FlushTo(counters, Xbzrle);
         writer = null;
         populated = null;
     }
 
-    /// <summary>XBZRLE: true when the page is dealt with (sent as a delta, or unchanged and skipped).</summary>
-    private bool TrySendDelta(PageIndex page, ReadOnlySpan<byte> copy)
+    /// <summary>Creates the cache, or resizes it in place, keeping its shards (and so what it holds).</summary>
+    private void PrepareCache(ulong bytes)
     {
-        ulong generation = settings!.Pass;
-        if (cache!.TryGet(page, generation, out var old))
+        if (cache is not null && cacheRequestedBytes == bytes) return;
+        cacheRequestedBytes = bytes;
+        int shards = ShardOwnership.ShardsFor(bytes, hostCores ?? Environment.ProcessorCount);
+        if (cache is not null && bytes / (ulong)cache.Count >= XbzrlePageCache.SetBytes)
         {
-            Xbzrle.RecordHit();
-            var result = XbzrleEncoder.Encode(old, copy, delta, encoderScratch);
-            switch (result.Status)
-            {
-                case XbzrleEncodeStatus.Unchanged:
-                    // The destination already holds exactly this: nothing to send.
-                    counters.SkippedPage();
-                    return true;
-                case XbzrleEncodeStatus.Encoded:
-                    writer!.AppendEncoded(page, PageRecordKind.Xbzrle, delta.AsSpan(0, result.Length));
-                    Xbzrle.RecordEncodedPage(result.Length + XbzrleCounters.QemuHeaderBytes);
-                    counters.XbzrlePage();
-                    cache.Update(page, copy, generation);
-                    return true;
-                default:
-                    Xbzrle.RecordOverflow();
-                    cache.Update(page, copy, generation);
-                    return false;
-            }
+            cache.Resize(bytes);
+            return;
         }
-        Xbzrle.RecordMiss();
-        // A page sent again after the first pass is one the guest keeps dirtying: remember this version.
-        if (generation > 1) cache.Insert(page, copy, generation);
-        return false;
+        // First use, or a cache too small for its shards: a new one (rare: caches are megabytes).
+        DropCache();
+        cache = new ShardedXbzrleCache(shards, bytes);
+    }
+
+    private void DropCache()
+    {
+        workers?.Dispose();
+        workers = null;
+        workersThisPass = false;
+        inline = null;
+        cache = null;
+        cacheRequestedBytes = 0;
+    }
+
+    /// <summary>
+    /// The migration thread alone, or workers: several threads only without compression (whose pipeline takes the
+    /// pages that XBZRLE sends whole, on this thread) and at most one per shard.
+    /// </summary>
+    private void PrepareXbzrleThreads(EncoderSettings next, long pages)
+    {
+        workersThisPass = false;
+        if (cache is null)
+        {
+            inline = null;
+            return;
+        }
+        int threads = next.Compress ? 1 : Math.Clamp(next.XbzrleThreads, 1, cache.Count);
+        if (threads == 1)
+        {
+            workers?.Dispose();
+            workers = null;
+        }
+        else if (workers?.Threads != threads)
+        {
+            workers?.Dispose();
+            workers = new XbzrleWorkerPool(threads, memory, cache, counters, Xbzrle);
+        }
+        workersThisPass = workers is not null && pages >= (long)MinPagesPerWorker * threads;
+        // The migration thread's encoder owns every shard: it is used only while the workers are idle.
+        inline = workersThisPass ? null : inline ?? new XbzrleShardEncoder(cache, new ShardOwnership(cache.Count, 1), thread: 0);
     }
 
     private void SendWholeOrCompressed(PageIndex page, ReadOnlySpan<byte> copy)
@@ -183,5 +251,9 @@ internal sealed class SourcePageEncoder(IGuestMemory memory, RamCounters counter
 
     public XbzrleCacheStats XbzrleSnapshot() => Xbzrle.Snapshot(CacheBytes);
 
-    public void Dispose() => pipeline?.Dispose();
+    public void Dispose()
+    {
+        pipeline?.Dispose();
+        workers?.Dispose();
+    }
 }

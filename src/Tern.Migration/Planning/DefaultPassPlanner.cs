@@ -70,8 +70,27 @@ public sealed class DefaultPassPlanner : IPassPlanner
         bool compress = inputs.IsEnabled(MigrationCapability.Compress)
             && (inputs.Negotiated & ProtocolCapabilities.ForCompressMethod(p.CompressMethod)) != 0;
         var (cacheBytes, cacheReason) = xbzrle ? XbzrleCacheSize(inputs) : (0UL, null);
+        var (threads, threadsReason) = xbzrle && cacheBytes > 0 ? XbzrleThreads(inputs, compress) : (1, null);
         return new PassEncoding(xbzrle && cacheBytes > 0, cacheBytes, cacheReason,
-            compress ? p.CompressMethod : null, p.CompressLevel, p.CompressThreads);
+            compress ? p.CompressMethod : null, p.CompressLevel, p.CompressThreads)
+        {
+            XbzrleThreads = threads,
+            XbzrleThreadsReason = threadsReason,
+        };
+    }
+
+    /// <summary>
+    /// <see cref="XbzrleThreadChoice"/> from the last pass that encoded XBZRLE (the figures of a pass without it say
+    /// nothing about its cost); one thread with compression, whose pipeline takes XBZRLE's whole pages on the
+    /// migration thread.
+    /// </summary>
+    private static (int, string) XbzrleThreads(PlanInputs inputs, bool compress)
+    {
+        if (compress) return (1, "compression is on: XBZRLE runs on the migration thread");
+        // The final pass is planned without a latest report: its figures are the last live pass's, in the history.
+        var measured = inputs.Latest is { XbzrleThreads: > 0 } latest ? latest : inputs.History.LastOrDefault(p => p.XbzrleThreads > 0);
+        return XbzrleThreadChoice.ForNextPass(inputs.Parameters.XbzrleThreads, inputs.HostCores,
+            measured?.EncodeBytesPerThreadSecond, measured?.LinkBytesPerSecond, inputs.Parameters.MaxBandwidth);
     }
 
     /// <summary>

@@ -23,4 +23,10 @@ public sealed record PassEncoding(bool Xbzrle, ulong XbzrleCacheBytes, string? X
 {
     /// <summary>Whole pages, no cache, no compression.</summary>
     public static PassEncoding Plain { get; } = new(false, 0, null, null, 0, 0);
+
+    /// <summary>Threads that encode XBZRLE (1: the migration thread; more are used only without compression).</summary>
+    public int XbzrleThreads { get; init; } = 1;
+
+    /// <summary>Why that many, for the log when it changes; null when the planner did not say.</summary>
+    public string? XbzrleThreadsReason { get; init; }
 }

@@ -22,6 +22,7 @@ public static class PassPlanCheck
         var e = plan.Encoding;
         if (e.Xbzrle && (negotiated & ProtocolCapability.Xbzrle) == 0) return "it asks for xbzrle, which the destination did not accept";
         if (e.Xbzrle && e.XbzrleCacheBytes == 0) return "it asks for xbzrle with no cache";
+        if (e.XbzrleThreads is < 1 or > XbzrleThreadChoice.MaxThreads) return $"it asks for xbzrle on {e.XbzrleThreads} threads (1 to {XbzrleThreadChoice.MaxThreads})";
         if (e.CompressMethod is { } method)
         {
             if (method is not ("zstd" or "lz4" or "zlib")) return $"it asks for the unknown compression method '{method}' (zstd, lz4 or zlib)";
@@ -39,5 +40,9 @@ public static class PassPlanCheck
     /// <summary>The plan for pass <paramref name="pass"/> as <c>query-migrate</c>'s <c>x-plan</c> shows it.</summary>
     public static PlanInfo ToInfo(long pass, PassPlan plan) =>
         new(pass, plan.Action.ToQapi(), plan.Reason, plan.Encoding.Xbzrle, plan.Encoding.Xbzrle ? plan.Encoding.XbzrleCacheBytes : 0,
-            plan.Encoding.CompressMethod, plan.Throttle?.PercentPerVcpu.ToArray(), plan.Throttle?.Reason);
+            plan.Encoding.CompressMethod, plan.Throttle?.PercentPerVcpu.ToArray(), plan.Throttle?.Reason)
+        {
+            XbzrleThreads = plan.Encoding.Xbzrle ? plan.Encoding.XbzrleThreads : 0,
+            XbzrleThreadsReason = plan.Encoding.Xbzrle ? plan.Encoding.XbzrleThreadsReason : null,
+        };
 }

@@ -38,6 +38,8 @@ public sealed record PlanInputs
     public ulong GuestRamBytes { get; init; }
     /// <summary>The host's memory when the engine asked.</summary>
     public HostMemoryInfo HostMemory { get; init; } = new(0, 0, 0);
+    /// <summary>The host's cores (the most threads that can encode XBZRLE at once).</summary>
+    public int HostCores { get; init; } = 1;
     /// <summary>Time since the migration started.</summary>
     public TimeSpan Elapsed { get; init; }
 

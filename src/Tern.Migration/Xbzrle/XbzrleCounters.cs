@@ -56,6 +56,20 @@ public sealed class XbzrleCounters
         Interlocked.Add(ref _bytes, PageSize.Bytes);
     }
 
+    /// <summary>
+    /// Adds what one encoding thread counted by itself: <paramref name="hits"/> and <paramref name="misses"/> lookups,
+    /// <paramref name="pages"/> encoded pages, <paramref name="bytes"/> XBZRLE bytes as <see cref="RecordEncodedPage"/>
+    /// and <see cref="RecordOverflow"/> count them, and <paramref name="overflows"/>.
+    /// </summary>
+    public void Add(long hits, long misses, long pages, long bytes, long overflows)
+    {
+        if (hits + misses != 0) Interlocked.Add(ref _lookups, hits + misses);
+        if (misses != 0) Interlocked.Add(ref _misses, misses);
+        if (pages != 0) Interlocked.Add(ref _pages, pages);
+        if (bytes != 0) Interlocked.Add(ref _bytes, bytes);
+        if (overflows != 0) Interlocked.Add(ref _overflows, overflows);
+    }
+
     public long Pages => Interlocked.Read(ref _pages);
     public long Bytes => Interlocked.Read(ref _bytes);
     public long Lookups => Interlocked.Read(ref _lookups);

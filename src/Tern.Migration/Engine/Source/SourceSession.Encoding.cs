@@ -23,7 +23,7 @@ internal sealed partial class SourceSession
     /// <summary>The encoder's settings for pass <see cref="pass"/> from the plan's encodings.</summary>
     private EncoderSettings EncoderSettingsFor(PassEncoding planned) =>
         new(Pass, planned.Xbzrle && planned.XbzrleCacheBytes > 0, planned.Xbzrle ? planned.XbzrleCacheBytes : 0, planned.CompressMethod is not null,
-            planned.CompressMethod ?? settings.Parameters.CompressMethod, planned.CompressLevel, planned.CompressThreads);
+            planned.CompressMethod ?? settings.Parameters.CompressMethod, planned.CompressLevel, planned.CompressThreads, planned.XbzrleThreads);
 
     /// <summary>Tells the destination which capabilities the coming pass uses, when that changed.</summary>
     private void AnnounceCapabilities(EncoderSettings next)

@@ -79,6 +79,7 @@ internal sealed partial class SourceSession
             XbzrleCacheHeldBytes = encoder?.CacheHeldBytes ?? 0,
             GuestRamBytes = machine.Memory.Size,
             HostMemory = HostMemoryInfo.Read(),
+            HostCores = Environment.ProcessorCount,
             Elapsed = Stopwatch.GetElapsedTime(startedAt),
         };
         var plan = WithPostcopyRequest(planner.Plan(inputs), final);
@@ -87,11 +88,18 @@ internal sealed partial class SourceSession
         var cacheNow = encoder?.CacheBytes ?? 0;
         if (plan.Encoding.XbzrleCacheReason is { } why && plan.Encoding.XbzrleCacheBytes != cacheNow)
             Log($"xbzrle cache {ByteSize.Format(cacheNow)} -> {ByteSize.Format(plan.Encoding.XbzrleCacheBytes)}: {why}");
+        if (plan.Encoding is { Xbzrle: true, XbzrleThreadsReason: { } threadsWhy } e && e.XbzrleThreads != plannedXbzrleThreads)
+        {
+            Log($"xbzrle threads {plannedXbzrleThreads} -> {e.XbzrleThreads}: {threadsWhy}");
+            plannedXbzrleThreads = e.XbzrleThreads;
+        }
         lock (gate) latestPlan = (next, plan);
         return plan;
     }
 
     private (uint Pass, PassPlan Plan)? latestPlan;
+    /// <summary>The XBZRLE threads the plans asked for last (for the log when that changes).</summary>
+    private int plannedXbzrleThreads = 1;
 
     /// <summary>The sync period that just ended, as the throttles measure it, with the throttle that was in force.</summary>
     internal ThrottleMeasurement SyncPeriodMeasurement(in ConvergenceSnapshot snapshot)
@@ -153,9 +161,12 @@ internal sealed partial class SourceSession
         using var liveRates = new Timer(_ => RefreshPassRates(started, bytesBefore, pagesBefore), null, RateRefresh, RateRefresh);
         var writer = new PassWriter(Pass, channels, channelCount);
         var encoder = PrepareEncoder();
-        encoder.BeginPass(writer, encoding, populated);
+        // Each XBZRLE worker starts its batches on another channel, so that the pass's first frames spread out.
         long remaining = dirty!.Count();
+        encoder.BeginPass(writer, encoding, populated, t => new PassWriter(Pass, channels, channelCount, firstChannel: t + 1), cancel.Token, remaining);
+        var linkBefore = LinkFigures();
         long done = 0;
+        long encodeStarted = Stopwatch.GetTimestamp();
         foreach (var page in dirty.SetPages())
         {
             encoder.Encode(page);
@@ -166,6 +177,8 @@ internal sealed partial class SourceSession
             }
         }
         encoder.EndPass();
+        // The thread-time encoding took: the workers' own, or this thread's minus its waits for the channels.
+        long encodeTicks = encoder.WorkerEncodeTicks ?? Stopwatch.GetTimestamp() - encodeStarted - writer.SendTicks;
         var records = writer.Finish();
         dirty.ClearAll();
         counters.Remaining(0);
@@ -183,7 +196,8 @@ internal sealed partial class SourceSession
         long bytes = channels.Sum(c => c.Connection.BytesWritten) - bytesBefore;
         estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
         lastPassSent = new PassSent(Pass, final, (long)Stopwatch.GetElapsedTime(startedAt, started).TotalMilliseconds, elapsed, bytes,
-            PageKinds.Of(counters) - kindsBefore, encoding);
+            PageKinds.Of(counters) - kindsBefore, encoding,
+            new EncodingFigures(encoder.XbzrleThreads, Stopwatch.GetElapsedTime(0, Math.Max(encodeTicks, 0)).TotalSeconds, LinkBytesPerSecond(linkBefore)));
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
         AfterPass();
@@ -224,6 +238,9 @@ internal sealed partial class SourceSession
             Converging = synced is { } c ? ConvergencePolicy.IsConverging(c) : null,
             ThrottlePercent = throttle.MaxPercent is null ? null : throttle.PerVcpu,
             XbzrleCacheBytes = sent.Encoding.Xbzrle ? sent.Encoding.XbzrleCacheBytes : 0,
+            XbzrleThreads = sent.Figures.Threads,
+            EncodeBytesPerThreadSecond = sent.Figures.EncodeSeconds > 0 ? sent.WireBytes / sent.Figures.EncodeSeconds : null,
+            LinkBytesPerSecond = sent.Figures.LinkBytesPerSecond,
             CompressMethod = sent.Encoding.Compress ? sent.Encoding.CompressMethod : null,
         };
     }
@@ -240,7 +257,38 @@ internal sealed partial class SourceSession
     }
 
     /// <summary>What <see cref="SendPass"/> measured, until the sync after it completes the report.</summary>
-    private readonly record struct PassSent(uint Pass, bool Final, long StartMs, TimeSpan Elapsed, long WireBytes, PageKinds Kinds, EncoderSettings Encoding);
+    private readonly record struct PassSent(uint Pass, bool Final, long StartMs, TimeSpan Elapsed, long WireBytes, PageKinds Kinds, EncoderSettings Encoding,
+        EncodingFigures Figures);
+
+    /// <summary>What encoding a pass cost and what the link carried: the XBZRLE thread decision's inputs.</summary>
+    /// <param name="Threads">Threads that encoded XBZRLE (0: XBZRLE was off).</param>
+    /// <param name="EncodeSeconds">Thread-seconds spent encoding, waits for the channels excluded.</param>
+    /// <param name="LinkBytesPerSecond">What the channels carried while they were writing (not waiting for frames); null when they wrote nothing.</param>
+    private readonly record struct EncodingFigures(int Threads, double EncodeSeconds, double? LinkBytesPerSecond);
+
+    /// <summary>Per channel: bytes written so far and the writer's busy time.</summary>
+    private (long Bytes, long BusyTicks)[] LinkFigures()
+    {
+        lock (gate) return channels.Select(c => (c.Connection.BytesWritten, c.BusyTicks)).ToArray();
+    }
+
+    /// <summary>
+    /// The rate the link carried while busy since <paramref name="before"/>: the channels write in parallel, so their
+    /// rates (bytes over each one's busy time) add up. Null when nothing was written.
+    /// </summary>
+    private double? LinkBytesPerSecond((long Bytes, long BusyTicks)[] before)
+    {
+        var now = LinkFigures();
+        double rate = 0;
+        for (int c = 0; c < now.Length; c++)
+        {
+            var (bytes0, busy0) = c < before.Length ? before[c] : (0, 0);
+            long bytes = now[c].Bytes - bytes0;
+            double busy = Stopwatch.GetElapsedTime(0, now[c].BusyTicks - busy0).TotalSeconds;
+            if (bytes > 0 && busy > 0) rate += bytes / busy;
+        }
+        return rate > 0 ? rate : null;
+    }
 
     /// <summary>How often mbps and pages-per-second are refreshed during a pass.</summary>
     private static readonly TimeSpan RateRefresh = TimeSpan.FromMilliseconds(100);
