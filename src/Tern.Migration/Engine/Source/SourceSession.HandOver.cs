@@ -18,6 +18,9 @@ internal sealed partial class SourceSession
         lock (commitGate) handOver.CompleteSent();
     }
 
+    /// <summary>The guest is stopped: what is left goes at link speed, not at max-bandwidth (see <see cref="BandwidthLimiter.Lift"/>).</summary>
+    internal void LiftBandwidthLimit() => limiter.Lift();
+
     internal Task<ReadyMessage> ReadyTask => ready.Task;
     internal Task<ResumedMessage> ResumedTask => resumed.Task;
 

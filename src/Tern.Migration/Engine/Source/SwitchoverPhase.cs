@@ -49,6 +49,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
         machine.Pause();
+        s.LiftBandwidthLimit();
         timeline.Mark(SwitchoverStep.Pause);
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
 
