@@ -103,8 +103,20 @@ internal sealed class ChannelWriter : IDisposable
     /// <summary>Stops taking frames and waits for the writer thread; false if it is stuck in a write.</summary>
     public bool Stop(TimeSpan timeout)
     {
-        if (!queue.IsAddingCompleted) queue.CompleteAdding();
+        StopTaking();
         return thread.Join(timeout);
+    }
+
+    /// <summary>
+    /// Stops taking frames without waiting: the writer thread ends once it has written what is queued (a later
+    /// <see cref="Send"/> throws). <see cref="Stop"/> then only has to wait for that.
+    /// </summary>
+    public void StopTaking()
+    {
+        lock (queue)
+        {
+            if (!queue.IsAddingCompleted) queue.CompleteAdding();
+        }
     }
 
     public void Dispose()

@@ -41,6 +41,9 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
             ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)
             : -1;
         s.RecordDowntime((long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds, guestDowntimeMs);
+        // Turning dirty logging off can take milliseconds on KVM and is of no use to a stopped guest: done here, after
+        // the stop, rather than inside it. (A switchover that fails resumes the guest and stops tracking then.)
+        s.StopTracking();
         return null;
     }
 }
