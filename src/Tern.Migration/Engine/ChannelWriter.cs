@@ -108,6 +108,13 @@ internal sealed class ChannelWriter : IDisposable
     }
 
     /// <summary>
+    /// Whether this writer can never write again: it takes no more frames (<see cref="StopTaking"/>) and everything it
+    /// was given has been written and flushed. Its thread may not have ended yet, but it has nothing left to do, so
+    /// another thread may write to the connection.
+    /// </summary>
+    public bool Finished => queue.IsAddingCompleted && idle.IsSet && Volatile.Read(ref pending) == 0;
+
+    /// <summary>
     /// Stops taking frames without waiting: the writer thread ends once it has written what is queued (a later
     /// <see cref="Send"/> throws). <see cref="Stop"/> then only has to wait for that.
     /// </summary>
