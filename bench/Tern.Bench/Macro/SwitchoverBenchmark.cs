@@ -41,13 +41,14 @@ public static class SwitchoverBenchmark
         {
             foreach (var scenario in scenarios)
             {
-                var info = MigrateOnce(scenario, options.EngineLog);
+                var (info, backlog) = MigrateOnce(scenario, options.EngineLog);
                 var timeline = info.Switchover ?? [];
                 foreach (var step in timeline) perStep[scenario.Name][step.Step].Add(step.Ms);
                 downtime[scenario.Name].Add(info.DowntimeMs ?? double.NaN);
                 guestSeen[scenario.Name].Add(info.GuestDowntimeMs ?? double.NaN);
                 total[scenario.Name].Add(info.TotalTimeMs ?? double.NaN);
-                output.WriteLine($"  round {round + 1}, {scenario.Name}: downtime {info.DowntimeMs} ms, guest saw {info.GuestDowntimeMs} ms, total {info.TotalTimeMs} ms; " +
+                output.WriteLine($"  round {round + 1}, {scenario.Name}: downtime {info.DowntimeMs} ms, guest saw {info.GuestDowntimeMs} ms, total {info.TotalTimeMs} ms, " +
+                    $"{(info.Ram?.DowntimeBytes ?? 0) / 1e6:0.00} MB sent in the stop, {backlog / 1e6:0.00} MB not yet read by the destination at the pause; " +
                     string.Join(", ", timeline.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Step.ToQapi()} {s.Ms:0.00}"))));
             }
         }
@@ -66,7 +67,7 @@ public static class SwitchoverBenchmark
         output.WriteLine(table);
     }
 
-    private static MigrationInfo MigrateOnce(Scenario scenario, Action<string>? log)
+    private static (MigrationInfo Info, long BacklogAtPause) MigrateOnce(Scenario scenario, Action<string>? log)
     {
         var backend = MachineBackendChoice.KvmLog;
         using var guest = new LiveGuest(backend, scenario.Workload, Memory, 1);
@@ -75,6 +76,7 @@ public static class SwitchoverBenchmark
         Thread.Sleep(scenario.WarmUp);
         migration.Settings.SetParameters(new MigrationParameters { MaxBandwidth = scenario.BandwidthBytesPerSecond });
         if (scenario.Xbzrle) migration.Settings.SetCapability(MigrationCapability.Xbzrle, true);
-        return migration.Run(TimeSpan.FromMinutes(3)).Info;
+        var result = migration.Run(TimeSpan.FromMinutes(3));
+        return (result.Info, result.BacklogAtPauseBytes);
     }
 }
