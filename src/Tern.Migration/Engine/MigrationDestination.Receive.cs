@@ -62,6 +62,7 @@ public sealed partial class MigrationDestination
             state = DestinationState.Receiving;
             channelsAllowed = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
         }
+        HandOverWarmUp.StartForDestination(machine.GetType());
         int channels = channelsAllowed;
         var payloadWriter = new PayloadWriter();
         new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);

@@ -19,6 +19,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var s = Session;
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
+        HandOverWarmUp.WaitForSource(TimeSpan.FromSeconds(1));
         s.Raise(new MigrationSwitchoverStarted());
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         s.Counters.GuestPaused = true;
