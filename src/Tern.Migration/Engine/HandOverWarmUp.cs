@@ -48,7 +48,7 @@ internal static class HandOverWarmUp
     /// Before the pause: lets the source's warm-up finish (at most <paramref name="patience"/>), so that it neither
     /// leaves code to compile in the stop nor competes with the stop for the CPU. The guest still runs meanwhile.
     /// </summary>
-    public static void WaitForSource(TimeSpan patience) => sourceWarm.Wait(patience);
+    public static void WaitForSource(TimeSpan patience) => ((IAsyncResult)sourceWarm).AsyncWaitHandle.WaitOne(patience);
 
     /// <summary>On the destination, once its machine exists: also that machine's Resume (it runs first in the stop).</summary>
     public static void StartForDestination(Type machineType)
@@ -70,9 +70,10 @@ internal static class HandOverWarmUp
                 {
                     RuntimeHelpers.PrepareMethod(method.MethodHandle);
                 }
-                catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException or BadImageFormatException)
+                catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    // Only a warm-up: a method that cannot be compiled ahead is compiled at its first call, as without it.
+                    // Only a warm-up, never a reason to fail a migration: a method that cannot be compiled ahead is
+                    // compiled at its first call, as without it.
                 }
             }
         }
