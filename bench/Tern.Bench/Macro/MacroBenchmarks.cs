@@ -16,13 +16,12 @@ public static class MacroBenchmarks
           convergence                                 a guest that outruns a 100 MiB/s link under each convergence method (KVM)
           qemu                                        the same exported guest under QEMU and under Tern, not migrating (issue 12)
           wire [--content mixed]                      a filled, resting guest migrated at link speed: 1 and 2 channels next to loopback, CPU and faults per step (issue 12)
-          switchover [--only idle|stride|XBZRLE|seq]  the switchover step by step (x-switchover) on KVM: idle and dirtying guests (issue 12)
           macro-help                                  this text
         Options: --repeat N (default 3; rounds for xbzrle, at least 20), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
-    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire", "switchover"];
+    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire"];
 
     public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
 
@@ -91,9 +90,6 @@ public static class MacroBenchmarks
                 return 0;
             case "wire":
                 WireBenchmark.Run(options, output);
-                return 0;
-            case "switchover":
-                SwitchoverBenchmark.Run(options, output);
                 return 0;
             default:
                 output.WriteLine(Usage);
