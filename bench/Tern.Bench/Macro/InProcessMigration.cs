@@ -11,7 +11,8 @@ namespace Tern.Bench.Macro;
 /// <param name="Info">The source's final <c>query-migrate</c>.</param>
 /// <param name="Wall">From starting the source to the destination finishing.</param>
 /// <param name="LivePasses">Passes sent while the guest ran (the stop-and-copy pass comes after them).</param>
-public sealed record MigrationResult(MigrationInfo Info, TimeSpan Wall, long LivePasses);
+/// <param name="BacklogAtPauseBytes">Bytes the source had sent and the destination not yet read when the switchover began (-1: no switchover).</param>
+public sealed record MigrationResult(MigrationInfo Info, TimeSpan Wall, long LivePasses, long BacklogAtPauseBytes = -1);
 
 /// <summary>
 /// A source and a destination in this process over real loopback TCP, as the engine tests and `tern run
@@ -62,9 +63,14 @@ public sealed class InProcessMigration : IDisposable
         using var migration = new MigrationSource(source, Settings);
         prepare?.Invoke(migration);
         long livePasses = 0;
+        long backlog = -1;
         migration.Event += e =>
         {
             if (e is MigrationPassStarted p) Interlocked.Exchange(ref livePasses, p.Pass);
+            // Raised on the migration thread just before the pause: what the destination still has to read then is
+            // work the stop will include.
+            if (e is MigrationSwitchoverStarted)
+                Interlocked.Exchange(ref backlog, (migration.Info().Ram?.Transferred ?? 0) - (destination.Info().Ram?.Transferred ?? 0));
             if (e is MigrationLog l) log?.Invoke("    src: " + l.Text);
         };
         long started = Stopwatch.GetTimestamp();
@@ -75,7 +81,7 @@ public sealed class InProcessMigration : IDisposable
             throw new TimeoutException($"the migration did not finish within {timeout.TotalSeconds:0} s (status {migration.Status})");
         }
         var wall = Stopwatch.GetElapsedTime(started);
-        return new MigrationResult(migration.Info(), wall, Interlocked.Read(ref livePasses));
+        return new MigrationResult(migration.Info(), wall, Interlocked.Read(ref livePasses), Interlocked.Read(ref backlog));
     }
 
     public void Dispose()

@@ -128,8 +128,27 @@ internal sealed class ChannelWriter : IDisposable
     /// <summary>Stops taking frames and waits for the writer thread; false if it is stuck in a write.</summary>
     public bool Stop(TimeSpan timeout)
     {
-        if (!queue.IsAddingCompleted) queue.CompleteAdding();
+        StopTaking();
         return thread.Join(timeout);
+    }
+
+    /// <summary>
+    /// Whether this writer can never write again: it takes no more frames (<see cref="StopTaking"/>) and everything it
+    /// was given has been written and flushed. Its thread may not have ended yet, but it has nothing left to do, so
+    /// another thread may write to the connection.
+    /// </summary>
+    public bool Finished => queue.IsAddingCompleted && idle.IsSet && Volatile.Read(ref pending) == 0;
+
+    /// <summary>
+    /// Stops taking frames without waiting: the writer thread ends once it has written what is queued (a later
+    /// <see cref="Send"/> throws). <see cref="Stop"/> then only has to wait for that.
+    /// </summary>
+    public void StopTaking()
+    {
+        lock (queue)
+        {
+            if (!queue.IsAddingCompleted) queue.CompleteAdding();
+        }
     }
 
     public void Dispose()

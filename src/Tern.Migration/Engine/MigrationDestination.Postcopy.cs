@@ -86,7 +86,7 @@ public sealed partial class MigrationDestination
         Machine = machine;
         SetStatus(MigrationStatus.PostcopyActive);
         Event?.Invoke(new MigrationGuestResumed(machine!));
-        SendResumed(main, Tern.Machine.HeartbeatMonitor.NowUnixNanoseconds());
+        SendResumed(main, Tern.Machine.HeartbeatMonitor.NowUnixNanoseconds(), System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>Every page has arrived: RAM is plain memory again; tell the source and finish.</summary>

@@ -62,6 +62,7 @@ public sealed partial class MigrationDestination
             state = DestinationState.Receiving;
             channelsAllowed = Math.Clamp(h.Channels, 1, ProtocolConstants.MaxChannels);
         }
+        HandOverWarmUp.StartForDestination(machine.GetType());
         int channels = channelsAllowed;
         var payloadWriter = new PayloadWriter();
         new WelcomeMessage(version, negotiated, channels).Write(payloadWriter);
@@ -267,15 +268,20 @@ public sealed partial class MigrationDestination
     {
         long resumedAt = HeartbeatMonitor.NowUnixNanoseconds();
         machine!.Resume();
+        long running = Stopwatch.GetTimestamp();
         lock (gate) state = DestinationState.Completed;
         Machine = machine;
         Event?.Invoke(new MigrationGuestResumed(machine));
-        SendResumed(main, resumedAt);
+        SendResumed(main, resumedAt, running);
         Finish(MigrationStatus.Completed, null);
     }
 
-    /// <summary>Resumed, once the guest's first heartbeat here is seen (or after a second), so the source can report the downtime the guest saw.</summary>
-    private void SendResumed(FrameConnection main, long resumedAt)
+    /// <summary>
+    /// Resumed, once the guest's first heartbeat here is seen (or after a second), so the source can report the
+    /// downtime the guest saw; with the time held back since the guest ran (<paramref name="running"/>, a Stopwatch
+    /// timestamp), which the source leaves out of the downtime.
+    /// </summary>
+    private void SendResumed(FrameConnection main, long resumedAt, long running)
     {
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         long firstBeat;
@@ -283,7 +289,8 @@ public sealed partial class MigrationDestination
         try
         {
             var payload = new PayloadWriter();
-            new ResumedMessage(resumedAt, firstBeat).Write(payload);
+            long heldNs = (long)(Stopwatch.GetElapsedTime(running).TotalMilliseconds * 1_000_000);
+            new ResumedMessage(resumedAt, firstBeat, heldNs).Write(payload);
             main.Write(MessageType.Resumed, payload);
             main.Flush();
         }

@@ -152,15 +152,21 @@ public sealed record ReadyMessage(bool HasDigest, ulong Digest, ulong PagesCompa
     }
 }
 
-/// <summary>D→S: the VM runs on the destination since <see cref="ResumedUnixNs"/>; its first heartbeat came at <see cref="FirstHeartbeatUnixNs"/> (0: none yet).</summary>
-public sealed record ResumedMessage(long ResumedUnixNs, long FirstHeartbeatUnixNs)
+/// <summary>
+/// D→S: the VM runs on the destination since <see cref="ResumedUnixNs"/>; its first heartbeat came at
+/// <see cref="FirstHeartbeatUnixNs"/> (0: none yet). <see cref="HeldNs"/>: how long the destination held this message
+/// back after the guest was running (waiting for that heartbeat), on its own monotonic clock: the guest was not
+/// stopped then, so the source takes it out of the downtime it measures.
+/// </summary>
+public sealed record ResumedMessage(long ResumedUnixNs, long FirstHeartbeatUnixNs, long HeldNs = 0)
 {
-    public void Write(PayloadWriter w) { w.I64(ResumedUnixNs); w.I64(FirstHeartbeatUnixNs); }
+    public void Write(PayloadWriter w) { w.I64(ResumedUnixNs); w.I64(FirstHeartbeatUnixNs); w.I64(HeldNs); }
 
     public static ResumedMessage Read(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(MessageType.Resumed, payload);
-        var m = new ResumedMessage(r.I64(), r.I64());
+        var m = new ResumedMessage(r.I64(), r.I64(), r.I64());
+        if (m.HeldNs < 0) throw new ProtocolException($"Resumed says the destination held it back for {m.HeldNs} ns (negative)");
         r.End();
         return m;
     }

@@ -27,6 +27,8 @@ public sealed class CommitLostTests
         Assert.Equal(MigrationOutcome.HandOverUncertain, source.Outcome);
         Assert.Contains("both sides are paused", s.SourceError(source));
         Assert.Equal(MachineRunState.Paused, s.Migration.Source.State);
+        // Tracking stops after the stop now, not inside it: a source left paused must not track if the operator resumes it.
+        Assert.False(s.Migration.Source.DirtyTracker.IsTracking, "the source still tracks dirty pages");
 
         Assert.Equal(DestinationState.HandOverUncertain, s.Migration.Destination.State);
         Assert.Contains("holds a complete, paused copy", s.DestinationError);

@@ -154,6 +154,28 @@ public sealed class DefaultPassPlannerTests
     }
 
     [Fact]
+    public void The_final_pass_keeps_the_xbzrle_cache_as_it_is_and_makes_none()
+    {
+        // The guest is stopped: a cache made or resized now would start empty, every page would miss and go whole
+        // after being copied into it. So the working set measured at the last sync changes nothing.
+        var planner = new DefaultPassPlanner();
+        MigrationCapability[] xbzrle = [MigrationCapability.Xbzrle];
+        var noCacheYet = After(Pass(2, 4096), on: xbzrle) with { Final = true, WorkingSetPages = 4096, XbzrleCacheBytes = 0 };
+        var plain = planner.Plan(noCacheYet).Encoding;
+        Assert.False(plain.Xbzrle);
+        Assert.Equal(0UL, plain.XbzrleCacheBytes);
+
+        var warm = After(Pass(3, 4096), on: xbzrle) with { Final = true, WorkingSetPages = 16384, XbzrleCacheBytes = 24 * MiB };
+        var kept = planner.Plan(warm).Encoding;
+        Assert.True(kept.Xbzrle);
+        Assert.Equal(24 * MiB, kept.XbzrleCacheBytes); // not refitted to the 64 MiB working set
+        Assert.Null(kept.XbzrleCacheReason);
+
+        var bySize = After(Pass(3, 4096), new MigrationParameters { XbzrleCacheSize = 64 * MiB }, on: xbzrle) with { Final = true, XbzrleCacheBytes = 0 };
+        Assert.False(planner.Plan(bySize).Encoding.Xbzrle); // even a size set by hand is not filled during the stop
+    }
+
+    [Fact]
     public void The_throttle_is_the_chosen_controllers_and_none_without_auto_converge()
     {
         // Two vCPUs dirtying 150 MiB/s between them on a 100 MiB/s link: the computed throttle slows them.

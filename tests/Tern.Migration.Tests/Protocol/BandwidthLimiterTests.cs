@@ -37,6 +37,18 @@ public sealed class BandwidthLimiterTests
     }
 
     [Fact]
+    public void A_lifted_limit_lets_everything_through_and_stays_lifted_when_the_rate_changes()
+    {
+        // 1 KiB/s: 64 GiB would take two years. Lifted (the switchover), the tokens no longer matter, nor a new rate.
+        var limiter = new BandwidthLimiter(1 << 10);
+        limiter.Lift();
+        limiter.BytesPerSecond = 2 << 10;
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Send(limiter, 64L << 30, giveUp.Token);
+        Assert.True(limiter.IsLifted);
+    }
+
+    [Fact]
     public void Raising_the_limit_releases_a_waiting_sender()
     {
         var limiter = new BandwidthLimiter(1 << 10); // 1 KiB/s: 4 MiB would take over an hour

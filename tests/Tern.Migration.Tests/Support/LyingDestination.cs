@@ -95,6 +95,12 @@ internal sealed class LyingDestination : IDisposable
 
     public bool GotCommit { get { lock (received) return received.Contains(MessageType.Commit); } }
 
+    /// <summary>
+    /// Honest but slow after Commit: waits this long before Resumed and says so in it (as a real destination holds
+    /// Resumed back until the guest's first heartbeat, with the guest running). Zero: Resumed at once.
+    /// </summary>
+    public TimeSpan ResumedHeldBack { get; init; }
+
     public override string ToString() => atFrame is { } n ? $"{lie} at frame {n}" : $"{lie} at {at}";
 
     private void Serve()
@@ -147,6 +153,12 @@ internal sealed class LyingDestination : IDisposable
                 if (lied && lie == Lie.Silence) continue;
                 // Honest otherwise.
                 if (type == MessageType.Complete) Reply([ReadyFrame]);
+                else if (type == MessageType.Commit && ResumedHeldBack > TimeSpan.Zero)
+                {
+                    Thread.Sleep(ResumedHeldBack);
+                    long heldNs = ResumedHeldBack.Ticks * 100;
+                    Reply([(MessageType.Resumed, w => new ResumedMessage(HeartbeatNow(), 0, heldNs).Write(w))]);
+                }
                 else if (type == MessageType.Commit) Reply([ResumedFrame]);
             }
         }

@@ -35,12 +35,19 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
             }
         }
 
-        timeline.Mark(SwitchoverStep.Resumed);
+        // The destination held Resumed back until the guest's first heartbeat there; the guest ran meanwhile, so
+        // that wait is no part of the stop (it only lets the guest-seen downtime below be measured).
+        var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
+        long stoppedMs = (long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt) - held).TotalMilliseconds);
+        timeline.Mark(SwitchoverStep.Resumed, held);
         s.Log($"switchover: {timeline}");
         long guestDowntimeMs = done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0
             ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)
             : -1;
-        s.RecordDowntime((long)Stopwatch.GetElapsedTime(pausedAt).TotalMilliseconds, guestDowntimeMs);
+        s.RecordDowntime(stoppedMs, guestDowntimeMs);
+        // Turning dirty logging off can take milliseconds on KVM and is of no use to a stopped guest: done here, after
+        // the stop, rather than inside it. (A switchover that fails resumes the guest and stops tracking then.)
+        s.StopTracking();
         return null;
     }
 }

@@ -10,6 +10,7 @@ internal sealed class SetupPhase(SourceSession session, IMigrationTransport dest
     public override SourcePhase? Run()
     {
         Session.Setup(destination);
+        HandOverWarmUp.StartForSource();
         lock (Session.Gate) Session.SetupMs = (long)Stopwatch.GetElapsedTime(Session.StartedAt).TotalMilliseconds;
         // A cancel during the setup already moved the status on: losing this transition is how the phase learns it,
         // and the token stops the first pass at once.

@@ -18,6 +18,9 @@ internal sealed partial class SourceSession
         lock (commitGate) handOver.CompleteSent();
     }
 
+    /// <summary>The guest is stopped: what is left goes at link speed, not at max-bandwidth (see <see cref="BandwidthLimiter.Lift"/>).</summary>
+    internal void LiftBandwidthLimit() => limiter.Lift();
+
     internal Task<ReadyMessage> ReadyTask => ready.Task;
     internal Task<ResumedMessage> ResumedTask => resumed.Task;
 
@@ -30,9 +33,10 @@ internal sealed partial class SourceSession
     /// </summary>
     internal void Commit()
     {
-        // Every earlier frame was handed to the kernel (WaitUntilSent before Ready): stop the writer so nothing else
-        // can interleave with Commit on the main connection.
-        if (!channels[0].Stop(TimeSpan.FromSeconds(2)))
+        // Every earlier frame was handed to the kernel (WaitUntilSent before Ready) and the writer stopped taking
+        // frames then: nothing else can interleave with Commit on the main connection. Only if that is not so, wait
+        // for its thread (waking it costs a scheduling round inside the stop on a busy host).
+        if (!channels[0].Finished && !channels[0].Stop(TimeSpan.FromSeconds(2)))
             throw new IOException("the main connection's writer is stuck; not committing the hand-over");
         lock (commitGate)
         {

@@ -166,11 +166,14 @@ internal sealed partial class SourceSession : IDisposable
         }
         catch (HandOverUncertainException e)
         {
-            // The commit may have reached the destination: running the guest here could run it twice.
+            // The commit may have reached the destination: running the guest here could run it twice. The operator
+            // may still `cont` it here, and then it must not run under dirty tracking.
+            StopTracking();
             Finish(MigrationStatus.Failed, e.Message, MigrationOutcome.HandOverUncertain);
         }
         catch (Exception e) when (Volatile.Read(ref commitWritten))
         {
+            StopTracking();
             // Only the waits after Commit throw HandOverUncertainException; anything else thrown that late must not
             // resume the guest here either.
             Finish(MigrationStatus.Failed, $"the hand-over was committed and then failed ({Describe(e)}): both sides are paused; " +
@@ -195,7 +198,7 @@ internal sealed partial class SourceSession : IDisposable
     }
 
     /// <summary>Dirty tracking slows the guest (every first write after a sync faults): stop it once it is of no use.</summary>
-    private void StopTracking()
+    internal void StopTracking()
     {
         try
         {

@@ -19,6 +19,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var s = Session;
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
+        HandOverWarmUp.WaitForSource(TimeSpan.FromSeconds(1));
         s.Raise(new MigrationSwitchoverStarted());
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         s.Counters.GuestPaused = true;
@@ -49,6 +50,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
         machine.Pause();
+        s.LiftBandwidthLimit();
         timeline.Mark(SwitchoverStep.Pause);
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
 
@@ -58,6 +60,9 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         // The guest is paused and nothing else writes its RAM here, so the digest is taken on the other core while
         // the last pages go out, instead of adding all of its time to the downtime after them.
         var digesting = verify ? Task.Run(() => RamDigests.Compute(machine.Memory).Digest) : null;
+        // Likewise the device state: the vCPUs are stopped, so their state is final now. Captured on their own threads
+        // while this one syncs and sends the last pages, it is ready when they have gone instead of starting then.
+        var capturing = Task.Run(machine.SaveState);
         try
         {
             if (!finalPassStarted)
@@ -74,17 +79,17 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
             s.SendPass(final: true, plan.Encoding);
             timeline.Mark(SwitchoverStep.FinalPass);
             s.RecordPass(s.PassReportOf(null), "complete", plan.Reason);
-            tracker.Stop();
 
             s.SwitchoverStep = "sending the device state";
-            s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
+            s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, capturing.GetAwaiter().GetResult()));
             timeline.Mark(SwitchoverStep.DeviceState);
         }
         finally
         {
             // Also when the last pages failed to go out: the guest then resumes here, and no hash may still be
-            // reading its RAM (nor a disposed machine's unmapped RAM).
+            // reading its RAM (nor a disposed machine's unmapped RAM), nor a capture still reading its vCPUs.
             digesting?.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
+            capturing.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
         }
         ulong digest = digesting?.GetAwaiter().GetResult() ?? 0;
         if (verify) timeline.Mark(SwitchoverStep.Digest);
@@ -106,6 +111,9 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         s.SwitchoverStep = "sending Complete";
         s.MainChannel.Send(MessageType.Complete, payload);
         s.WaitUntilAllSent();
+        // Nothing but Commit (or an Error) goes on the main connection after Complete: its writer thread can end now,
+        // while Complete and Ready cross the link, rather than at the commit, inside the stop.
+        s.MainChannel.StopTaking();
 
         timeline.Mark(SwitchoverStep.Sent);
         s.SwitchoverStep = "waiting for the destination's Ready";

@@ -14,10 +14,17 @@ internal sealed class SwitchoverTimeline(long start)
     private long last = start;
 
     /// <summary>Marks the end of <paramref name="step"/>.</summary>
-    public void Mark(SwitchoverStep step)
+    public void Mark(SwitchoverStep step) => Mark(step, TimeSpan.Zero);
+
+    /// <summary>
+    /// Marks the end of <paramref name="step"/>, less <paramref name="notStopped"/> of it during which the guest was
+    /// already running again (the destination held Resumed back): the steps add up to the stop, not to the wait.
+    /// </summary>
+    public void Mark(SwitchoverStep step, TimeSpan notStopped)
     {
         long now = Stopwatch.GetTimestamp();
-        var time = new SwitchoverStepTime(step, Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+        var elapsed = Stopwatch.GetElapsedTime(last, now);
+        var time = new SwitchoverStepTime(step, Math.Max(0, (elapsed - notStopped).TotalMilliseconds));
         last = now;
         lock (steps) steps.Add(time);
     }
