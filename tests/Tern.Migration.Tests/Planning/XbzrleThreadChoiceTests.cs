@@ -80,7 +80,8 @@ public sealed class XbzrleThreadChoiceTests
 
         Assert.Equal(1, planner.Plan(After(plain, MigrationCapability.Xbzrle)).Encoding.XbzrleThreads);
         // The final pass is planned without a latest report: the last XBZRLE pass in the history decides.
-        var final = After(plain, MigrationCapability.Xbzrle) with { Latest = null, Final = true, History = [slow, plain] };
+        // (The final pass keeps the cache the live passes made, so it has one.)
+        var final = After(plain, MigrationCapability.Xbzrle) with { Latest = null, Final = true, History = [slow, plain], XbzrleCacheBytes = 64 << 20 };
         Assert.Equal(3, planner.Plan(final).Encoding.XbzrleThreads);
         var compressed = planner.Plan(After(slow, MigrationCapability.Xbzrle, MigrationCapability.Compress)).Encoding;
         Assert.Equal((1, "compression is on: XBZRLE runs on the migration thread"), (compressed.XbzrleThreads, compressed.XbzrleThreadsReason));
