@@ -58,6 +58,16 @@ public sealed class MigrationSource : IDisposable
     /// </summary>
     public void StartPostcopy() => session.RequestPostcopy();
 
+    /// <summary>
+    /// <c>migrate</c> with <c>resume: true</c>: a paused post-copy migration reconnects to <paramref name="destination"/>
+    /// (where <c>migrate-recover</c> listens). Throws <see cref="InvalidOperationException"/> naming why not (not paused,
+    /// a resume already under way).
+    /// </summary>
+    public void ResumePostcopy(IMigrationTransport destination) => session.ResumePostcopy(destination);
+
+    /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose (it pauses).</summary>
+    public void PausePostcopy() => session.RequestPause();
+
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
     public Task RunAsync(MigrationUri destination) => RunAsync(destination.CreateTransport());
 
