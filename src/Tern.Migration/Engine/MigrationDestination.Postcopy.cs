@@ -200,6 +200,7 @@ public sealed partial class MigrationDestination
         DestinationConnections current;
         lock (gate)
         {
+            if (state == DestinationState.Completed) return; // every page is here: the source closing its lanes is the end
             if (!GuestRunsHere(state))
             {
                 current = null!;

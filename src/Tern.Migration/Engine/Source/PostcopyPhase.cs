@@ -37,7 +37,7 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
             using (var deadline = s.StartSwitchoverDeadline(pausedAt))
             {
                 left = SendSwitch(timeline);
-                lane = new UrgentPageLane(laneConnection, machine.Memory, left, s.Counters, s.Fail);
+                lane = new UrgentPageLane(laneConnection, machine.Memory, left, s.Counters, s.UrgentLaneFailed);
                 lane.Start();
                 s.SwitchoverStep = "waiting for the destination's Ready (post-copy)";
                 s.Await(s.ReadyTask, "the destination to confirm it is ready to run the guest in post-copy");
@@ -175,8 +175,33 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
         }
         catch (Exception e) when (e is not PostcopyLinkBrokenException && !s.Cancellation.IsCancellationRequested)
         {
+            // The destination closes every connection once it holds every page: a write may meet that close first.
+            if (link.Reason is null && WaitDone(link))
+            {
+                try
+                {
+                    s.VerifyPostcopy(link.Done.Result);
+                }
+                catch (VerificationFailedException v)
+                {
+                    throw new HandOverUncertainException(v.Message, v);
+                }
+                return;
+            }
             link.Break($"the main connection failed ({SourceSession.Describe(e)})");
             throw new PostcopyLinkBrokenException(link.Reason!);
+        }
+    }
+
+    private static bool WaitDone(PostcopyLink link)
+    {
+        try
+        {
+            return link.Done.Wait(SourceSession.DoneGrace);
+        }
+        catch (AggregateException)
+        {
+            return false;
         }
     }
 }

@@ -140,6 +140,31 @@ internal sealed partial class SourceSession
         }
     }
 
+    /// <summary>
+    /// How long a broken connection waits for the destination's PostcopyDone before it counts as a break: a destination
+    /// that holds every page sends PostcopyDone and closes every connection, and the urgent lane (or a background write)
+    /// may see that close before the return path has read the PostcopyDone ahead of it.
+    /// </summary>
+    internal static readonly TimeSpan DoneGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>The urgent lane failed: before the resume the migration fails; after it, the link breaks unless the destination is done.</summary>
+    internal void UrgentLaneFailed(Exception e)
+    {
+        if (!LinkOwnsFailures)
+        {
+            Fail(e);
+            return;
+        }
+        PostcopyLink? link;
+        lock (linkGate) link = postcopyLink;
+        var done = link?.Done ?? PostcopyDoneTask;
+        _ = done.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+            .WaitAsync(DoneGrace).ContinueWith(_ =>
+            {
+                if (!done.IsCompletedSuccessfully) BreakPostcopyLink(e.Message);
+            }, TaskScheduler.Default);
+    }
+
     /// <summary>The link post-copy runs on from now on (a break reported before it was taken breaks it at once).</summary>
     internal void UsePostcopyLink(PostcopyLink link)
     {
