@@ -87,7 +87,11 @@ public sealed partial class MigrationDestination
         SetStatus(MigrationStatus.PostcopyActive);
         Event?.Invoke(new MigrationGuestResumed(machine!));
         SendResumed(main, Tern.Machine.HeartbeatMonitor.NowUnixNanoseconds());
+        Volatile.Write(ref resumedSent, true);
     }
+
+    /// <summary>The source has been told the guest runs here (Resumed): from then on it pauses too when the link breaks.</summary>
+    private bool resumedSent;
 
     /// <summary>Every page has arrived: RAM is plain memory again; tell the source and finish.</summary>
     private void FinishPostcopy(FrameConnection main)
@@ -223,6 +227,8 @@ public sealed partial class MigrationDestination
         {
             if (state != DestinationState.PostcopyActive)
                 throw new InvalidOperationException($"migrate-pause pauses an active post-copy migration, and the incoming one is {status.ToQapi()}");
+            if (!Volatile.Read(ref resumedSent))
+                throw new InvalidOperationException("post-copy is still starting (the source has not yet been told that the guest resumed here): try again in a moment");
         }
         BreakPostcopyLink("migrate-pause on the destination", new IOException("paused by the operator"));
     }
