@@ -3,6 +3,7 @@ using Tern.Migration.Api;
 using Tern.Migration.Engine;
 using Tern.Migration.Protocol;
 using Tern.Migration.Tests.Support;
+using Tern.Migration.Transport;
 using static Tern.Migration.Tests.Postcopy.PostcopyRecoverySupport;
 
 namespace Tern.Migration.Tests.Postcopy;
@@ -62,6 +63,46 @@ public sealed class PostcopyRecoveryTests
         var post = m.Destination.Info().Postcopy!;
         Assert.Equal(0, post.MissingPages);
         Assert.Equal(1, post.Recoveries);
+        PostcopyRun.VerifyDestination(m, workload);
+    }
+
+    /// <summary>
+    /// The urgent lane stalls (its writes stop, as a peer that stopped reading) with page requests outstanding, and the
+    /// operator pauses the migration on the source (migrate-pause): after recovery the destination asks again for the
+    /// pages it had requested and not received (its vCPUs wait for exactly those), and the migration completes.
+    /// </summary>
+    [Fact]
+    public void Requests_outstanding_when_the_link_breaks_are_asked_again_on_the_recovered_lane()
+    {
+        const string workload = "random:ws=32M";
+        using var m = PostcopyRun.Create(MachineBackend.Sim, workload);
+        // Connection 1 is the urgent lane: a few answers go through (a restore may need them), then its writes stall.
+        var lane = new FaultTransport(m.Uri.CreateTransport(), TransportFault.StallAfter(64 << 10), connection: 1);
+        int slowed = 0;
+        m.Source.Resume();
+        var (source, run) = m.Start(s => s.Event += e =>
+        {
+            // A slow background stream, so that the stalled requests are not all answered by it.
+            if (e is MigrationStatusChanged { Status: MigrationStatus.PostcopyActive } && Interlocked.Exchange(ref slowed, 1) == 0)
+                m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 1 << 20 });
+        }, over: lane);
+        source.StartPostcopy();
+        Assert.True(lane.WaitFired(Patience), $"the urgent lane never stalled: {m.Describe(source)}");
+        Assert.True(SpinWait.SpinUntil(() => source.Status == MigrationStatus.PostcopyActive, Patience), m.Describe(source));
+
+        source.PausePostcopy();
+        WaitBothPaused(m, source);
+        Assert.Contains("migrate-pause on the source", source.Info().ErrorDesc);
+        Assert.Equal(0, m.Destination.Info().Postcopy!.RequestsRepeated);
+        m.Settings.SetParameters(new MigrationParameters { MaxBandwidth = 0 });
+        using (Recover(m, source))
+        {
+            m.Finish(source, run);
+        }
+        Assert.True(source.Status == MigrationStatus.Completed, m.Describe(source));
+        Assert.True(source.Info().Verification is { Matched: true }, $"verification: {source.Info().Verification}");
+        var post = m.Destination.Info().Postcopy!;
+        Assert.True(post.RequestsRepeated > 0, $"no request was asked again after the recovery: {m.Describe(source)}");
         PostcopyRun.VerifyDestination(m, workload);
     }
 }
