@@ -105,4 +105,37 @@ public sealed class PostcopyRecoveryTests
         Assert.True(post.RequestsRepeated > 0, $"no request was asked again after the recovery: {m.Describe(source)}");
         PostcopyRun.VerifyDestination(m, workload);
     }
+
+    /// <summary>The recovered link breaks too (mid background stream): both sides pause again, and a second recovery on yet another port completes.</summary>
+    [Fact]
+    public void A_recovery_whose_link_breaks_pauses_again_and_recovers_again()
+    {
+        const string workload = "random:ws=32M";
+        using var m = PostcopyRun.Create(MachineBackend.Sim, workload);
+        using var first = new FaultProxy(m.Uri, LinkFault.DropAtFirstOf(MessageType.PostcopyPages, MessageType.PostcopyStreamEnd));
+        m.Source.Resume();
+        var (source, run) = m.Start(via: first.Uri);
+        source.StartPostcopy();
+        WaitBothPaused(m, source);
+
+        // The first recovery goes through a proxy that cuts its main connection in the background stream.
+        var listener = Tern.Migration.Transport.MigrationUri.Parse("tcp:127.0.0.1:0").CreateTransport().Listen();
+        using var recovery = new PostcopyRecoveryListener(listener, m.Destination);
+        using var second = new FaultProxy(Tern.Migration.Transport.MigrationUri.Parse(listener.Address), LinkFault.DropInBackgroundStream(5));
+        m.Destination.RecoverPostcopy();
+        source.ResumePostcopy(second.Uri.CreateTransport());
+        Assert.True(second.WaitFired(Patience), $"the recovered link was never cut: {m.Describe(source)}");
+        WaitBothPaused(m, source);
+        Assert.Contains("post-copy paused", m.Destination.Info().ErrorDesc);
+
+        using (Recover(m, source))
+        {
+            m.Finish(source, run);
+        }
+        listener.Dispose();
+        Assert.True(source.Status == MigrationStatus.Completed, m.Describe(source));
+        Assert.True(source.Info().Verification is { Matched: true }, $"verification: {source.Info().Verification}");
+        Assert.Equal(2, m.Destination.Info().Postcopy!.Recoveries);
+        PostcopyRun.VerifyDestination(m, workload);
+    }
 }
