@@ -46,7 +46,8 @@ public sealed class PostcopyRecoveryTests
         Assert.Contains("post-copy paused", source.Info().ErrorDesc);
         var paused = m.Destination.Info();
         Assert.Contains("are only on the source", paused.ErrorDesc);
-        Assert.Contains("main connection", paused.ErrorDesc);
+        // Whichever connection the destination found broken first (the proxy resets the main one, the source then closes the lane).
+        Assert.Matches(@"(the main connection|the urgent lane) failed \((Connection reset by peer|the source went away)", paused.ErrorDesc);
         Assert.True(paused.Postcopy is { MissingPages: > 0 }, "every page had arrived before the cut");
         Assert.Null(m.DestinationMachine!.Fault);
 
