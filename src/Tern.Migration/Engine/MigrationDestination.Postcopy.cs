@@ -201,23 +201,20 @@ public sealed partial class MigrationDestination
     /// </summary>
     private void BreakPostcopyLink(string what, Exception e)
     {
-        DestinationConnections current;
+        DestinationConnections? broken = null;
+        bool beforeResume;
         lock (gate)
         {
             if (state == DestinationState.Completed) return; // every page is here: the source closing its lanes is the end
-            if (!GuestRunsHere(state))
+            beforeResume = !GuestRunsHere(state);
+            if (state == DestinationState.PostcopyActive)
             {
-                current = null!;
-            }
-            else
-            {
-                if (state != DestinationState.PostcopyActive) return; // paused already
                 linkBreak ??= what;
-                current = connections;
+                broken = connections;
             }
         }
-        if (current is null) Fail(e);
-        else current.Close();
+        if (beforeResume) Fail(e);
+        broken?.Close(); // the main thread's read fails, and it pauses
     }
 
     /// <summary><c>migrate-pause</c> on the destination: breaks the post-copy link on purpose.</summary>
