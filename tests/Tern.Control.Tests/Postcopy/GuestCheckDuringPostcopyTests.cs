@@ -53,5 +53,12 @@ public sealed class GuestCheckDuringPostcopyTests
         Assert.Equal(RunState.Paused, destination.RunState);
         Assert.Contains("are only on the source", destination.Note);
         Assert.Contains("recover", Assert.Throws<VmControlException>(destination.Cont).Message);
+        // x-query-guest answers without reading the counters from guest RAM (their page may be one still on the source).
+        GuestStatus? status = null;
+        var query = new Thread(() => status = destination.QueryGuest()) { IsBackground = true };
+        query.Start();
+        Assert.True(query.Join(TimeSpan.FromSeconds(10)), "x-query-guest blocked on a page that is still on the source");
+        Assert.Equal("paused", status!.Status);
+        Assert.Empty(status.Progress);
     }
 }
