@@ -430,6 +430,7 @@ public sealed partial class VmHost
         i?.Cancel();
         incomingListener?.Dispose();
         o?.Cancel();
+        o?.Abandon(); // a paused post-copy would otherwise wait for a resume that will not come
         outgoingRun?.Wait(TimeSpan.FromSeconds(10));
         i?.Completion.Wait(TimeSpan.FromSeconds(10));
         o?.Dispose();

@@ -65,6 +65,13 @@ public sealed class MigrationSource : IDisposable
     /// </summary>
     public void ResumePostcopy(IMigrationTransport destination) => session.ResumePostcopy(destination);
 
+    /// <summary>
+    /// The host shuts down: a post-copy migration paused here stops waiting for a resume and ends (the guest stays
+    /// paused with every page; the hand-over stays committed). <see cref="Cancel"/> refuses that, as the operator's
+    /// <c>migrate_cancel</c> after the commit must.
+    /// </summary>
+    public void Abandon() => session.Abandon();
+
     /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose (it pauses).</summary>
     public void PausePostcopy() => session.RequestPause();
 

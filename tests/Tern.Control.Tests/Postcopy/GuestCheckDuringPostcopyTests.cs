@@ -60,5 +60,11 @@ public sealed class GuestCheckDuringPostcopyTests
         Assert.True(query.Join(TimeSpan.FromSeconds(10)), "x-query-guest blocked on a page that is still on the source");
         Assert.Equal("paused", status!.Status);
         Assert.Empty(status.Progress);
+
+        // The source, paused too, shuts down without waiting for a resume that will not come (it waited 10 s before).
+        Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status == MigrationStatus.PostcopyPaused, Patience), $"source {source.QueryMigrate().Status}");
+        var quit = System.Diagnostics.Stopwatch.StartNew();
+        source.Dispose();
+        Assert.True(quit.Elapsed < TimeSpan.FromSeconds(5), $"the paused source took {quit.Elapsed.TotalSeconds:0.0} s to shut down");
     }
 }

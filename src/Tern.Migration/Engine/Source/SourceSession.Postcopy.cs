@@ -205,6 +205,12 @@ internal sealed partial class SourceSession
             throw new InvalidOperationException("a resume was already requested for this pause");
     }
 
+    /// <summary>The host shuts down: a paused post-copy stops waiting for a resume (see <see cref="MigrationSource.Abandon"/>).</summary>
+    internal void Abandon()
+    {
+        if (status.Current is MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover) cancel.Cancel();
+    }
+
     /// <summary><c>migrate-pause</c> on the source: breaks the post-copy link on purpose (status postcopy-paused).</summary>
     public void RequestPause()
     {

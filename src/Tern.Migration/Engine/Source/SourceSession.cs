@@ -272,8 +272,11 @@ internal sealed partial class SourceSession : IDisposable
         return e;
     }
 
+    private int disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return; // a host shutting down twice
         settings.Changed -= OnSettingsChanged;
         cancel.Cancel();
         Teardown();
