@@ -21,7 +21,7 @@ internal static class PostcopyProcesses
         var capabilities = new JsonArray(new JsonObject { ["capability"] = "postcopy-ram", ["state"] = true });
         if (verify) capabilities.Add(new JsonObject { ["capability"] = "x-verify", ["state"] = true });
         await src.ExecuteAsync("migrate-set-capabilities", new JsonObject { ["capabilities"] = capabilities }, Ct);
-        await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 16 << 20 }, Ct);
+        await src.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 4 << 20 }, Ct);
         await src.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri }, Ct);
         await src.ExecuteAsync("migrate-start-postcopy", cancel: Ct);
         await WaitForStatusAsync(src, "postcopy-active");

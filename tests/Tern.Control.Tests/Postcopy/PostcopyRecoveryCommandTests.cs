@@ -50,6 +50,15 @@ public sealed class PostcopyRecoveryCommandTests
         var events = new List<string>();
         destination.EventRaised += (_, e) => { if (e.Name == "MIGRATION") lock (events) events.Add(e.Data!.Value.GetProperty("status").GetString()!); };
         destination.Settings.SetCapability(MigrationCapability.Events, true);
+        // A slow background stream from the moment post-copy starts (the handler runs on the migration thread, before
+        // the stream's first page), so that the pause finds pages still on the source.
+        int slowed = 0;
+        source.Settings.SetCapability(MigrationCapability.Events, true);
+        source.EventRaised += (_, e) =>
+        {
+            if (e.Name == "MIGRATION" && e.Data!.Value.GetProperty("status").GetString() == "postcopy-active" && Interlocked.Exchange(ref slowed, 1) == 0)
+                source.SetParameters(source.GetParameters() with { MaxBandwidth = 1 << 20 });
+        };
         var sourcePath = TestSocketPath.Create();
         var destinationPath = TestSocketPath.Create();
         await using var sourceServer = new QmpServer(sourcePath, source, new QmpServerOptions());
@@ -69,8 +78,6 @@ public sealed class PostcopyRecoveryCommandTests
         Ok(await src.CommandAsync("""{"execute": "migrate-start-postcopy"}"""));
         Assert.True(SpinWait.SpinUntil(() => destination.QueryMigrate().Status == MigrationStatus.PostcopyActive
             && source.QueryMigrate().Status == MigrationStatus.PostcopyActive, Patience), $"{destination.QueryMigrate().Status}");
-        // Slow the background stream so that the pause finds pages still on the source.
-        Ok(await src.CommandAsync("""{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 1048576}}"""));
 
         Ok(await (pausedBy == "source" ? src : dst).CommandAsync("""{"execute": "migrate-pause"}"""));
         Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status == MigrationStatus.PostcopyPaused
