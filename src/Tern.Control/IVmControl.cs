@@ -54,6 +54,21 @@ public interface IVmControl
     /// <summary><c>migrate-start-postcopy</c>: the outgoing migration switches to post-copy after its current pass.</summary>
     void StartPostcopy();
 
+    /// <summary>
+    /// <c>migrate</c> with <c>resume: true</c>: a paused post-copy migration reconnects to <paramref name="uri"/>. Refuse
+    /// when no outgoing post-copy migration is paused here.
+    /// </summary>
+    void ResumeMigration(string uri) => throw new VmControlException("resume continues a paused post-copy migration, and this VM has none");
+
+    /// <summary>
+    /// <c>migrate-recover</c>: a paused incoming post-copy migration listens on <paramref name="uri"/> for its source's
+    /// resume. Refuse when no incoming post-copy migration is paused here.
+    /// </summary>
+    void RecoverIncoming(string uri) => throw new VmControlException("migrate-recover recovers a paused incoming post-copy migration, and this VM has none");
+
+    /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose (both sides pause).</summary>
+    void PauseMigration() => throw new VmControlException("migrate-pause pauses an active post-copy migration, and this VM has none");
+
     /// <summary><c>query-migrate-capabilities</c>: the state of every capability.</summary>
     IReadOnlyDictionary<MigrationCapability, bool> GetCapabilities();
 

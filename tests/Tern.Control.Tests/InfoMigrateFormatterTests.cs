@@ -130,6 +130,17 @@ public sealed class InfoMigrateFormatterTests
     }
 
     [Fact]
+    public void A_paused_postcopy_says_why_on_the_status_line()
+    {
+        var info = new MigrationInfo { Status = MigrationStatus.PostcopyPaused, ErrorDesc = "post-copy paused: the main connection failed (Connection reset by peer); 12 pages (48 KiB) are only on the source" };
+
+        var text = InfoMigrateFormatter.Format(info);
+
+        Assert.StartsWith("Migration status: postcopy-paused (post-copy paused: the main connection failed (Connection reset by peer); 12 pages (48 KiB) are only on the source)\n", text);
+        Assert.Equal("postcopy-recover (why)", MigrationProgressText.Describe(new Tern.Control.Qmp.MigrationProgress(new MigrationInfo { Status = MigrationStatus.PostcopyRecover, ErrorDesc = "why" }, 0)));
+    }
+
+    [Fact]
     public void No_migration_yet_is_one_line()
     {
         Assert.Equal("Migration status: none\n", InfoMigrateFormatter.Format(new MigrationInfo()));

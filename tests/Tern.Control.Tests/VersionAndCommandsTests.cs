@@ -30,7 +30,7 @@ public sealed class VersionAndCommandsTests
         string[] expected =
         [
             "qmp_capabilities", "query-version", "query-commands", "query-status", "stop", "cont", "quit",
-            "migrate", "migrate-incoming", "migrate_cancel", "migrate-start-postcopy", "query-migrate", "query-migrate-capabilities",
+            "migrate", "migrate-incoming", "migrate_cancel", "migrate-start-postcopy", "migrate-pause", "migrate-recover", "query-migrate", "query-migrate-capabilities",
             "migrate-set-capabilities", "query-migrate-parameters", "migrate-set-parameters", "calc-dirty-rate", "query-dirty-rate", "x-query-guest",
             "x-check-guest", "x-query-migrate-history", "set-vcpu-dirty-limit", "cancel-vcpu-dirty-limit", "query-vcpu-dirty-limit",
         ];

@@ -48,7 +48,7 @@ public sealed partial class VmHost
     private void RecordProgress()
     {
         // Only the guest running here; during an incoming migration its pages may not all be here yet.
-        if (machine is not { } m || incoming is not null) return;
+        if (machine is not { } m || incoming is not null || PagesMissingHere) return;
         if (!ReferenceEquals(m, progressMachine))
         {
             progressMachine = m;

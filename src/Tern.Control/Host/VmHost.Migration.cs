@@ -96,6 +96,104 @@ public sealed partial class VmHost
         }
     }
 
+    /// <summary>
+    /// <c>migrate</c> with <c>resume: true</c>: the paused post-copy migration reconnects to <paramref name="uri"/>,
+    /// where the destination's <c>migrate-recover</c> listens.
+    /// </summary>
+    public void ResumeMigration(string uri)
+    {
+        if (!MigrationUri.TryParse(uri, out var destination, out var error)) throw new VmControlException(error);
+        MigrationSource? o;
+        lock (gate) o = outgoing;
+        if (o is null || o.Status.IsFinished())
+            throw new VmControlException("resume continues a paused post-copy migration, and there is no outgoing migration here");
+        try
+        {
+            o.ResumePostcopy(destination!.CreateTransport());
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new VmControlException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// <c>migrate-recover</c>: the paused incoming post-copy migration waits for its source on <paramref name="uri"/> (a
+    /// new listener; an earlier recovery listener is closed).
+    /// </summary>
+    public void RecoverIncoming(string uri)
+    {
+        if (!MigrationUri.TryParse(uri, out var address, out var error)) throw new VmControlException(error);
+        lock (gate)
+        {
+            var destination = incoming;
+            if (destination is null || destination.Status is not (MigrationStatus.PostcopyPaused))
+                throw new VmControlException(destination?.Status == MigrationStatus.PostcopyRecover
+                    ? "migrate-recover was already run: waiting for the source to resume (migrate with resume: true)"
+                    : $"migrate-recover recovers a paused incoming post-copy migration, and there is none here (status {(destination?.Status ?? MigrationStatus.None).ToQapi()})");
+            IMigrationListener listener;
+            try
+            {
+                listener = address!.CreateTransport().Listen();
+            }
+            catch (IOException e)
+            {
+                throw new VmControlException(e.Message, e);
+            }
+            try
+            {
+                destination.RecoverPostcopy();
+            }
+            catch (InvalidOperationException e)
+            {
+                listener.Dispose();
+                throw new VmControlException(e.Message, e);
+            }
+            CloseRecoveryListener();
+            recoveryListener = listener;
+            recovery = new PostcopyRecoveryListener(listener, destination);
+            recovery.Log += text => Log?.Invoke(text);
+            RecoveryAddress = MigrationUri.Parse(listener.Address);
+        }
+        Log?.Invoke($"post-copy recovery: waiting for the source on {RecoveryAddress}");
+    }
+
+    /// <summary>Where <c>migrate-recover</c> listens, once it does (useful with port 0).</summary>
+    public MigrationUri? RecoveryAddress { get; private set; }
+
+    private IMigrationListener? recoveryListener;
+    private PostcopyRecoveryListener? recovery;
+
+    private void CloseRecoveryListener()
+    {
+        recovery?.Dispose();
+        recoveryListener?.Dispose();
+        recovery = null;
+        recoveryListener = null;
+    }
+
+    /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose, on whichever side this is.</summary>
+    public void PauseMigration()
+    {
+        MigrationSource? o;
+        MigrationDestination? i;
+        lock (gate)
+        {
+            o = outgoing;
+            i = incoming;
+        }
+        try
+        {
+            if (o is { } source && !source.Status.IsFinished()) source.PausePostcopy();
+            else if (i is { } destination) destination.PausePostcopy();
+            else throw new VmControlException("migrate-pause pauses an active post-copy migration, and there is no migration here");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new VmControlException(e.Message, e);
+        }
+    }
+
     public MigrationInfo QueryMigrate()
     {
         lock (gate)
@@ -244,7 +342,7 @@ public sealed partial class VmHost
                 case DestinationState.Completed:
                     TakeOverArrivedGuest(destination.Machine!);
                     break;
-                case DestinationState.PostcopyActive:
+                case DestinationState.PostcopyActive or DestinationState.PostcopyPaused or DestinationState.PostcopyRecover:
                     // Post-copy failed after the switch: the guest is here, paused, some pages still on the source.
                     runState = destination.Machine!.State == MachineRunState.Running ? RunState.Running : RunState.Paused;
                     note = info.ErrorDesc;
@@ -258,6 +356,7 @@ public sealed partial class VmHost
             }
             lastIncoming = info;
             arrived = machine is not null;
+            CloseRecoveryListener();
         }
         if (arrived)
         {
@@ -291,6 +390,23 @@ public sealed partial class VmHost
                     arrivedFrom = incoming;
                 }
                 break;
+            case MigrationGuestHeld held:
+                // Before the status turns postcopy-paused: whoever sees that status sees the guest paused too.
+                lock (gate)
+                {
+                    if (runState == RunState.Running) runState = RunState.Paused;
+                    note = held.Reason;
+                }
+                Raise(VmEvent.Stop());
+                break;
+            case MigrationGuestReleased:
+                lock (gate)
+                {
+                    if (runState == RunState.Paused) runState = RunState.Running;
+                    note = null;
+                }
+                Raise(VmEvent.Resume());
+                break;
             case MigrationStatusChanged s when Settings.IsEnabled(MigrationCapability.Events):
                 Raise(VmEvent.Migration(s.Status));
                 break;
@@ -314,6 +430,7 @@ public sealed partial class VmHost
         i?.Cancel();
         incomingListener?.Dispose();
         o?.Cancel();
+        o?.Abandon(); // a paused post-copy would otherwise wait for a resume that will not come
         outgoingRun?.Wait(TimeSpan.FromSeconds(10));
         i?.Completion.Wait(TimeSpan.FromSeconds(10));
         o?.Dispose();

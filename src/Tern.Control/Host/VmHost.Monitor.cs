@@ -41,7 +41,7 @@ public sealed partial class VmHost
 
             ulong[]? progress = null;
             double? progressRate = null;
-            if (model is not null)
+            if (model is not null && !PagesMissingHere)
             {
                 progress = model.ReadCounters(m.Memory.GetSpan(GuestAddress.Zero, (int)Math.Min(m.Memory.Size, int.MaxValue)));
                 ulong sum = 0;
@@ -63,10 +63,17 @@ public sealed partial class VmHost
         {
             if (machine is not { } m) return null;
             if (!ReferenceEquals(m, sampledMachine)) StartSampling(m);
-            var progress = model?.ReadCounters(m.Memory.GetSpan(GuestAddress.Zero, (int)Math.Min(m.Memory.Size, int.MaxValue))) ?? [];
+            var progress = PagesMissingHere ? [] : model?.ReadCounters(m.Memory.GetSpan(GuestAddress.Zero, (int)Math.Min(m.Memory.Size, int.MaxValue))) ?? [];
             return new GuestStatus(m.Description.Workload, runState.ToQapi(), m.Heartbeats.TotalCount, progress);
         }
     }
+
+    /// <summary>
+    /// The guest arrived in post-copy and some of its pages are still on the source (the link may even be broken): a
+    /// managed read of one would block in the kernel where no GC can stop it, so its counters are not read. Call with
+    /// the lock held.
+    /// </summary>
+    private bool PagesMissingHere => arrivedFrom is { PostcopyMissingPages: > 0 };
 
     private void StartSampling(IVirtualMachine m)
     {

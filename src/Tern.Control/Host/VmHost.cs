@@ -123,6 +123,9 @@ public sealed partial class VmHost : IVmControl, IDisposable
                     if (machine is null) throw new VmControlException("there is no VM here to run");
                     if (outgoing is { Status: MigrationStatus.Active or MigrationStatus.Setup or MigrationStatus.Cancelling })
                         throw new VmControlException("a migration is under way; cancel it first (migrate_cancel)");
+                    if (incoming is { Status: MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover } paused)
+                        throw new VmControlException($"post-copy is paused and some of the guest's pages are still on the source: recover it (migrate-recover here, " +
+                            $"migrate with resume: true on the source); the guest runs again once the link is back ({paused.Info().ErrorDesc})");
                     machine.Resume();
                     runState = RunState.Running;
                     note = null;

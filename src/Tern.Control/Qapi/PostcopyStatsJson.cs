@@ -31,6 +31,8 @@ internal static class PostcopyStatsJson
             ["fault-latency-p99-us"] = stats.FaultLatencyP99Us,
             ["fault-latency"] = histogram,
             ["last-page-ms"] = stats.LastPageMs,
+            ["recoveries"] = stats.Recoveries,
+            ["requests-repeated"] = stats.RequestsRepeated,
         };
     }
 
@@ -55,6 +57,8 @@ internal static class PostcopyStatsJson
             FaultLatencyBucketsUs = buckets.Where(b => b.TryGetProperty("le-us", out var le) && le.ValueKind == JsonValueKind.Number).Select(b => b.GetProperty("le-us").GetInt64()).ToList(),
             FaultLatencyCounts = buckets.Select(b => b.TryGetProperty("count", out var c) && c.TryGetInt64(out var n) ? n : 0).ToArray(),
             LastPageMs = Optional("last-page-ms"),
+            Recoveries = (int)Int("recoveries"),
+            RequestsRepeated = Int("requests-repeated"),
         };
     }
 }

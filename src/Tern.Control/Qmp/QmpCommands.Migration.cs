@@ -24,8 +24,8 @@ internal sealed partial class QmpCommands
         }
         if (resume)
         {
-            throw QmpCommandException.Generic(
-                "resume continues a paused post-copy migration, and Tern does not do post-copy yet");
+            _vm.ResumeMigration(uri);
+            return null;
         }
         _vm.StartMigration(uri);
         return null;
@@ -37,6 +37,23 @@ internal sealed partial class QmpCommands
         var uri = args.RequireString("uri");
         args.EnsureNoneLeft();
         _vm.StartIncoming(uri);
+        return null;
+    }
+
+    // migrate-recover: {uri: str} (destination, post-copy paused): listen there for the source's resume
+    private JsonNode? MigrateRecover(QmpArguments args)
+    {
+        var uri = args.RequireString("uri");
+        args.EnsureNoneLeft();
+        _vm.RecoverIncoming(uri);
+        return null;
+    }
+
+    // migrate-pause (either side, post-copy active): break the link on purpose
+    private JsonNode? MigratePause(QmpArguments args)
+    {
+        args.EnsureNoneLeft();
+        _vm.PauseMigration();
         return null;
     }
 

@@ -33,6 +33,8 @@ internal sealed partial class QmpCommands
             ["migrate-incoming"] = MigrateIncoming,
             ["migrate_cancel"] = MigrateCancel,
             ["migrate-start-postcopy"] = MigrateStartPostcopy,
+            ["migrate-recover"] = MigrateRecover,
+            ["migrate-pause"] = MigratePause,
             ["query-migrate"] = QueryMigrate,
             ["x-query-migrate-history"] = QueryMigrateHistory,
             ["query-migrate-capabilities"] = QueryMigrateCapabilities,

@@ -17,7 +17,9 @@ public static class InfoMigrateFormatter
         void Line(string line) => text.Append(line).Append('\n');
 
         var status = $"Migration status: {info.Status.ToQapi()}";
+        // A paused post-copy says why and what to do, as a failure does.
         Line(info.ErrorDesc is { } error && info.Status is MigrationStatus.Failed or MigrationStatus.Cancelled
+                or MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover
             ? $"{status} ({error})"
             : status);
         if (info.TotalTimeMs is { } total) Line($"total time: {total} ms");

@@ -35,6 +35,10 @@ public static class MigrationProgressText
         {
             text.Append(", not converging");
         }
+        if (info.Status is MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover && info.ErrorDesc is { } why)
+        {
+            text.Append(" (").Append(why).Append(')');
+        }
         return text.ToString();
     }
 

@@ -115,4 +115,8 @@ public sealed record PostcopyStats
     public long? FaultLatencyP99Us { get; init; }
     /// <summary>From the resume to the last page's arrival; null until then.</summary>
     public long? LastPageMs { get; init; }
+    /// <summary>How many times a paused post-copy was recovered on a new connection.</summary>
+    public int Recoveries { get; init; }
+    /// <summary>Page requests sent again on a recovered urgent lane (asked before the break, not arrived).</summary>
+    public long RequestsRepeated { get; init; }
 }

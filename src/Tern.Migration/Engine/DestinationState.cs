@@ -11,6 +11,13 @@ public enum DestinationState
     AwaitingCommit,
     /// <summary>Post-copy: the guest runs here while its missing pages arrive (on request and in the background).</summary>
     PostcopyActive,
+    /// <summary>
+    /// Post-copy, the link broke (or migrate-pause): the guest is held here with every page that arrived, the rest are on
+    /// the source; waiting for <c>migrate-recover</c>.
+    /// </summary>
+    PostcopyPaused,
+    /// <summary>Post-copy paused, <c>migrate-recover</c> run: waiting for the source's new main connection.</summary>
+    PostcopyRecover,
     /// <summary>The guest runs here.</summary>
     Completed,
     /// <summary>The attempt failed before the hand-over; the copy was discarded and the source keeps the VM.</summary>

@@ -79,6 +79,7 @@ public sealed partial class MigrationDestination
         try
         {
             if (channel.Channel == ProtocolConstants.UrgentLane) return AddUrgentLane(connection);
+            if (channel.Channel == ProtocolConstants.RecoveredMain) return OfferRecoveredMain(connection);
             string? refusal = connections.AddChannel(connection, channel.Channel, allowed, ReceiveChannel);
             if (refusal is null) Log($"page channel {channel.Channel} connected from {connection.Peer}");
             return refusal;
@@ -99,7 +100,20 @@ public sealed partial class MigrationDestination
             SetStatus(MigrationStatus.Setup);
             Welcome(main, helloPayload);
             SetStatus(MigrationStatus.Active);
-            ReceiveMain(main);
+            var link = main;
+            while (true)
+            {
+                try
+                {
+                    ReceiveMain(link);
+                    break;
+                }
+                catch (Exception e) when (PostcopyMayPause())
+                {
+                    // After the switch the guest is this side's and some pages are only on the source: never fail.
+                    link = PauseUntilRecovered(e);
+                }
+            }
         }
         catch (Exception e)
         {
@@ -111,7 +125,7 @@ public sealed partial class MigrationDestination
             StopReceivers();
             // Complete: RAM is plain memory again and the service can go. Otherwise the failure kept it (see SettlePostcopy).
             if (postcopy is { IsComplete: true } done) done.Dispose();
-            else if (postcopy is not null && state != DestinationState.PostcopyActive) postcopy.Requests.Dispose();
+            else if (postcopy is not null && !GuestRunsHere(state)) postcopy.Requests.Dispose();
             completion.TrySetResult();
         }
     }
@@ -126,7 +140,7 @@ public sealed partial class MigrationDestination
         lock (gate)
         {
             handOverPending = state == DestinationState.AwaitingCommit;
-            postcopyRunning = state == DestinationState.PostcopyActive;
+            postcopyRunning = GuestRunsHere(state);
         }
         if (postcopyRunning)
         {

@@ -35,7 +35,7 @@ public sealed partial class MigrationDestination
             finalPass = lastPassBegun;
             WaitForFinalPass();
         }
-        var receiver = new PostcopyReceiver(machine, begin.Stale, (negotiated & ProtocolCapability.Verify) != 0, Fail);
+        var receiver = new PostcopyReceiver(machine, begin.Stale, (negotiated & ProtocolCapability.Verify) != 0, e => BreakPostcopyLink(e.Message, e));
         lock (gate)
         {
             postcopy = receiver;
@@ -67,7 +67,7 @@ public sealed partial class MigrationDestination
         PostcopyReceiver? receiver;
         lock (gate)
         {
-            if (postcopy is null || state == DestinationState.PostcopyActive) return;
+            if (postcopy is null || GuestRunsHere(state)) return;
             receiver = postcopy;
         }
         receiver.Service.Dispose();
@@ -87,7 +87,11 @@ public sealed partial class MigrationDestination
         SetStatus(MigrationStatus.PostcopyActive);
         Event?.Invoke(new MigrationGuestResumed(machine!));
         SendResumed(main, Tern.Machine.HeartbeatMonitor.NowUnixNanoseconds(), System.Diagnostics.Stopwatch.GetTimestamp());
+        Volatile.Write(ref resumedSent, true);
     }
+
+    /// <summary>The source has been told the guest runs here (Resumed): from then on it pauses too when the link breaks.</summary>
+    private bool resumedSent;
 
     /// <summary>Every page has arrived: RAM is plain memory again; tell the source and finish.</summary>
     private void FinishPostcopy(FrameConnection main)
@@ -116,6 +120,11 @@ public sealed partial class MigrationDestination
     {
         if ((negotiated & ProtocolCapability.Postcopy) == 0)
             throw new ProtocolException("the source opened an urgent lane, but post-copy was not negotiated");
+        lock (gate)
+        {
+            if (state is DestinationState.PostcopyPaused or DestinationState.PostcopyRecover)
+                return "post-copy is paused here: a recovered migration opens its urgent lane after its main connection";
+        }
         var refusal = connections.AddUrgentLane(connection, ReceiveUrgentLane);
         if (refusal is not null) return refusal;
         lock (gate)
@@ -148,7 +157,7 @@ public sealed partial class MigrationDestination
         }
         catch (Exception e)
         {
-            Fail(e);
+            BreakPostcopyLink($"the urgent lane failed ({Describe(e)})", e);
         }
     }
 
@@ -167,5 +176,163 @@ public sealed partial class MigrationDestination
             $"post-copy failed after the switch ({Describe(reason)}) with {missing} pages still on the source: the guest is " +
             (paused ? "paused here" : "here, its vCPUs waiting for the missing pages") +
             "; every page that arrived is kept, and the source keeps the rest (its guest is paused). Do not run the guest on the source.");
+    }
+
+    private PostcopyPause? pause;
+    private PostcopyGuestHold? hold;
+    /// <summary>Why the current post-copy link broke, when a thread other than the main one found out first.</summary>
+    private string? linkBreak;
+    private long earlierLinksBytes;
+
+    /// <summary>The guest has resumed here in post-copy and its missing pages are still to come (running or paused).</summary>
+    private static bool GuestRunsHere(DestinationState s) =>
+        s is DestinationState.PostcopyActive or DestinationState.PostcopyPaused or DestinationState.PostcopyRecover;
+
+    /// <summary>A failure of the main thread now pauses post-copy instead of ending the migration.</summary>
+    private bool PostcopyMayPause()
+    {
+        lock (gate) return state == DestinationState.PostcopyActive && postcopy is not null && !cancel.IsCancellationRequested;
+    }
+
+    /// <summary>
+    /// A thread other than the main one found the post-copy link broken (the urgent lane, the page-request writer,
+    /// migrate-pause): after the resume, closing the link's connections makes the main thread pause; before it, the
+    /// attempt fails as usual (the source still has the VM).
+    /// </summary>
+    private void BreakPostcopyLink(string what, Exception e)
+    {
+        DestinationConnections? broken = null;
+        bool beforeResume;
+        lock (gate)
+        {
+            if (state == DestinationState.Completed) return; // every page is here: the source closing its lanes is the end
+            beforeResume = !GuestRunsHere(state);
+            if (state == DestinationState.PostcopyActive)
+            {
+                linkBreak ??= what;
+                broken = connections;
+            }
+        }
+        if (beforeResume) Fail(e);
+        broken?.Close(); // the main thread's read fails, and it pauses
+    }
+
+    /// <summary><c>migrate-pause</c> on the destination: breaks the post-copy link on purpose.</summary>
+    public void PausePostcopy()
+    {
+        lock (gate)
+        {
+            if (state != DestinationState.PostcopyActive)
+                throw new InvalidOperationException($"migrate-pause pauses an active post-copy migration, and the incoming one is {status.ToQapi()}");
+            if (!Volatile.Read(ref resumedSent))
+                throw new InvalidOperationException("post-copy is still starting (the source has not yet been told that the guest resumed here): try again in a moment");
+        }
+        BreakPostcopyLink("migrate-pause on the destination", new IOException("paused by the operator"));
+    }
+
+    /// <summary>
+    /// <c>migrate-recover</c>: a paused post-copy takes the source's new main connection from now on (the caller listens
+    /// on the new address). Refused, saying why, unless post-copy is paused here.
+    /// </summary>
+    public void RecoverPostcopy()
+    {
+        lock (gate)
+        {
+            if (state == DestinationState.PostcopyRecover)
+                throw new InvalidOperationException("migrate-recover was already run: waiting for the source to resume (migrate with resume: true)");
+            if (state != DestinationState.PostcopyPaused || pause is null)
+                throw new InvalidOperationException($"migrate-recover recovers a paused post-copy migration, and the incoming one is {status.ToQapi()}");
+            pause.BeginRecovery();
+            state = DestinationState.PostcopyRecover;
+        }
+        SetStatus(MigrationStatus.PostcopyRecover);
+        Log("post-copy recovery: waiting for the source to resume (migrate with resume: true)");
+    }
+
+    /// <summary>The source's new main connection (ChannelHello with <see cref="ProtocolConstants.RecoveredMain"/>).</summary>
+    private string? OfferRecoveredMain(FrameConnection connection)
+    {
+        PostcopyPause? p;
+        lock (gate) p = pause;
+        if (p is null) return "post-copy is not paused on this destination: there is nothing to recover";
+        var refusal = p.Offer(connection);
+        if (refusal is null) Log($"post-copy recovery: the source connected from {connection.Peer}");
+        return refusal;
+    }
+
+    /// <summary>
+    /// The post-copy link broke: hold the guest with every page that arrived, wait for <c>migrate-recover</c> and the
+    /// source's new main connection, tell the source which pages are here (PostcopyReceived), and go on. A recovery
+    /// whose link breaks too pauses again. Throws only when the destination shuts down.
+    /// </summary>
+    private FrameConnection PauseUntilRecovered(Exception cause)
+    {
+        string what;
+        lock (gate) what = linkBreak ?? $"the main connection failed ({Describe(cause)})";
+        while (true)
+        {
+            var p = Pause(what);
+            var link = p.WaitForLink(cancel.Token);
+            try
+            {
+                Reconcile(link);
+                return link;
+            }
+            catch (Exception e) when (!cancel.IsCancellationRequested)
+            {
+                what = $"the recovered main connection failed ({Describe(e)})";
+            }
+        }
+    }
+
+    private PostcopyPause Pause(string what)
+    {
+        lock (gate) state = DestinationState.PostcopyPaused;
+        // The broken link's receivers end first, so that no page from it arrives after the snapshot for the source.
+        var old = connections;
+        old.Close();
+        old.JoinReceivers();
+        postcopy!.Requests.Detach();
+        lock (gate)
+        {
+            earlierLinksBytes += old.BytesRead;
+            connections = new DestinationConnections();
+            urgentLane = null;
+            linkBreak = null;
+        }
+        hold ??= new PostcopyGuestHold(machine!);
+        bool paused = hold.Hold(Tern.Machine.Postcopy.PostcopyLaunch.PauseGrace);
+        long missing = postcopy.MissingPages;
+        var reason = $"post-copy paused: {what}; {missing} pages ({Tern.Memory.ByteSize.Format((ulong)missing * Tern.Memory.PageSize.Bytes)}) " +
+            $"are only on the source. The guest is {(paused ? "paused" : "held (its vCPUs wait for their missing pages)")} here with every page that arrived; " +
+            "run migrate-recover here and migrate with resume: true on the source to finish the migration. Do not run the guest on the source.";
+        var p = new PostcopyPause(reason);
+        lock (gate) pause = p;
+        Event?.Invoke(new MigrationGuestHeld(reason)); // the host reports the guest paused before the status says why
+        SetStatus(MigrationStatus.PostcopyPaused);
+        Log(reason);
+        return p;
+    }
+
+    /// <summary>Takes the recovered link and tells the source which pages are here; the guest runs again.</summary>
+    private void Reconcile(FrameConnection link)
+    {
+        if (!connections.AddMain(link)) throw new IOException("the recovered connection arrived as the destination shut down");
+        var received = postcopy!.ReceivedSnapshot();
+        var payload = new PayloadWriter();
+        PostcopyReceivedMessage.Write(payload, received);
+        lock (gate)
+        {
+            // Before the source can read PostcopyReceived: it opens the urgent lane right after.
+            state = DestinationState.PostcopyActive;
+        }
+        link.Write(MessageType.PostcopyReceived, payload);
+        link.Flush();
+        postcopy.Recoveries++;
+        lock (gate) pause = null;
+        hold!.Release();
+        Event?.Invoke(new MigrationGuestReleased());
+        SetStatus(MigrationStatus.PostcopyActive);
+        Log($"post-copy recovered on a new connection from {link.Peer}: {received.Count()} pages here, {postcopy.MissingPages} still to come from the source");
     }
 }

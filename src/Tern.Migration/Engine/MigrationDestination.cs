@@ -24,7 +24,7 @@ public sealed partial class MigrationDestination : IDisposable
     private readonly object gate = new();
     private readonly ReceiveCounters counters = new();
     private readonly PassBarrier barrier = new();
-    private readonly DestinationConnections connections = new();
+    private DestinationConnections connections = new(); // replaced by a recovered post-copy link
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long startedAt = Stopwatch.GetTimestamp();
     private MigrationStatus status = MigrationStatus.None;
@@ -79,13 +79,14 @@ public sealed partial class MigrationDestination : IDisposable
     {
         lock (gate)
         {
-            long bytes = connections.BytesRead;
+            long bytes = connections.BytesRead + earlierLinksBytes;
             return new MigrationInfo
             {
                 Status = status,
                 Ram = status is MigrationStatus.None ? null : counters.Snapshot(bytes, hello?.Machine.MemoryBytes ?? 0),
                 TotalTimeMs = totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
-                ErrorDesc = status == MigrationStatus.Failed ? errorText : null,
+                ErrorDesc = status == MigrationStatus.Failed ? errorText
+                    : status is MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover ? pause?.Reason : null,
                 Channels = connections.Count is > 0 and var n ? n : null,
                 Postcopy = postcopy?.Stats(),
             };

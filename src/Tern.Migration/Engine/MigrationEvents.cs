@@ -32,3 +32,13 @@ public sealed record MigrationDestinationReady : MigrationEvent;
 /// source and finishes, so that whoever hosts the VM can report it running from this moment.
 /// </summary>
 public sealed record MigrationGuestResumed(IVirtualMachine Machine) : MigrationEvent;
+
+/// <summary>
+/// Post-copy paused on the destination (the link broke, or migrate-pause): the guest is held paused here, and
+/// <see cref="Reason"/> says why and what is still on the source. Raised before the status turns postcopy-paused, so
+/// whoever hosts the VM reports it paused from the moment the status says so.
+/// </summary>
+public sealed record MigrationGuestHeld(string Reason) : MigrationEvent;
+
+/// <summary>Post-copy recovered on the destination: the guest runs again. Raised before the status turns postcopy-active.</summary>
+public sealed record MigrationGuestReleased : MigrationEvent;

@@ -58,6 +58,23 @@ public sealed class MigrationSource : IDisposable
     /// </summary>
     public void StartPostcopy() => session.RequestPostcopy();
 
+    /// <summary>
+    /// <c>migrate</c> with <c>resume: true</c>: a paused post-copy migration reconnects to <paramref name="destination"/>
+    /// (where <c>migrate-recover</c> listens). Throws <see cref="InvalidOperationException"/> naming why not (not paused,
+    /// a resume already under way).
+    /// </summary>
+    public void ResumePostcopy(IMigrationTransport destination) => session.ResumePostcopy(destination);
+
+    /// <summary>
+    /// The host shuts down: a post-copy migration paused here stops waiting for a resume and ends (the guest stays
+    /// paused with every page; the hand-over stays committed). <see cref="Cancel"/> refuses that, as the operator's
+    /// <c>migrate_cancel</c> after the commit must.
+    /// </summary>
+    public void Abandon() => session.Abandon();
+
+    /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose (it pauses).</summary>
+    public void PausePostcopy() => session.RequestPause();
+
     /// <summary>Runs the whole migration on a dedicated thread; the task ends (never faults) when it has finished.</summary>
     public Task RunAsync(MigrationUri destination) => RunAsync(destination.CreateTransport());
 

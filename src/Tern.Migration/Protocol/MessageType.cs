@@ -48,4 +48,9 @@ public enum MessageType : ushort
     PostcopyStreamEnd = 18,
     /// <summary>D (post-copy): every page has arrived (with the digest of the pages as received when verifying).</summary>
     PostcopyDone = 19,
+    /// <summary>
+    /// D (post-copy recovery, first on the recovered main connection): the pages the destination holds, so the source
+    /// resends exactly the others.
+    /// </summary>
+    PostcopyReceived = 20,
 }

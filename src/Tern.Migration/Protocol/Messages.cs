@@ -16,6 +16,12 @@ public static class ProtocolConstants
     /// <summary>The channel number in a ChannelHello that opens post-copy's urgent lane (requested pages only).</summary>
     public const int UrgentLane = 0xFFFF;
 
+    /// <summary>
+    /// The channel number in a ChannelHello that opens a paused post-copy migration's new main connection (the source's
+    /// <c>migrate</c> with <c>resume</c>); the destination answers with PostcopyReceived.
+    /// </summary>
+    public const int RecoveredMain = 0xFFFE;
+
     /// <summary>The most pages one PageRequest names.</summary>
     public const int MaxRequestedPages = 4096;
 }

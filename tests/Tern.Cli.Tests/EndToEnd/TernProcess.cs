@@ -36,6 +36,16 @@ internal sealed class TernProcess : IAsyncDisposable
         return Start(qmp, ["run", .. arguments, "--qmp", "unix:" + qmp, "--display", "plain"]);
     }
 
+    /// <summary>`tern run` inside network namespace <paramref name="netns"/> (through `ip netns exec`, which execs it: the process is tern's).</summary>
+    public static TernProcess RunInNamespace(string netns, string directory, string name, params string[] arguments)
+    {
+        string qmp = Path.Combine(directory, name + ".sock");
+        var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["netns", "exec", netns, "dotnet", typeof(TernCommandLine).Assembly.Location, "run", .. arguments, "--qmp", "unix:" + qmp, "--display", "plain"])
+            info.ArgumentList.Add(a);
+        return new TernProcess(Process.Start(info)!, qmp);
+    }
+
     /// <summary>Any tern command line, as typed (no QMP socket added).</summary>
     public static TernProcess Start(params string[] arguments) => Start("", arguments);
 

@@ -8,9 +8,10 @@ using Tern.Migration.Tests.Support;
 namespace Tern.Control.Tests.Postcopy;
 
 /// <summary>
-/// x-check-guest reads all of guest RAM from a managed thread: on a destination whose post-copy broke after the switch,
-/// with pages still on the source, that read would block on a missing page where no GC can stop it. It is refused,
-/// saying why, and the host reports the guest paused with the migration's error. (Without the refusal the read blocks
+/// x-check-guest reads all of guest RAM from a managed thread: on a destination whose post-copy link broke after the
+/// switch (postcopy-paused), with pages still on the source, that read would block on a missing page where no GC can
+/// stop it. It is refused, saying why, and the host reports the guest paused with the reason, from the moment the
+/// status says postcopy-paused (the run state is set before the status changes). (Without the refusal the read blocks
 /// and, at the next GC, so does every managed thread of the test process: the run hangs, which is the hazard itself.)
 /// </summary>
 public sealed class GuestCheckDuringPostcopyTests
@@ -32,8 +33,10 @@ public sealed class GuestCheckDuringPostcopyTests
         source.StartMigration(proxy.Uri.ToString());
         source.StartPostcopy();
 
-        Assert.True(SpinWait.SpinUntil(() => destination.QueryMigrate().Status == MigrationStatus.Failed, Patience),
+        Assert.True(SpinWait.SpinUntil(() => destination.QueryMigrate().Status == MigrationStatus.PostcopyPaused, Patience),
             $"destination {destination.QueryMigrate().Status}, source {source.QueryMigrate().Status} ({source.QueryMigrate().ErrorDesc})");
+        // Read at once: a host that set its run state after the status changed would still say running here.
+        Assert.Equal(RunState.Paused, destination.RunState);
         var info = destination.QueryMigrate();
         Assert.True(info.Postcopy is { MissingPages: > 0 }, $"every page had arrived before the link was cut: {info.ErrorDesc}");
         // On a thread of its own: a read of a missing page would block it for good (the test then fails, not hangs).
@@ -48,5 +51,20 @@ public sealed class GuestCheckDuringPostcopyTests
         var refused = Assert.IsType<VmControlException>(outcome);
         Assert.Contains("still on the source", refused.Message);
         Assert.Equal(RunState.Paused, destination.RunState);
+        Assert.Contains("are only on the source", destination.Note);
+        Assert.Contains("recover", Assert.Throws<VmControlException>(destination.Cont).Message);
+        // x-query-guest answers without reading the counters from guest RAM (their page may be one still on the source).
+        GuestStatus? status = null;
+        var query = new Thread(() => status = destination.QueryGuest()) { IsBackground = true };
+        query.Start();
+        Assert.True(query.Join(TimeSpan.FromSeconds(10)), "x-query-guest blocked on a page that is still on the source");
+        Assert.Equal("paused", status!.Status);
+        Assert.Empty(status.Progress);
+
+        // The source, paused too, shuts down without waiting for a resume that will not come (it waited 10 s before).
+        Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status == MigrationStatus.PostcopyPaused, Patience), $"source {source.QueryMigrate().Status}");
+        var quit = System.Diagnostics.Stopwatch.StartNew();
+        source.Dispose();
+        Assert.True(quit.Elapsed < TimeSpan.FromSeconds(5), $"the paused source took {quit.Elapsed.TotalSeconds:0.0} s to shut down");
     }
 }

@@ -39,27 +39,32 @@ public sealed class PostcopyLinkFailureTests
     }
 
     [Fact]
-    public void A_link_failure_after_Commit_pauses_the_source_with_every_page_and_keeps_the_destination_waiting_for_its_pages()
+    public void A_link_failure_after_Commit_pauses_both_sides_with_every_page_kept_and_the_destination_waiting_for_its_pages()
     {
         using var m = PostcopyRun.Create(MachineBackend.Sim, "random:ws=32M");
         using var proxy = new FaultProxy(m.Uri, LinkFault.DropAtFirstOf(MessageType.PostcopyPages, MessageType.PostcopyStreamEnd));
         m.Source.Resume();
         var (source, run) = m.Start(via: proxy.Uri);
         source.StartPostcopy();
-        m.Finish(source, run);
 
+        PostcopyRecoverySupport.WaitBothPaused(m, source);
         Assert.True(proxy.Fired, "the link was never cut");
-        Assert.True(source.Status == MigrationStatus.Failed, m.Describe(source));
-        Assert.Equal(MigrationOutcome.HandOverUncertain, source.Outcome);
-        Assert.Contains("post-copy failed after the switch", source.Info().ErrorDesc);
+        Assert.False(run.IsCompleted, "the source ended instead of pausing");
+        Assert.Contains("post-copy paused: the main connection failed", source.Info().ErrorDesc);
         Assert.Equal(MachineRunState.Paused, m.Source.State);
 
-        Assert.Equal(MigrationStatus.Failed, m.Destination.Status);
         var error = m.Destination.Info().ErrorDesc!;
-        Assert.Contains("pages still on the source", error);
+        Assert.Contains("are only on the source", error);
         var destination = m.DestinationMachine;
         Assert.NotNull(destination);
         Assert.Null(destination.Fault); // no vCPU ran on a page that never came
         Assert.NotEqual(MachineRunState.Destroyed, destination.State);
+        Assert.False(m.DestinationRun.IsCompleted, "the destination ended instead of pausing");
+
+        // Nobody recovers: shutting down ends both as before, the source still paused with every page.
+        source.Dispose();
+        m.FinishSource(source, run, TimeSpan.FromSeconds(30));
+        Assert.Equal(MigrationOutcome.HandOverUncertain, source.Outcome);
+        Assert.Equal(MachineRunState.Paused, m.Source.State);
     }
 }

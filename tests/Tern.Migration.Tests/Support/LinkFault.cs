@@ -48,6 +48,17 @@ internal sealed record LinkFault
         new(Kind.DropAtFrame, $"drop at the first of {string.Join(", ", types)}", frame: (t, _) => types.Contains(t));
         public static LinkFault BlackholeAt(MessageType type) => new(Kind.BlackholeAtFrame, $"blackhole from {type}", frame: (t, _) => t == type);
 
+    /// <summary>
+    /// Reset both connections at the <paramref name="n"/>th PostcopyPages frame of the background stream, or at
+    /// PostcopyStreamEnd if the stream is shorter: the middle of post-copy's background stream.
+    /// </summary>
+    public static LinkFault DropInBackgroundStream(int n)
+    {
+        int seen = 0;
+        return new(Kind.DropAtFrame, $"drop at background frame {n}", frame: (t, _) =>
+            t == MessageType.PostcopyStreamEnd || (t == MessageType.PostcopyPages && ++seen == n));
+    }
+
     /// <summary>Reset both connections at the first Pages frame of pass <paramref name="pass"/>.</summary>
     public static LinkFault DropAtPages(uint pass) => new(Kind.DropAtFrame, $"drop at the first Pages of pass {pass}", frame: (t, p) =>
         t == MessageType.Pages && BinaryPrimitives.ReadUInt32LittleEndian(p) == pass);

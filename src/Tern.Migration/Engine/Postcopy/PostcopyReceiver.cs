@@ -48,14 +48,20 @@ internal sealed class PostcopyReceiver : IDisposable
             digest = new PageSetDigest();
             digest.AddMemory(machine.Memory, page => !stale.IsSet(page));
         }
-        Requests = new PageRequestWriter(onFailure);
+        Requests = new PageRequestWriter(received.Contains, onFailure);
         Service = new MissingPageService(ram, received, Requests);
     }
 
     public MissingPageService Service { get; }
+
+    /// <summary>How many times post-copy was recovered after a pause (set by the destination).</summary>
+    public int Recoveries { get; set; }
     public PageRequestWriter Requests { get; }
     public bool IsComplete => received.IsComplete;
     public long MissingPages => (long)received.PageCount - received.Count;
+
+    /// <summary>The pages held now (set = received), for PostcopyReceived after a broken link.</summary>
+    public DirtyBitmap ReceivedSnapshot() => received.Snapshot();
 
     /// <summary>Discards the stale pages, registers them as missing and restores the state (the guest stays paused).</summary>
     public void Prepare(ReadOnlySpan<byte> state) => PostcopyLaunch.Prepare(machine, Service, state);
@@ -117,6 +123,8 @@ internal sealed class PostcopyReceiver : IDisposable
             Faults = c.Faults,
             PagesRequested = c.PagesRequested,
             RequestMessages = Requests.MessagesSent,
+            RequestsRepeated = Requests.Repeated,
+            Recoveries = Recoveries,
             PagesReceived = Interlocked.Read(ref pages),
             BytesReceived = Interlocked.Read(ref bytes),
             VcpuBlockedMs = (long)c.BlockedTime.TotalMilliseconds,

@@ -37,7 +37,7 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
             using (var deadline = s.StartSwitchoverDeadline(pausedAt))
             {
                 left = SendSwitch(timeline);
-                lane = new UrgentPageLane(laneConnection, machine.Memory, left, s.Counters, s.Fail);
+                lane = new UrgentPageLane(laneConnection, machine.Memory, left, s.Counters, s.UrgentLaneFailed);
                 lane.Start();
                 s.SwitchoverStep = "waiting for the destination's Ready (post-copy)";
                 s.Await(s.ReadyTask, "the destination to confirm it is ready to run the guest in post-copy");
@@ -53,12 +53,52 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
             s.RecordDowntime((long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt) - held).TotalMilliseconds),
                 done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
             s.StatusCell.TryTransition(MigrationStatus.Active, MigrationStatus.PostcopyActive);
-            StreamTheRest(s, left, lane);
+            var link = new PostcopyLink(s.MainConnection, s.PostcopyDoneTask);
+            link.Own(lane);
+            lane = null; // the link's now
+            s.UsePostcopyLink(link);
+            RunUntilDone(s, link, left);
             return null;
         }
         finally
         {
             lane?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Streams the rest until the destination has every page; a broken link pauses the migration (nothing is lost)
+    /// until the operator resumes it on a new connection, as often as it takes.
+    /// </summary>
+    private static void RunUntilDone(SourceSession s, PostcopyLink link, PostcopyPagesLeft left)
+    {
+        long staleAtSwitch = left.StaleCount;
+        var recovery = new PostcopyRecovery(s);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    StreamTheRest(s, link, left, staleAtSwitch);
+                    return;
+                }
+                catch (PostcopyLinkBrokenException broken)
+                {
+                    link.Dispose();
+                    (link, left) = recovery.Recover(broken.Message, left);
+                }
+            }
+        }
+        catch (OperationCanceledException e) when (s.Cancellation.IsCancellationRequested)
+        {
+            throw new HandOverUncertainException(
+                $"post-copy ended while paused or recovering with {left.Left} of {staleAtSwitch} pages not yet confirmed at the destination: " +
+                "the guest is paused here and every page is kept, but the destination runs the guest and waits for its missing pages; do not resume it here", e);
+        }
+        finally
+        {
+            link.Dispose();
         }
     }
 
@@ -105,33 +145,72 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
     }
 
     /// <summary>
-    /// Streams every page not yet sent, then PostcopyStreamEnd, and waits for PostcopyDone. A failure here is after
-    /// the commit: the guest stays paused on the source, which keeps every page, and the error says how many had
-    /// not reached the destination.
+    /// Streams every page not yet sent, then PostcopyStreamEnd, and waits for PostcopyDone. A broken link (or one that
+    /// stays silent) throws <see cref="PostcopyLinkBrokenException"/> naming the cause; the session's own cancellation
+    /// (the host shuts down) and a verification failure end the migration, with the guest paused here.
     /// </summary>
-    private static void StreamTheRest(SourceSession s, PostcopyPagesLeft left, UrgentPageLane lane)
+    private static void StreamTheRest(SourceSession s, PostcopyLink link, PostcopyPagesLeft left, long staleAtSwitch)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(s.Cancellation.Token, link.Broken);
         try
         {
             s.PaceForPostcopy();
-            var stream = new BackgroundPageStream(s.MainConnection, s.Machine.Memory, left, s.Limiter, s.Counters);
-            stream.Run(s.Cancellation.Token, () => s.PostcopyDoneTask.IsCompleted);
-            var done = s.PostcopyDoneTask;
-            if (!done.Wait(s.ReplyTimeout)) throw new TimeoutException($"every page was sent, but the destination did not confirm their arrival within {s.ReplyTimeout.TotalSeconds:0} s");
-            s.Log($"post-copy complete: {left.StaleCount} pages, {lane.PagesSent} sent on request, {stream.PagesSent} in the background; " +
+            var stream = new BackgroundPageStream(link.Main, s.Machine.Memory, left, s.Limiter, s.Counters);
+            stream.Run(stop.Token, () => link.Done.IsCompleted);
+            var done = link.Done;
+            try
+            {
+                if (!done.Wait(s.ReplyTimeout, stop.Token))
+                    link.Break($"every page was sent, but the destination did not confirm their arrival within {s.ReplyTimeout.TotalSeconds:0} s");
+            }
+            catch (AggregateException e) when (e.InnerException is not null)
+            {
+                link.Break($"the main connection failed ({SourceSession.Describe(e.InnerException)})");
+            }
+            if (link.Reason is { } why) throw new PostcopyLinkBrokenException(why);
+            s.Log($"post-copy complete: {staleAtSwitch} pages were stale at the switch, {stream.PagesSent} sent in the background on the last link; " +
                 $"the destination holds {done.Result.PagesReceived} pages");
             s.VerifyPostcopy(done.Result);
         }
-        catch (Exception e)
+        catch (VerificationFailedException e)
         {
-            if (e is VerificationFailedException) throw new HandOverUncertainException(e.Message, e);
-            throw new HandOverUncertainException(
-                $"post-copy failed after the switch ({SourceSession.Describe(e.InnerException ?? e)}) with {left.Left} of {left.StaleCount} pages " +
-                "not yet sent: the guest is paused here and every page is kept, but the destination runs the guest and waits for its missing pages; " +
-                "do not resume it here", e);
+            throw new HandOverUncertainException(e.Message, e);
+        }
+        catch (Exception e) when (e is not PostcopyLinkBrokenException && !s.Cancellation.IsCancellationRequested)
+        {
+            // The destination closes every connection once it holds every page: a write may meet that close first.
+            if (link.Reason is null && WaitDone(link))
+            {
+                try
+                {
+                    s.VerifyPostcopy(link.Done.Result);
+                }
+                catch (VerificationFailedException v)
+                {
+                    throw new HandOverUncertainException(v.Message, v);
+                }
+                return;
+            }
+            link.Break($"the main connection failed ({SourceSession.Describe(e)})");
+            throw new PostcopyLinkBrokenException(link.Reason!);
+        }
+    }
+
+    private static bool WaitDone(PostcopyLink link)
+    {
+        try
+        {
+            return link.Done.Wait(SourceSession.DoneGrace);
+        }
+        catch (AggregateException)
+        {
+            return false;
         }
     }
 }
+
+/// <summary>The post-copy link broke (the message says how): the migration pauses, it does not fail.</summary>
+internal sealed class PostcopyLinkBrokenException(string reason) : Exception(reason);
 
 /// <summary>The digests of a post-copy migration differ.</summary>
 internal sealed class VerificationFailedException(string message) : Exception(message);

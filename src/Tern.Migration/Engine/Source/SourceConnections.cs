@@ -152,6 +152,11 @@ internal sealed partial class SourceSession
                 }
             }
         }
+        catch (Exception e) when (LinkOwnsFailures)
+        {
+            // After the post-copy resume the link's failure pauses the migration (PostcopyRecovery); nothing is lost.
+            BreakPostcopyLink(cancel.IsCancellationRequested ? "the migration is ending" : $"the main connection failed ({Describe(e)})");
+        }
         catch (Exception e)
         {
             // Kept even when another thread failed first: a destination that rejects the stream sends its Error and

@@ -75,13 +75,16 @@ internal sealed partial class SourceSession
     }
 
     /// <summary>Opens post-copy's urgent lane: a connection of its own, announced by a ChannelHello with the lane's number.</summary>
-    internal FrameConnection OpenUrgentLane()
+    internal FrameConnection OpenUrgentLane() => Connect(destinationUri!, ProtocolConstants.UrgentLane);
+
+    /// <summary>A connection to <paramref name="target"/> announced as channel <paramref name="channel"/> of this session.</summary>
+    internal FrameConnection Connect(IMigrationTransport target, int channel)
     {
-        var connection = new FrameConnection(destinationUri!.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
+        var connection = new FrameConnection(target.ConnectAsync(ConnectTimeout, cancel.Token).GetAwaiter().GetResult());
         try
         {
             var payload = new PayloadWriter();
-            new ChannelHelloMessage(session, ProtocolConstants.UrgentLane).Write(payload);
+            new ChannelHelloMessage(session, channel).Write(payload);
             connection.Write(MessageType.ChannelHello, payload);
             connection.Flush();
             return connection;
@@ -127,5 +130,109 @@ internal sealed partial class SourceSession
             throw new VerificationFailedException($"verification failed after post-copy: page digest 0x{digest.Value:x16} on the source, " +
                 $"0x{done.Digest:x16} on the destination (the guest runs there; the source keeps its paused copy)");
         Log($"verified after post-copy: {result.PagesCompared} non-zero pages, digest 0x{digest.Value:x16} on both sides");
+    }
+
+    private readonly object linkGate = new();
+    private PostcopyLink? postcopyLink;
+    private string? pendingLinkBreak;
+    private string? pauseReason;
+
+    /// <summary>Where the operator asked a paused post-copy to reconnect (<c>migrate</c> with <c>resume</c>).</summary>
+    internal PostcopyResumeRequests ResumeRequests { get; } = new();
+
+    /// <summary>
+    /// After the destination resumed the guest in post-copy, a failure anywhere (the return path, the urgent lane, a
+    /// stalled write) breaks the link and pauses the migration instead of ending it: some pages exist only here.
+    /// </summary>
+    private bool LinkOwnsFailures => InPostcopy && resumed.Task.IsCompletedSuccessfully;
+
+    /// <summary>The post-copy link broke (from any thread); before the phase has taken the link, the reason waits for it.</summary>
+    internal void BreakPostcopyLink(string why)
+    {
+        lock (linkGate)
+        {
+            if (postcopyLink is { } link) link.Break(why);
+            else pendingLinkBreak ??= why;
+        }
+    }
+
+    /// <summary>
+    /// How long a broken connection waits for the destination's PostcopyDone before it counts as a break: a destination
+    /// that holds every page sends PostcopyDone and closes every connection, and the urgent lane (or a background write)
+    /// may see that close before the return path has read the PostcopyDone ahead of it.
+    /// </summary>
+    internal static readonly TimeSpan DoneGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>The urgent lane failed: before the resume the migration fails; after it, the link breaks unless the destination is done.</summary>
+    internal void UrgentLaneFailed(Exception e)
+    {
+        if (!LinkOwnsFailures)
+        {
+            Fail(e);
+            return;
+        }
+        PostcopyLink? link;
+        lock (linkGate) link = postcopyLink;
+        var done = link?.Done ?? PostcopyDoneTask;
+        _ = done.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+            .WaitAsync(DoneGrace).ContinueWith(_ =>
+            {
+                if (!done.IsCompletedSuccessfully) BreakPostcopyLink(e.Message);
+            }, TaskScheduler.Default);
+    }
+
+    /// <summary>The link post-copy runs on from now on (a break reported before it was taken breaks it at once).</summary>
+    internal void UsePostcopyLink(PostcopyLink link)
+    {
+        lock (linkGate)
+        {
+            postcopyLink = link;
+            if (pendingLinkBreak is { } why)
+            {
+                pendingLinkBreak = null;
+                link.Break(why);
+            }
+        }
+    }
+
+    internal (MessageType, ReadOnlyMemory<byte>) ReadReply(FrameConnection connection, string what) =>
+        ReadWithTimeout(connection, ReplyTimeout, what);
+
+    /// <summary>Post-copy pauses here: the status says so, and query-migrate's error-desc says why and what is kept.</summary>
+    internal void PausePostcopy(string reason, long pagesLeft, long stalePages)
+    {
+        var text = $"post-copy paused: {reason}. {pagesLeft} of the {stalePages} pages that were stale at the switch may not have reached the destination; " +
+            "the guest stays paused here with every page kept. Run migrate-recover on the destination, then migrate with resume: true here.";
+        lock (gate) pauseReason = text;
+        if (!status.TryTransition(MigrationStatus.PostcopyActive, MigrationStatus.PostcopyPaused))
+            status.TryTransition(MigrationStatus.PostcopyRecover, MigrationStatus.PostcopyPaused);
+        Log(text);
+    }
+
+    /// <summary><c>migrate</c> with <c>resume: true</c>: a paused post-copy reconnects to <paramref name="destination"/>.</summary>
+    public void ResumePostcopy(IMigrationTransport destination)
+    {
+        var now = status.Current;
+        if (now == MigrationStatus.PostcopyRecover)
+            throw new InvalidOperationException("the post-copy migration is already being resumed; if that attempt fails it pauses again and may be resumed then");
+        if (now != MigrationStatus.PostcopyPaused)
+            throw new InvalidOperationException($"resume continues a paused post-copy migration, and this one is {now.ToQapi()}");
+        if (!ResumeRequests.Offer(destination))
+            throw new InvalidOperationException("a resume was already requested for this pause");
+    }
+
+    /// <summary>The host shuts down: a paused post-copy stops waiting for a resume (see <see cref="MigrationSource.Abandon"/>).</summary>
+    internal void Abandon()
+    {
+        if (status.Current is MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover) cancel.Cancel();
+    }
+
+    /// <summary><c>migrate-pause</c> on the source: breaks the post-copy link on purpose (status postcopy-paused).</summary>
+    public void RequestPause()
+    {
+        var now = status.Current;
+        if (now != MigrationStatus.PostcopyActive)
+            throw new InvalidOperationException($"migrate-pause pauses an active post-copy migration, and this one is {now.ToQapi()}");
+        BreakPostcopyLink("migrate-pause on the source");
     }
 }

@@ -15,7 +15,7 @@ namespace Tern.Migration.Engine.Source;
 /// </summary>
 internal sealed partial class SourceSession : IDisposable
 {
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>How long the source waits for Welcome, and for Resumed after Commit (tests shorten it).</summary>
@@ -122,6 +122,7 @@ internal sealed partial class SourceSession : IDisposable
             var status = this.status.Current;
             bool finished = status.IsFinished();
             bool showRam = status is MigrationStatus.Active or MigrationStatus.Completed or MigrationStatus.Cancelling
+                or MigrationStatus.PostcopyActive or MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover
                 || (status == MigrationStatus.Failed && counters.Transferred > 0);
             long total = finished && totalMs >= 0 ? totalMs : (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
             return new MigrationInfo
@@ -134,7 +135,8 @@ internal sealed partial class SourceSession : IDisposable
                 SetupTimeMs = setupMs >= 0 ? setupMs : null,
                 ExpectedDowntimeMs = status == MigrationStatus.Active && expectedDowntimeMs >= 0 ? expectedDowntimeMs : null,
                 DowntimeMs = status == MigrationStatus.Completed && downtimeMs >= 0 ? downtimeMs : null,
-                ErrorDesc = status is MigrationStatus.Failed or MigrationStatus.Cancelled ? errorText : null,
+                ErrorDesc = status is MigrationStatus.Failed or MigrationStatus.Cancelled ? errorText
+                    : status is MigrationStatus.PostcopyPaused or MigrationStatus.PostcopyRecover ? pauseReason : null,
                 GuestDowntimeMs = guestDowntimeMs >= 0 ? guestDowntimeMs : null,
                 Verification = verification,
                 Channels = channels.Count > 0 ? channelsInUse : null,
@@ -247,6 +249,11 @@ internal sealed partial class SourceSession : IDisposable
     /// <summary>Records the first failure (from any thread) and stops the migration.</summary>
     internal void Fail(Exception e)
     {
+        if (LinkOwnsFailures)
+        {
+            BreakPostcopyLink(Describe(e));
+            return;
+        }
         Interlocked.CompareExchange(ref failure, e, null);
         cancel.Cancel();
     }
@@ -268,8 +275,11 @@ internal sealed partial class SourceSession : IDisposable
         return e;
     }
 
+    private int disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return; // a host shutting down twice
         settings.Changed -= OnSettingsChanged;
         cancel.Cancel();
         Teardown();

@@ -71,6 +71,7 @@ internal sealed class UrgentPageLane : IDisposable
     {
         stopping = true;
         connection.Dispose();
-        if (thread.IsAlive) thread.Join(TimeSpan.FromSeconds(5));
+        // The lane's own failure may break the link, which disposes the lane: never wait for itself.
+        if (thread.IsAlive && Thread.CurrentThread != thread) thread.Join(TimeSpan.FromSeconds(5));
     }
 }
