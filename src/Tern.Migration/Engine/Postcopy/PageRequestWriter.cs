@@ -97,7 +97,13 @@ internal sealed class PageRequestWriter : IMissingPageSource, IDisposable
                     connection.Flush();
                     Interlocked.Increment(ref messages);
                 }
-                catch (Exception e) when (!stop.IsCancellationRequested)
+                catch (Exception) when (stop.IsCancellationRequested)
+                {
+                    // Disposed while writing: the lane was closed under this thread, which ends here (an exception
+                    // escaping a thread would end the whole process).
+                    return;
+                }
+                catch (Exception e)
                 {
                     // The requests stay outstanding: the next lane asks for them again.
                     Interlocked.CompareExchange(ref lane, null, connection);
