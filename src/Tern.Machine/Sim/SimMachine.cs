@@ -34,7 +34,7 @@ public sealed class SimMachine : IVirtualMachine
             foreach (var blob in image.Blobs) blob.Bytes.Span.CopyTo(ram.GetSpan(blob.Address, blob.Bytes.Length));
         }
         vcpus = Enumerable.Range(0, options.VcpuCount)
-            .Select(i => new SimVcpu(i, model, ram, tracker, Heartbeats, options.BatchWrites)).ToArray();
+            .Select(i => new SimVcpu(i, model, ram, tracker, Heartbeats, options.BatchWrites, OnFault)).ToArray();
     }
 
     /// <summary>A new simulated guest, booted (its image in RAM) and ready to <see cref="Resume"/>.</summary>
@@ -65,17 +65,34 @@ public sealed class SimMachine : IVirtualMachine
     public GuestRam Ram => ram;
     public IDirtyTracker DirtyTracker => tracker;
     public HeartbeatMonitor Heartbeats { get; }
-    public MachineFault? Fault => null;
+    public MachineFault? Fault => Volatile.Read(ref fault);
+    private MachineFault? fault;
     public MachineRunState State { get { lock (gate) return state; } }
 
-    /// <summary>A simulated guest cannot fault; the event exists for the interface.</summary>
-    public event Action<MachineFault>? Faulted { add { } remove { } }
+    /// <summary>
+    /// A simulated guest's code cannot fault, but a vCPU thread can fail (a page source that throws, a bug): the
+    /// machine then faults as a KVM machine whose VMM failed does, instead of the exception ending the process.
+    /// </summary>
+    public event Action<MachineFault>? Faulted;
+
+    /// <summary>On the failed vCPU's thread, which has parked first (a Pause holding the gate waits for that).</summary>
+    private void OnFault(MachineFault f)
+    {
+        if (Interlocked.CompareExchange(ref fault, f, null) is not null) return;
+        lock (gate)
+        {
+            if (state == MachineRunState.Destroyed) return;
+            state = MachineRunState.Faulted;
+        }
+        Faulted?.Invoke(f);
+    }
 
     public void Resume()
     {
         lock (gate)
         {
             if (state == MachineRunState.Destroyed) throw new ObjectDisposedException(nameof(SimMachine));
+            if (state == MachineRunState.Faulted) throw new InvalidOperationException($"the guest has faulted: {fault}");
             if (state == MachineRunState.Running) return;
             Heartbeats.Mark();
             foreach (var v in vcpus) v.Resume();
@@ -88,10 +105,11 @@ public sealed class SimMachine : IVirtualMachine
         lock (gate)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (state == MachineRunState.Running)
+            // A faulted machine's other vCPUs may still run: pausing stops them (its state stays Faulted).
+            if (state is MachineRunState.Running or MachineRunState.Faulted)
             {
                 foreach (var v in vcpus) v.Pause();
-                state = MachineRunState.Paused;
+                if (state == MachineRunState.Running) state = MachineRunState.Paused;
             }
             return System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }

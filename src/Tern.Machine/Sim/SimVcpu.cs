@@ -43,10 +43,14 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
     private readonly TouchedPages probed;
     private readonly byte[] scratch = new byte[PageSize.Bytes];
     private volatile IPageArrival? arrival;
+    private readonly Action<MachineFault> onFault;
 
-    public SimVcpu(int index, WorkloadModel model, GuestRam ram, SoftwareDirtyTracker tracker, HeartbeatMonitor heartbeats, int batch)
+    /// <param name="onFault">The vCPU's thread failed (it never writes again); called on that thread.</param>
+    public SimVcpu(int index, WorkloadModel model, GuestRam ram, SoftwareDirtyTracker tracker, HeartbeatMonitor heartbeats, int batch,
+        Action<MachineFault> onFault)
     {
         this.index = index;
+        this.onFault = onFault;
         this.model = model;
         this.ram = ram;
         this.tracker = tracker;
@@ -66,7 +70,7 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
         touched = new TouchedPages(this.batch + 2);
         probed = new TouchedPages(this.batch + 2);
         markDirty = page => tracker.MarkDirty(page, index);
-        thread = new Thread(Run) { IsBackground = true, Name = $"tern sim vCPU {index}" };
+        thread = new Thread(Main) { IsBackground = true, Name = $"tern sim vCPU {index}" };
         thread.Start();
     }
 
@@ -121,6 +125,26 @@ internal sealed class SimVcpu : IStateComponent, IDisposable
             if (exiting) return false;
             isParked = false;
             return true;
+        }
+    }
+
+    private void Main()
+    {
+        try
+        {
+            Run();
+        }
+        catch (Exception e)
+        {
+            // Never let an exception escape a thread: it would end the whole process, and the VM with it. The vCPU
+            // faults as a KVM vCPU whose VMM failed does: it never writes again, and stays pausable until disposed.
+            lock (gate)
+            {
+                isParked = true;
+                Monitor.PulseAll(gate);
+            }
+            onFault(new MachineFault(index, MachineFaultKind.HostError, $"the simulated vCPU failed: {e.Message}"));
+            lock (gate) while (!exiting) Monitor.Wait(gate);
         }
     }
 
