@@ -255,7 +255,16 @@ internal sealed partial class SourceSession : IDisposable
             return;
         }
         Interlocked.CompareExchange(ref failure, e, null);
-        cancel.Cancel();
+        try
+        {
+            cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Reported after the session was disposed (a stall-watchdog or pass-timeout callback already running when
+            // its timer was disposed, which does not wait for it): Dispose cancelled before disposing, so the session
+            // has stopped already. Thrown on, it would escape that thread and end the process.
+        }
     }
 
     internal static string Describe(Exception e) => Unwrap(e) switch
