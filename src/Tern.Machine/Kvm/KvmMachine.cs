@@ -307,7 +307,12 @@ public sealed class KvmMachine : IVirtualMachine
             if (state == MachineRunState.Destroyed) return;
             Volatile.Write(ref stateValue, (int)MachineRunState.Destroyed);
         }
-        throttleClock.Dispose();
+        // Timer.Dispose() does not wait for a tick already running, which would kick vCPUs as they are disposed (their
+        // run pages unmapped, their threads gone): wait for it, so nothing touches a vCPU after this.
+        using (var ticked = new ManualResetEvent(false))
+        {
+            if (throttleClock.Dispose(ticked)) ticked.WaitOne();
+        }
         foreach (var v in vcpus) v.Dispose();
         foreach (var r in rings) r.Dispose();
         tracker.Dispose();
