@@ -26,22 +26,45 @@ public sealed partial class VmHost
     private void StartProgressSampling() =>
         progressTimer = new Timer(_ => SampleProgress(), null, ProgressSamplePeriod, ProgressSamplePeriod);
 
-    private void StopProgressSampling() => progressTimer?.Dispose();
+    /// <summary>Stops the timer and waits for a reading already under way (Timer.Dispose() alone does not wait for it).</summary>
+    private void StopProgressSampling()
+    {
+        if (progressTimer is null) return;
+        using var sampled = new ManualResetEvent(false);
+        if (progressTimer.Dispose(sampled)) sampled.WaitOne();
+    }
 
     private void SampleProgress()
     {
         // Never wait for the host's lock: it can be held for a while (a guest check, a migration starting), and a
         // reading skipped is harmless.
         if (!Monitor.TryEnter(gate)) return;
+        Exception? failed = null;
         try
         {
             SettleOutgoing();
             RecordProgress();
         }
+        catch (Exception e)
+        {
+            failed = e;
+        }
         finally
         {
             Monitor.Exit(gate);
         }
+        if (failed is null) return;
+        // An exception escaping a timer callback ends the process, and the VM with it. The figures are a measurement
+        // only: sampling stops, and says why once (not ten times a second).
+        try
+        {
+            progressTimer?.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the host is going away (it stopped the timer and waits for this reading): nothing to report to
+        }
+        Log?.Invoke($"guest progress sampling stopped (x-guest-progress and x-guest-slowdown no longer update): {failed.Message}");
     }
 
     /// <summary>Reads the guest's counters now and feeds the tracker. Call with the lock held.</summary>
