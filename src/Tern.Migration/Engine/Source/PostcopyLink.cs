@@ -47,7 +47,17 @@ internal sealed class PostcopyLink : IDisposable
     public void Break(string why)
     {
         if (Interlocked.CompareExchange(ref reason, why, null) is not null) return;
-        broken.Cancel();
+        try
+        {
+            broken.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the reason being set here and this (Dispose keeps the first reason): the link is closed
+            // already. Thrown on, it would escape the reporting thread (the return path, the urgent lane) and end the
+            // process.
+            return;
+        }
         Close();
     }
 
