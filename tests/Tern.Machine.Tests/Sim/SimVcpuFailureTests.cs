@@ -28,7 +28,7 @@ public sealed class SimVcpuFailureTests
             machine.Resume();
             Assert.True(SpinWait.SpinUntil(() => machine.Heartbeats.Count(0) > 0, TimeSpan.FromSeconds(10)), "the guest never ran");
 
-            var b0 = machine.Heartbeats.Count(0); pages.Fail = true; Thread.Sleep(3000); Console.Error.WriteLine($"DBG beats {b0} -> {machine.Heartbeats.Count(0)} escaped={escaped}"); // from now on every page is missing, and asking for one throws
+            pages.Fail = true; // from now on every page is missing, and asking for one throws
             Assert.True(SpinWait.SpinUntil(() => machine.Fault is not null, TimeSpan.FromSeconds(10)), "the failure was not reported as a fault");
 
             Assert.Equal(MachineRunState.Faulted, machine.State);
@@ -50,10 +50,10 @@ public sealed class SimVcpuFailureTests
     /// <summary>All pages present until <see cref="Fail"/>; then none are, and reporting one throws.</summary>
     private sealed class FailingPageArrival : IPageArrival
     {
-        public volatile bool Fail; static Exception? Log() { Console.Error.WriteLine($"DBG ReportMissing on {Thread.CurrentThread.Name}"); return null; }
+        public volatile bool Fail;
         public bool IsComplete => false;
         public bool IsPresent(PageIndex page) => !Fail;
-        public void ReportMissing(PageIndex page) => throw Log()??  new ObjectDisposedException("LocalPageSource", "the page source is gone");
+        public void ReportMissing(PageIndex page) => throw new ObjectDisposedException("LocalPageSource", "the page source is gone");
         public PageWait WaitUntilPresent(PageIndex page, int timeoutMilliseconds) => Fail ? PageWait.TimedOut : PageWait.Present;
     }
 }
