@@ -150,7 +150,14 @@ public sealed partial class VmHost : IVmControl, IDisposable
         quitRequested.TrySetResult();
     }
 
-    private void OnFault(MachineFault fault)
+    /// <summary>
+    /// The machine faulted. Raised on the faulting vCPU's thread, possibly while another thread holds the gate and waits
+    /// for that very vCPU (a pause for <c>stop</c> or <c>x-check-guest</c>): taking the gate there would deadlock both, so
+    /// the fault is recorded on a pool thread and the vCPU thread goes on at once.
+    /// </summary>
+    private void OnFault(MachineFault fault) => ThreadPool.QueueUserWorkItem(_ => RecordFault(fault));
+
+    private void RecordFault(MachineFault fault)
     {
         lock (gate)
         {
