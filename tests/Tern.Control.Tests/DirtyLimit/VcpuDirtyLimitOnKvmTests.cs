@@ -35,11 +35,11 @@ public sealed class VcpuDirtyLimitOnKvmTests
         KvmGuestHost.WaitUntil(() => host.QueryGuest()!.Progress[0] > 4 * WorkingSetPages && host.QueryGuest()!.Progress[1] > 0, Patience, "both vCPUs run");
         Thread.Sleep(Window);
 
-        var before = Speeds(host);
+        var (before, runnableBefore) = Measure(host);
         await qmp.SetVcpuDirtyLimitAsync(0, 4, TestContext.Current.CancellationToken);
         KvmGuestHost.WaitUntil(() => machine.GetThrottle(0) > 0, Patience, "vCPU 0 is throttled to its limit");
         Thread.Sleep(VcpuDirtyLimitOnKvmTests.Window); // a period or two for the throttle to settle
-        var limited = Speeds(host);
+        var (limited, runnableLimited) = Measure(host);
         var limits = await qmp.QueryVcpuDirtyLimitAsync(TestContext.Current.CancellationToken);
         double throttle = machine.GetThrottle(0);
         Assert.Equal(0, machine.GetThrottle(1));
@@ -48,22 +48,24 @@ public sealed class VcpuDirtyLimitOnKvmTests
         Assert.Equal(0, machine.GetThrottle(0));
         Assert.False(machine.DirtyTracker.IsTracking, "the dirty ring stayed on after the last limit was cancelled");
         Thread.Sleep(Window);
-        var after = Speeds(host);
+        var (after, runnableAfter) = Measure(host);
 
         string figures = $"vCPU 0 (dirties): {before[0]:0} -> {limited[0]:0} -> {after[0]:0} writes/s; " +
-            $"vCPU 1 (computes): {before[1]:0} -> {limited[1]:0} -> {after[1]:0} iterations/s; vCPU 0 throttle {throttle:P0}";
+            $"vCPU 1 (computes): {before[1]:0} -> {limited[1]:0} -> {after[1]:0} iterations/s, runnable {runnableBefore[1]:P0} -> {runnableLimited[1]:P0}; " +
+            $"vCPU 0 throttle {throttle:P0}, runnable {runnableBefore[0]:P0} -> {runnableLimited[0]:P0} -> {runnableAfter[0]:P0}";
         TestContext.Current.TestOutputHelper?.WriteLine(figures);
         foreach (var line in log) TestContext.Current.TestOutputHelper?.WriteLine(line);
         var limit = Assert.Single(limits);
         Assert.Equal((0, 4UL), (limit.CpuIndex, limit.LimitRate));
         Assert.True(limited[0] < 0.5 * before[0], $"the dirtying vCPU did not slow down: {figures}");
-        // Two vCPUs share two cores with the rest of the machine: slowing vCPU 0 frees CPU time, so the computing vCPU
-        // may run faster than before, never (beyond noise) slower; a throttle of every vCPU would cut it by as much as vCPU 0.
-        Assert.True(limited[1] > 0.85 * before[1], $"the computing vCPU did not keep its speed: {figures}");
-        // Back to at least half its speed before, and well above its limited speed. (Not "10x the limited speed": the
-        // limited window also holds the throttle's climb to its level, so on a quiet host it averages 40% of the speed
-        // before even at an 89% throttle.)
-        Assert.True(after[0] > 0.5 * before[0] && after[0] > 2 * limited[0], $"cancel did not restore the dirtying vCPU's speed: {figures}");
+        // The computing vCPU is not held back: its thread stays runnable all the time, as before the limit. (Its
+        // wall-clock speed moves with the rest of the machine's load: 0.63x in a CI run while other work ran, at the
+        // same share. A throttle of every vCPU would cut the share by as much as vCPU 0's.)
+        Assert.True(runnableLimited[1] > 0.85 * runnableBefore[1], $"the computing vCPU did not keep its speed: {figures}");
+        // Cancelled: vCPU 0's thread no longer sleeps, it is runnable all the time again. (By wall-clock speed this
+        // moved with the machine's load, and the limited window also holds the throttle's climb to its level.)
+        Assert.True(runnableAfter[0] > 0.85 * runnableBefore[0] && runnableAfter[0] > runnableLimited[0] + 0.2,
+            $"cancel did not restore the dirtying vCPU's speed: {figures}");
     }
 
     [Fact]
@@ -76,14 +78,38 @@ public sealed class VcpuDirtyLimitOnKvmTests
         Assert.Empty(host.QueryVcpuDirtyLimit());
     }
 
-    /// <summary>Each vCPU's progress per second over <see cref="Window"/>.</summary>
-    private static double[] Speeds(VmHost host)
+    /// <summary>
+    /// Each vCPU's progress per second over <see cref="Window"/>, and the share of the window its thread was runnable
+    /// (on a core or waiting for one; <c>/proc/self/task/*/schedstat</c>). A throttle makes a vCPU sleep, which is the
+    /// only time its thread is neither; other load on the host only makes it wait, so the share stays near 1 for a
+    /// vCPU nobody throttles however busy the machine is, where its wall-clock speed does not.
+    /// </summary>
+    private static (double[] PerSecond, double[] RunnableShare) Measure(VmHost host)
     {
+        int vcpus = host.QueryGuest()!.Progress.Count;
         var start = host.QueryGuest()!.Progress.ToArray();
+        var runnableStart = Enumerable.Range(0, vcpus).Select(v => RunnableNs($"tern vCPU {v}")).ToArray();
         var clock = Stopwatch.StartNew();
         Thread.Sleep(Window);
         var end = host.QueryGuest()!.Progress.ToArray();
+        var runnableEnd = Enumerable.Range(0, vcpus).Select(v => RunnableNs($"tern vCPU {v}")).ToArray();
         double seconds = clock.Elapsed.TotalSeconds;
-        return start.Select((s, i) => (double)(end[i] - s) / seconds).ToArray();
+        return (start.Select((s, i) => (double)(end[i] - s) / seconds).ToArray(),
+            runnableStart.Select((r, i) => (runnableEnd[i] - r) / 1e9 / seconds).ToArray());
+    }
+
+    /// <summary>Nanoseconds the named thread of this process has spent on a core or waiting for one.</summary>
+    private static long RunnableNs(string threadName)
+    {
+        foreach (var task in Directory.GetDirectories("/proc/self/task"))
+        {
+            string comm;
+            try { comm = File.ReadAllText(Path.Combine(task, "comm")).Trim(); }
+            catch (IOException) { continue; } // a thread that ended meanwhile
+            if (comm != threadName) continue;
+            var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
+            return long.Parse(fields[0]) + long.Parse(fields[1]);
+        }
+        throw new InvalidOperationException($"this process has no thread named '{threadName}'");
     }
 }
