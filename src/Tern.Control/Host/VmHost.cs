@@ -153,9 +153,11 @@ public sealed partial class VmHost : IVmControl, IDisposable
     /// <summary>
     /// The machine faulted. Raised on the faulting vCPU's thread, possibly while another thread holds the gate and waits
     /// for that very vCPU (a pause for <c>stop</c> or <c>x-check-guest</c>): taking the gate there would deadlock both, so
-    /// the fault is recorded on a pool thread and the vCPU thread goes on at once.
+    /// the fault is recorded on a thread of its own and the vCPU thread goes on at once. (Not the thread pool: a pool
+    /// starved by blocked callers delayed the record for seconds.) A machine faults once, so this is one thread.
     /// </summary>
-    private void OnFault(MachineFault fault) => ThreadPool.QueueUserWorkItem(_ => RecordFault(fault));
+    private void OnFault(MachineFault fault) =>
+        new Thread(() => RecordFault(fault)) { IsBackground = true, Name = "tern machine fault" }.Start();
 
     private void RecordFault(MachineFault fault)
     {
