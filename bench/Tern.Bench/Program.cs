@@ -6,6 +6,5 @@ using Tern.Bench.Macro;
 // suites in this assembly: pass --filter '*Name*' to pick some.
 if (MacroBenchmarks.IsMacro(args)) return MacroBenchmarks.Run(args);
 if (args is ["frames", ..]) return Tern.Bench.Transport.FrameWriteInterleaved.Run(args);
-if (args is ["switchover", ..]) return SwitchoverBenchmark.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -19,12 +19,13 @@ public static class MacroBenchmarks
                                                       the same exported guest migrated by QEMU 7.2 and by Tern, alternately: total, downtime, guest stop, guest work (issue 12)
           wire [--content mixed]                      a filled, resting guest migrated at link speed: 1 and 2 channels next to loopback, CPU and faults per step (issue 12)
           postcopy [--only switch|faults|gib]         issue 11 on KVM: switched to post-copy after pass 1, Tern and QEMU 7.2 alternating; fault latency next to a loopback round trip; a GiB after the switch next to loopback TCP
+          switchover [--only idle|stride|XBZRLE|seq]  the switchover step by step (x-switchover) on KVM, idle and dirtying guests (issue 12)
           macro-help                                  this text
         Options: --repeat N (default 3; rounds for xbzrle, at least 20), --sizes 1G,4G (guest sizes where a table has them), --verbose (engine log).
         Any other arguments run the BenchmarkDotNet suites (e.g. --filter '*Xbzrle*' --job short).
         """;
 
-    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire", "versus", "postcopy"];
+    private static readonly string[] Modes = ["migration", "machine", "kvm", "xbzrle", "convergence", "qemu", "wire", "versus", "postcopy", "switchover"];
 
     public static bool IsMacro(string[] args) => args.Length > 0 && (Modes.Contains(args[0]) || args[0] == "macro-help");
 
@@ -100,6 +101,9 @@ public static class MacroBenchmarks
                 return 0;
             case "postcopy":
                 PostcopyBenchmark.Run(options, output);
+                return 0;
+            case "switchover":
+                SwitchoverBenchmark.Run(options, output);
                 return 0;
             default:
                 output.WriteLine(Usage);

@@ -23,49 +23,6 @@ public static class SwitchoverBenchmark
 
     private const ulong Memory = 1UL << 30;
 
-    private const string Usage = "switchover [--only idle|stride|XBZRLE|seq] [--repeat N] [--verbose]: the switchover step by step (x-switchover) on KVM, idle and dirtying guests (issue 12)";
-
-    /// <summary><c>switchover [options]</c> from the command line (the macro benchmarks' options); prints the load average around it.</summary>
-    public static int Run(string[] args)
-    {
-        MacroOptions options;
-        try
-        {
-            options = MacroOptions.Parse(args[1..]);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-        var output = Console.Out;
-        output.WriteLine($"Tern switchover benchmark; {Environment.ProcessorCount} CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        output.WriteLine($"Load average at start: {LoadAverage()}");
-        try
-        {
-            Run(options, output);
-            return 0;
-        }
-        finally
-        {
-            // A shared host's load moves every number here: say how busy it was.
-            output.WriteLine($"Load average at end: {LoadAverage()} ({DateTime.UtcNow:HH:mm} UTC)");
-        }
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) + " (1, 5, 15 min)";
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
     public static void Run(MacroOptions options, TextWriter output)
     {
         if (MachineBackendChoice.KvmLog.Unavailable is { } why)
