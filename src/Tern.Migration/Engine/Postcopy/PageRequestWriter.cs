@@ -107,7 +107,7 @@ internal sealed class PageRequestWriter : IMissingPageSource, IDisposable
                 {
                     // The requests stay outstanding: the next lane asks for them again.
                     Interlocked.CompareExchange(ref lane, null, connection);
-                    onFailure(new IOException($"the urgent lane failed while asking the source for missing pages: {e.Message}", e));
+                    onFailure(new IOException($"the urgent lane failed while asking the source for missing pages ({e.Message})", e));
                 }
                 foreach (var page in outstanding.Keys)
                     if (arrived(new PageIndex(page))) outstanding.TryRemove(page, out _);
