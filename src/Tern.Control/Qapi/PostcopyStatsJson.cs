@@ -20,6 +20,7 @@ internal static class PostcopyStatsJson
         o["x-postcopy"] = new JsonObject
         {
             ["stale-pages"] = stats.StalePages,
+            ["dropped-ahead-pages"] = stats.DroppedAheadPages,
             ["missing-pages"] = stats.MissingPages,
             ["faults"] = stats.Faults,
             ["pages-requested"] = stats.PagesRequested,
@@ -45,6 +46,7 @@ internal static class PostcopyStatsJson
         return new PostcopyStats
         {
             StalePages = Int("stale-pages"),
+            DroppedAheadPages = Int("dropped-ahead-pages"),
             MissingPages = Int("missing-pages"),
             Faults = Int("faults"),
             PagesRequested = Int("pages-requested"),

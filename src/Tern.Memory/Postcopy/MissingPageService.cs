@@ -263,28 +263,9 @@ public sealed class MissingPageService : IPageArrival, IDisposable
 
     /// <summary>
     /// Drops the backing of every page that holds data but has not been received, so that it faults and is served
-    /// instead of being read stale. Runs of such pages are dropped in one call each.
+    /// instead of being read stale.
     /// </summary>
-    private void DiscardStalePages()
-    {
-        foreach (var range in ram.PopulatedRanges())
-        {
-            ulong first = range.Start.Value / PageSize.Bytes;
-            ulong end = first + range.Length / PageSize.Bytes;
-            ulong runStart = 0;
-            bool inRun = false;
-            for (ulong p = first; p <= end; p++)
-            {
-                bool stale = p < end && !received.Contains(new PageIndex(p));
-                if (stale && !inRun) { runStart = p; inRun = true; }
-                else if (!stale && inRun)
-                {
-                    MemFd.PunchHole(ram.BackingFile, runStart * PageSize.Bytes, (p - runStart) * PageSize.Bytes);
-                    inRun = false;
-                }
-            }
-        }
-    }
+    private void DiscardStalePages() => PageDrop.Drop(ram, page => !received.Contains(page));
 
     /// <summary>
     /// Stops serving: the fault thread stops, managed waiters are told <see cref="PageWait.Stopped"/>, and the

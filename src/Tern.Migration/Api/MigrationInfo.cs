@@ -98,6 +98,11 @@ public sealed record PostcopyStats
 {
     /// <summary>Pages that were stale at the switch (to fetch on demand or in the background).</summary>
     public long StalePages { get; init; }
+    /// <summary>
+    /// Of the pages that held data on the destination, those dropped before the pause (PostcopyDiscard), while the
+    /// guest still ran on the source; the rest of the stale pages were dropped in the pause.
+    /// </summary>
+    public long DroppedAheadPages { get; init; }
     /// <summary>Pages still missing now.</summary>
     public long MissingPages { get; init; }
     /// <summary>Accesses that found their page missing (vCPU faults in KVM, or reported by the simulated vCPUs).</summary>

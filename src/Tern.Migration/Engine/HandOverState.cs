@@ -21,7 +21,8 @@ internal enum HandOverPhase
 
 /// <summary>
 /// What the source accepts on the return path in each phase: Ready only after it sent Complete, once; Resumed only
-/// after it wrote Commit, once; Error at any time (handled by the caller). Anything else is a protocol violation
+/// after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; Error at any time (handled by the
+/// caller). Anything else is a protocol violation
 /// whose error names the message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
 /// serializes it with the commit decision, so a violation seen before Commit is written always stops the commit.
 /// </summary>
@@ -31,6 +32,18 @@ internal sealed class HandOverState
 
     /// <summary>The migration switched to post-copy: after Resumed, one PostcopyDone is due.</summary>
     public bool Postcopy { get; set; }
+
+    /// <summary>PostcopyDiscard was sent and its PostcopyDiscarded has not arrived yet.</summary>
+    private bool discardPending;
+    private bool discardSent;
+
+    /// <summary>The source is about to send PostcopyDiscard (once, before the pause): one PostcopyDiscarded answers it.</summary>
+    public void DiscardSent()
+    {
+        if (Phase != HandOverPhase.Sending || discardSent) throw new InvalidOperationException($"PostcopyDiscard sent twice or too late (phase {Phase})");
+        discardSent = true;
+        discardPending = true;
+    }
 
     /// <summary>The source is about to write Complete: from now on a Ready answers it.</summary>
     public void CompleteSent()
@@ -60,6 +73,9 @@ internal sealed class HandOverState
             case (MessageType.Resumed, HandOverPhase.Committed):
                 Phase = HandOverPhase.Resumed;
                 return null;
+            case (MessageType.PostcopyDiscarded, HandOverPhase.Sending) when discardPending:
+                discardPending = false;
+                return null;
             case (MessageType.PostcopyDone, HandOverPhase.Resumed) when Postcopy:
                 Phase = HandOverPhase.PostcopyDone;
                 return null;
@@ -85,6 +101,7 @@ internal sealed class HandOverState
         (MessageType.Resumed, HandOverPhase.Resumed) => ": Resumed comes once",
         (MessageType.Resumed, _) => ": a destination may resume the guest only on Commit",
         (MessageType.PostcopyDone, _) => ": PostcopyDone comes once, in post-copy, after Resumed",
+        (MessageType.PostcopyDiscarded, _) => ": PostcopyDiscarded answers PostcopyDiscard, once, before the pause",
         _ => ": the return path carries only Ready, Resumed and Error (and PostcopyDone in post-copy)",
     };
 }

@@ -112,6 +112,9 @@ public sealed partial class MigrationDestination
                         throw new ProtocolException($"SetCapability switches {change.Capability}, which was not negotiated");
                     applier!.Capabilities.Record(change.Capability, change.Enabled); // logged at the PassBegin it applies to
                     break;
+                case (MessageType.PostcopyDiscard, DestinationState.Receiving):
+                    DiscardAhead(main, payload);
+                    break;
                 case (MessageType.PostcopyBegin, DestinationState.Receiving):
                     BeginPostcopy(payload);
                     break;

@@ -53,4 +53,12 @@ public enum MessageType : ushort
     /// resends exactly the others.
     /// </summary>
     PostcopyReceived = 20,
+    /// <summary>
+    /// S (post-copy, before PostcopyBegin, the guest still running on the source): pages the destination holds stale
+    /// copies of, dirty at the last sync (a bitmap of RAM). The destination drops them now, so that only the pages
+    /// dirtied since are dropped while the guest is paused. Only with <see cref="ProtocolCapability.PostcopyDiscard"/>.
+    /// </summary>
+    PostcopyDiscard = 21,
+    /// <summary>D: the pages named by PostcopyDiscard are dropped (the count of pages that held data).</summary>
+    PostcopyDiscarded = 22,
 }

@@ -9,26 +9,63 @@ namespace Tern.Migration.Protocol;
 /// </summary>
 public sealed record PostcopyBeginMessage(ulong PageCount, DirtyBitmap Stale)
 {
-    public void Write(PayloadWriter w)
-    {
-        w.U64(PageCount);
-        foreach (ulong word in Stale.Words) w.U64(word);
-    }
+    public void Write(PayloadWriter w) => RamBitmapPayload.Write(w, PageCount, Stale);
 
     /// <param name="pageCount">The destination's RAM, in pages: the bitmap must cover exactly that.</param>
-    public static PostcopyBeginMessage Read(ReadOnlySpan<byte> payload, ulong pageCount)
+    public static PostcopyBeginMessage Read(ReadOnlySpan<byte> payload, ulong pageCount) =>
+        new(pageCount, RamBitmapPayload.Read(MessageType.PostcopyBegin, payload, pageCount, "as stale"));
+}
+
+/// <summary>
+/// S→D on the main connection before PostcopyBegin, the guest still running on the source: pages that are stale on the
+/// destination already (dirty at the last sync), to be dropped now rather than in the pause. PostcopyBegin names them
+/// again; it stays the one list of stale pages.
+/// </summary>
+public sealed record PostcopyDiscardMessage(ulong PageCount, DirtyBitmap Pages)
+{
+    public void Write(PayloadWriter w) => RamBitmapPayload.Write(w, PageCount, Pages);
+
+    public static PostcopyDiscardMessage Read(ReadOnlySpan<byte> payload, ulong pageCount) =>
+        new(pageCount, RamBitmapPayload.Read(MessageType.PostcopyDiscard, payload, pageCount, "to drop"));
+}
+
+/// <summary>D→S: the pages PostcopyDiscard named are dropped; how many of them held data (u64).</summary>
+public static class PostcopyDiscardedMessage
+{
+    public static void Write(PayloadWriter w, ulong dropped) => w.U64(dropped);
+
+    public static ulong Read(ReadOnlySpan<byte> payload)
     {
-        var r = new PayloadReader(MessageType.PostcopyBegin, payload);
+        var r = new PayloadReader(MessageType.PostcopyDiscarded, payload);
+        ulong dropped = r.U64();
+        r.End();
+        return dropped;
+    }
+}
+
+/// <summary>A bitmap of the whole of RAM: the page count (u64), then one bit per page in u64 words.</summary>
+internal static class RamBitmapPayload
+{
+    public static void Write(PayloadWriter w, ulong pageCount, DirtyBitmap pages)
+    {
+        w.U64(pageCount);
+        foreach (ulong word in pages.Words) w.U64(word);
+    }
+
+    /// <param name="what">How the message marks a page ("as stale"), for the error about bits past the end of RAM.</param>
+    public static DirtyBitmap Read(MessageType type, ReadOnlySpan<byte> payload, ulong pageCount, string what)
+    {
+        var r = new PayloadReader(type, payload);
         ulong pages = r.U64();
         if (pages != pageCount)
-            throw new ProtocolException($"PostcopyBegin describes {pages} pages of RAM, the destination has {pageCount}");
-        var stale = new DirtyBitmap(pages);
-        var words = stale.Words;
+            throw new ProtocolException($"{type} describes {pages} pages of RAM, the destination has {pageCount}");
+        var bitmap = new DirtyBitmap(pages);
+        var words = bitmap.Words;
         for (int i = 0; i < words.Length; i++) words[i] = r.U64();
         r.End();
         if ((pages & 63) != 0 && words.Length > 0 && (words[^1] >> (int)(pages & 63)) != 0)
-            throw new ProtocolException("PostcopyBegin marks pages beyond the end of RAM as stale");
-        return new PostcopyBeginMessage(pages, stale);
+            throw new ProtocolException($"{type} marks pages beyond the end of RAM {what}");
+        return bitmap;
     }
 }
 

@@ -18,6 +18,8 @@ public enum ProtocolCapability : ulong
     Verify = 1 << 5,
     /// <summary>Post-copy: the guest may resume on the destination before all of RAM has arrived (docs/protocol.md).</summary>
     Postcopy = 1 << 6,
+    /// <summary>Post-copy: the source may name the stale pages ahead of the pause (PostcopyDiscard, docs/protocol.md).</summary>
+    PostcopyDiscard = 1 << 7,
 }
 
 public static class ProtocolCapabilities
@@ -25,7 +27,8 @@ public static class ProtocolCapabilities
     /// <summary>Everything this version of Tern implements.</summary>
     public const ProtocolCapability Supported =
         ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd | ProtocolCapability.CompressLz4 |
-        ProtocolCapability.CompressZlib | ProtocolCapability.Multifd | ProtocolCapability.Verify | ProtocolCapability.Postcopy;
+        ProtocolCapability.CompressZlib | ProtocolCapability.Multifd | ProtocolCapability.Verify | ProtocolCapability.Postcopy |
+        ProtocolCapability.PostcopyDiscard;
 
     public static ProtocolCapability ForCompressMethod(string method) => method switch
     {

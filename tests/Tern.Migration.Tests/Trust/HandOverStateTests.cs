@@ -44,6 +44,18 @@ public sealed class HandOverStateTests
     }
 
     [Fact]
+    public void PostcopyDiscarded_is_accepted_once_and_only_after_PostcopyDiscard()
+    {
+        var s = new HandOverState();
+        Assert.Contains("PostcopyDiscarded answers PostcopyDiscard, once, before the pause", s.Receive(MessageType.PostcopyDiscarded)!.Message);
+        s.DiscardSent();
+        Assert.Null(s.Receive(MessageType.PostcopyDiscarded));
+        Assert.Contains("PostcopyDiscarded answers PostcopyDiscard", s.Receive(MessageType.PostcopyDiscarded)!.Message);
+        Assert.Throws<InvalidOperationException>(s.DiscardSent);
+        Assert.Equal(HandOverPhase.Sending, s.Phase);
+    }
+
+    [Fact]
     public void The_source_cannot_commit_without_a_Ready()
     {
         var s = new HandOverState();

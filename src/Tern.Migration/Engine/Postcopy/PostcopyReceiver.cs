@@ -56,6 +56,9 @@ internal sealed class PostcopyReceiver : IDisposable
 
     public MissingPageService Service { get; }
 
+    /// <summary>Pages with data dropped before the pause (PostcopyDiscard; set by the destination).</summary>
+    public long DroppedAheadPages { get; set; }
+
     /// <summary>How many times post-copy was recovered after a pause (set by the destination).</summary>
     public int Recoveries { get; set; }
     public PageRequestWriter Requests { get; }
@@ -139,6 +142,7 @@ internal sealed class PostcopyReceiver : IDisposable
         return new PostcopyStats
         {
             StalePages = stalePages,
+            DroppedAheadPages = DroppedAheadPages,
             MissingPages = MissingPages,
             Faults = c.Faults,
             PagesRequested = c.PagesRequested,

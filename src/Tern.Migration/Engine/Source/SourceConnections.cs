@@ -125,6 +125,7 @@ internal sealed partial class SourceSession
                 var readyMessage = type == MessageType.Ready ? ReadyMessage.Read(payload.Span) : null;
                 var resumedMessage = type == MessageType.Resumed ? ResumedMessage.Read(payload.Span) : null;
                 var doneMessage = type == MessageType.PostcopyDone ? PostcopyDoneMessage.Read(payload.Span) : null;
+                ulong? droppedAhead = type == MessageType.PostcopyDiscarded ? PostcopyDiscardedMessage.Read(payload.Span) : null;
                 ProtocolException? violation;
                 lock (commitGate)
                 {
@@ -150,6 +151,10 @@ internal sealed partial class SourceSession
                     postcopyDone.TrySetResult(doneMessage);
                     return;
                 }
+                else if (droppedAhead is { } dropped)
+                {
+                    discarded.TrySetResult(dropped);
+                }
             }
         }
         catch (Exception e) when (LinkOwnsFailures)
@@ -164,6 +169,7 @@ internal sealed partial class SourceSession
             if (e is RemoteMigrationException remote) Volatile.Write(ref destinationError, remote);
             var reason = cancel.IsCancellationRequested && failure is null ? new OperationCanceledException() : e;
             ready.TrySetException(reason);
+            discarded.TrySetException(reason);
             resumed.TrySetException(reason);
             postcopyDone.TrySetException(reason);
             if (!cancel.IsCancellationRequested) Fail(e);

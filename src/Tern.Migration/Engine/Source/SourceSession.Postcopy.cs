@@ -96,6 +96,31 @@ internal sealed partial class SourceSession
         }
     }
 
+    private readonly TaskCompletionSource<ulong> discarded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Before the pause, when the destination takes PostcopyDiscard: names the pages dirty at the last sync (stale on
+    /// the destination already) and waits until it has dropped them, so that the pause only drops the few dirtied
+    /// since. Returns how many held data there and how long it took; null when not negotiated or nothing is dirty.
+    /// The guest runs meanwhile; a destination that does not answer fails the migration after the reply timeout,
+    /// with the guest still running here.
+    /// </summary>
+    internal (ulong Dropped, long Named, TimeSpan Took)? DropStalePagesAhead()
+    {
+        if ((negotiated & ProtocolCapability.PostcopyDiscard) == 0) return null;
+        var pages = new DirtyBitmap(dirty!.PageCount);
+        dirty.Words.CopyTo(pages.Words);
+        long named = pages.Count();
+        if (named == 0) return null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        lock (commitGate) handOver.DiscardSent();
+        var payload = new PayloadWriter();
+        new PostcopyDiscardMessage(pages.PageCount, pages).Write(payload);
+        MainChannel.Send(MessageType.PostcopyDiscard, payload);
+        ulong dropped = Await(discarded.Task, "the destination to drop the stale pages ahead of the pause (PostcopyDiscard)");
+        return (dropped, named, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+    }
+
     /// <summary>The pages dirtied since they were last sent (after the final sync): what the destination holds stale.</summary>
     internal DirtyBitmap TakeStalePages()
     {
