@@ -21,8 +21,8 @@ internal enum HandOverPhase
 
 /// <summary>
 /// What the source accepts on the return path in each phase: Ready only after it sent Complete, once; Resumed only
-/// after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; Error at any time (handled by the
-/// caller). Anything else is a protocol violation
+/// after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; PassApplied only before Ready;
+/// Error at any time (handled by the caller). Anything else is a protocol violation
 /// whose error names the message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
 /// serializes it with the commit decision, so a violation seen before Commit is written always stops the commit.
 /// </summary>
@@ -73,6 +73,9 @@ internal sealed class HandOverState
             case (MessageType.Resumed, HandOverPhase.Committed):
                 Phase = HandOverPhase.Resumed;
                 return null;
+            case (MessageType.PassApplied, HandOverPhase.Sending or HandOverPhase.AwaitingReady):
+                // The pass number is judged by the caller (it must have been sent and be newer than the last one).
+                return null;
             case (MessageType.PostcopyDiscarded, HandOverPhase.Sending) when discardPending:
                 discardPending = false;
                 return null;
@@ -102,6 +105,7 @@ internal sealed class HandOverState
         (MessageType.Resumed, _) => ": a destination may resume the guest only on Commit",
         (MessageType.PostcopyDone, _) => ": PostcopyDone comes once, in post-copy, after Resumed",
         (MessageType.PostcopyDiscarded, _) => ": PostcopyDiscarded answers PostcopyDiscard, once, before the pause",
+        (MessageType.PassApplied, _) => ": PassApplied comes only before Ready",
         _ => ": the return path carries only Ready, Resumed and Error (and PostcopyDone in post-copy)",
     };
 }

@@ -104,7 +104,9 @@ public sealed partial class MigrationDestination
                     pages.Apply(applier!, payload.Span, cancel.Token);
                     break;
                 case (MessageType.PassEnd, DestinationState.Receiving):
-                    pages.End(PassEndMessage.Read(payload.Span), cancel.Token);
+                    var ended = PassEndMessage.Read(payload.Span);
+                    pages.End(ended, cancel.Token);
+                    SayPassApplied(main, ended.Pass);
                     break;
                 case (MessageType.SetCapability, DestinationState.Receiving):
                     var change = SetCapabilityMessage.Read(payload.Span);
@@ -163,6 +165,22 @@ public sealed partial class MigrationDestination
                     throw ProtocolException.Unexpected(type, StateText(now));
             }
         }
+    }
+
+    /// <summary>
+    /// With <c>pass-applied</c>: once a pass that is not final has ended on every channel (so every page of it is in
+    /// RAM), tells the source, which waits for it before pausing the guest. The main thread would wait for the other
+    /// channels anyway at the next pass's first page; a channel that never ends the pass is not waited for here
+    /// beyond <see cref="ChannelPassTracker.PassBeginGrace"/> (the source then pauses without the answer).
+    /// </summary>
+    private void SayPassApplied(FrameConnection main, uint pass)
+    {
+        if ((negotiated & ProtocolCapability.PassApplied) == 0 || (finalPassBegun && pass == finalPass) || postcopy is not null) return;
+        if (!barrier.WaitCompleted(pass, ChannelPassTracker.PassBeginGrace, cancel.Token)) return;
+        var payload = new PayloadWriter();
+        PassAppliedMessage.Write(payload, pass);
+        main.Write(MessageType.PassApplied, payload);
+        main.Flush();
     }
 
     /// <summary>An extra connection: only pages and pass ends belong here.</summary>

@@ -61,4 +61,10 @@ public enum MessageType : ushort
     PostcopyDiscard = 21,
     /// <summary>D: the pages named by PostcopyDiscard are dropped (the count of pages that held data).</summary>
     PostcopyDiscarded = 22,
+    /// <summary>
+    /// D (main): every page of this pass (a pass that is not final) is in guest RAM, on every channel the pass used.
+    /// Only with <see cref="ProtocolCapability.PassApplied"/>: the source waits for it before it pauses the guest, so
+    /// that the pause does not also wait for a backlog of earlier passes.
+    /// </summary>
+    PassApplied = 23,
 }

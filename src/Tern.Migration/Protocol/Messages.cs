@@ -114,6 +114,20 @@ public sealed record PassEndMessage(uint Pass, ulong Records)
     }
 }
 
+/// <summary>D→S (main, with <c>pass-applied</c>): every page of this pass, not a final one, is in guest RAM (u32 pass).</summary>
+public static class PassAppliedMessage
+{
+    public static void Write(PayloadWriter w, uint pass) => w.U32(pass);
+
+    public static uint Read(ReadOnlySpan<byte> payload)
+    {
+        var r = new PayloadReader(MessageType.PassApplied, payload);
+        uint pass = r.U32();
+        r.End();
+        return pass;
+    }
+}
+
 /// <summary>S→D: a negotiated capability switched on or off from now on.</summary>
 public sealed record SetCapabilityMessage(ProtocolCapability Capability, bool Enabled)
 {

@@ -20,6 +20,8 @@ public enum ProtocolCapability : ulong
     Postcopy = 1 << 6,
     /// <summary>Post-copy: the source may name the stale pages ahead of the pause (PostcopyDiscard, docs/protocol.md).</summary>
     PostcopyDiscard = 1 << 7,
+    /// <summary>The destination says when each pass is applied (PassApplied, docs/protocol.md).</summary>
+    PassApplied = 1 << 8,
 }
 
 public static class ProtocolCapabilities
@@ -28,7 +30,7 @@ public static class ProtocolCapabilities
     public const ProtocolCapability Supported =
         ProtocolCapability.Xbzrle | ProtocolCapability.CompressZstd | ProtocolCapability.CompressLz4 |
         ProtocolCapability.CompressZlib | ProtocolCapability.Multifd | ProtocolCapability.Verify | ProtocolCapability.Postcopy |
-        ProtocolCapability.PostcopyDiscard;
+        ProtocolCapability.PostcopyDiscard | ProtocolCapability.PassApplied;
 
     public static ProtocolCapability ForCompressMethod(string method) => method switch
     {

@@ -27,12 +27,16 @@ public sealed class PostcopyDiscardTests
         new PostcopyDiscardMessage(Pages, bitmap).Write(w);
     };
 
-    /// <summary>Pass 1 with pages 5 and 7 holding data, ended.</summary>
-    private static void FirstPass(RawSource raw)
+    /// <summary>Pass 1 with pages 5 and 7 holding data, ended (and, with pass-applied, said applied).</summary>
+    private static void FirstPass(RawSource raw, bool passApplied = true)
     {
         raw.PassBegin(1);
         raw.Pages(1, 2, w => { NormalPage(w, 5, 0xA5); NormalPage(w, 7, 0x77); });
         raw.Send(MessageType.PassEnd, new PassEndMessage(1, 2).Write);
+        if (!passApplied) return;
+        var (type, payload) = raw.Connection.Read();
+        Assert.Equal(MessageType.PassApplied, type);
+        Assert.Equal(1u, PassAppliedMessage.Read(payload.Span));
     }
 
     [Fact]

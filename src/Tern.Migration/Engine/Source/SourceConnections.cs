@@ -126,10 +126,12 @@ internal sealed partial class SourceSession
                 var resumedMessage = type == MessageType.Resumed ? ResumedMessage.Read(payload.Span) : null;
                 var doneMessage = type == MessageType.PostcopyDone ? PostcopyDoneMessage.Read(payload.Span) : null;
                 ulong? droppedAhead = type == MessageType.PostcopyDiscarded ? PostcopyDiscardedMessage.Read(payload.Span) : null;
+                uint? applied = type == MessageType.PassApplied ? PassAppliedMessage.Read(payload.Span) : null;
                 ProtocolException? violation;
                 lock (commitGate)
                 {
                     violation = handOver.Receive(type);
+                    if (violation is null && applied is { } pass) violation = AppliedPasses.Record(pass, Pass);
                     if (violation is not null) Fail(violation);
                 }
                 if (violation is not null) throw violation;

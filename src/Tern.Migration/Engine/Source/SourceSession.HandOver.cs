@@ -21,6 +21,27 @@ internal sealed partial class SourceSession
     /// <summary>The guest is stopped: what is left goes at link speed, not at max-bandwidth (see <see cref="BandwidthLimiter.Lift"/>).</summary>
     internal void LiftBandwidthLimit() => limiter.Lift();
 
+    /// <summary>The passes the destination said it has applied (PassApplied).</summary>
+    internal AppliedPasses AppliedPasses { get; } = new();
+
+    /// <summary>
+    /// Before the pause, with <c>pass-applied</c>: waits (the guest running) until the destination has applied
+    /// <paramref name="pass"/>, at most the downtime limit: a longer backlog would not fit in the stop anyway, and the
+    /// guest dirties pages for the final pass all the while. Logs a wait that took time.
+    /// </summary>
+    internal void AwaitDestinationCaughtUp(uint pass)
+    {
+        if ((negotiated & ProtocolCapability.PassApplied) == 0 || pass == 0) return;
+        var started = Stopwatch.GetTimestamp();
+        var patience = TimeSpan.FromMilliseconds(Math.Max(1, settings.Parameters.DowntimeLimitMs));
+        bool caughtUp = AppliedPasses.WaitFor(pass, patience, cancel.Token);
+        var waited = Stopwatch.GetElapsedTime(started);
+        if (!caughtUp)
+            Log($"the destination had not applied pass {pass} after {waited.TotalMilliseconds:0} ms (last applied: {AppliedPasses.Last}); pausing the guest anyway");
+        else if (waited > TimeSpan.FromMilliseconds(1))
+            Log($"waited {waited.TotalMilliseconds:0.0} ms, the guest running, for the destination to apply pass {pass} before pausing it");
+    }
+
     internal Task<ReadyMessage> ReadyTask => ready.Task;
     internal Task<ResumedMessage> ResumedTask => resumed.Task;
 

@@ -20,6 +20,8 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         var machine = s.Machine;
         var tracker = machine.DirtyTracker;
         HandOverWarmUp.WaitForSource(TimeSpan.FromSeconds(1));
+        // The pause should wait only for the final pass, not for a backlog of the passes before it.
+        s.AwaitDestinationCaughtUp(finalPassStarted ? s.Pass - 1 : s.Pass);
         s.Raise(new MigrationSwitchoverStarted());
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         s.Counters.GuestPaused = true;
