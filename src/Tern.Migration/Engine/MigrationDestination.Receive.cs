@@ -168,15 +168,15 @@ public sealed partial class MigrationDestination
     }
 
     /// <summary>
-    /// With <c>pass-applied</c>: once a pass that is not final has ended on every channel (so every page of it is in
-    /// RAM), tells the source, which waits for it before pausing the guest. The main thread would wait for the other
-    /// channels anyway at the next pass's first page; a channel that never ends the pass is not waited for here
-    /// beyond <see cref="ChannelPassTracker.PassBeginGrace"/> (the source then pauses without the answer).
+    /// With <c>pass-applied</c>: when channel 0 ends a pass that is not final and the pass has ended on every channel
+    /// already (always so for a pass on one channel), every page of it is in RAM: tells the source, which waits for
+    /// it before pausing the guest. Never waits here for other channels: the main thread must go on reading (a page
+    /// channel may be waiting for the next PassBegin on it), and only the main thread writes to the main connection.
     /// </summary>
     private void SayPassApplied(FrameConnection main, uint pass)
     {
         if ((negotiated & ProtocolCapability.PassApplied) == 0 || (finalPassBegun && pass == finalPass) || postcopy is not null) return;
-        if (!barrier.WaitCompleted(pass, ChannelPassTracker.PassBeginGrace, cancel.Token)) return;
+        if (barrier.Completed < pass) return;
         var payload = new PayloadWriter();
         PassAppliedMessage.Write(payload, pass);
         main.Write(MessageType.PassApplied, payload);

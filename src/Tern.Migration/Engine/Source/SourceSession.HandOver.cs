@@ -27,11 +27,13 @@ internal sealed partial class SourceSession
     /// <summary>
     /// Before the pause, with <c>pass-applied</c>: waits (the guest running) until the destination has applied
     /// <paramref name="pass"/>, at most the downtime limit: a longer backlog would not fit in the stop anyway, and the
-    /// guest dirties pages for the final pass all the while. Logs a wait that took time.
+    /// guest dirties pages for the final pass all the while. Logs a wait that took time. Only after a pass on one
+    /// channel: the destination says a pass applied when channel 0 ends it, which for a pass on several channels
+    /// is only so if the others ended it first.
     /// </summary>
     internal void AwaitDestinationCaughtUp(uint pass)
     {
-        if ((negotiated & ProtocolCapability.PassApplied) == 0 || pass == 0) return;
+        if ((negotiated & ProtocolCapability.PassApplied) == 0 || pass == 0 || LastPassChannels != 1) return;
         var started = Stopwatch.GetTimestamp();
         var patience = TimeSpan.FromMilliseconds(Math.Max(1, settings.Parameters.DowntimeLimitMs));
         bool caughtUp = AppliedPasses.WaitFor(pass, patience, cancel.Token);

@@ -146,6 +146,7 @@ internal sealed partial class SourceSession
     internal void SendPass(bool final, PassEncoding planned, DirtyBitmap? populated = null)
     {
         int channelCount = EnsureChannels();
+        LastPassChannels = channelCount;
         var started = Stopwatch.GetTimestamp();
         long bytesBefore = channels.Sum(c => c.Connection.BytesWritten);
         var kindsBefore = PageKinds.Of(counters);
@@ -204,6 +205,9 @@ internal sealed partial class SourceSession
     }
 
     private PassSent? lastPassSent;
+
+    /// <summary>How many channels the last pass sent used (0 before the first).</summary>
+    internal int LastPassChannels { get; private set; }
     private readonly PassHistory history = new();
 
     /// <summary>The passes so far (the most recent <see cref="PassHistory.Capacity"/>), oldest first.</summary>
