@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine.Source;
@@ -32,13 +33,13 @@ internal sealed class AppliedPasses
     /// <summary>Waits until <paramref name="pass"/> is applied; false when <paramref name="patience"/> ran out first.</summary>
     public bool WaitFor(uint pass, TimeSpan patience, CancellationToken cancel)
     {
-        var deadline = DateTime.UtcNow + patience;
+        long started = Stopwatch.GetTimestamp();
         lock (gate)
         {
             while (applied < pass)
             {
                 cancel.ThrowIfCancellationRequested();
-                var left = deadline - DateTime.UtcNow;
+                var left = patience - Stopwatch.GetElapsedTime(started);
                 if (left <= TimeSpan.Zero) return false;
                 // In slices, so a cancel is seen without a pulse.
                 Monitor.Wait(gate, left < TimeSpan.FromMilliseconds(10) ? left : TimeSpan.FromMilliseconds(10));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
 using Tern.Migration.Planning;
@@ -112,13 +113,13 @@ internal sealed partial class SourceSession
         dirty.Words.CopyTo(pages.Words);
         long named = pages.Count();
         if (named == 0) return null;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         lock (commitGate) handOver.DiscardSent();
         var payload = new PayloadWriter();
         new PostcopyDiscardMessage(pages.PageCount, pages).Write(payload);
         MainChannel.Send(MessageType.PostcopyDiscard, payload);
         ulong dropped = Await(discarded.Task, "the destination to drop the stale pages ahead of the pause (PostcopyDiscard)");
-        return (dropped, named, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return (dropped, named, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>The pages dirtied since they were last sent (after the final sync): what the destination holds stale.</summary>
