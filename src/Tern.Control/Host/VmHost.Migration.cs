@@ -68,15 +68,15 @@ public sealed partial class VmHost
         Log?.Invoke($"waiting for an incoming migration on {IncomingAddress}");
     }
 
+    /// <summary>The outgoing and incoming migrations, read together under the host's lock.</summary>
+    private (MigrationSource? Outgoing, MigrationDestination? Incoming) CurrentMigrations()
+    {
+        lock (gate) return (outgoing, incoming);
+    }
+
     public void CancelMigration()
     {
-        MigrationSource? o;
-        MigrationDestination? i;
-        lock (gate)
-        {
-            o = outgoing;
-            i = incoming;
-        }
+        var (o, i) = CurrentMigrations();
         if (o is { } source && !source.Status.IsFinished()) source.Cancel();
         else i?.Cancel();
     }
@@ -175,13 +175,7 @@ public sealed partial class VmHost
     /// <summary><c>migrate-pause</c>: breaks an active post-copy migration's link on purpose, on whichever side this is.</summary>
     public void PauseMigration()
     {
-        MigrationSource? o;
-        MigrationDestination? i;
-        lock (gate)
-        {
-            o = outgoing;
-            i = incoming;
-        }
+        var (o, i) = CurrentMigrations();
         try
         {
             if (o is { } source && !source.Status.IsFinished()) source.PausePostcopy();
@@ -418,13 +412,7 @@ public sealed partial class VmHost
 
     private void CancelAll()
     {
-        MigrationSource? o;
-        MigrationDestination? i;
-        lock (gate)
-        {
-            o = outgoing;
-            i = incoming;
-        }
+        var (o, i) = CurrentMigrations();
         incomingCancel.Cancel();
         incomingMigrations?.Dispose();
         i?.Cancel();
