@@ -35,13 +35,18 @@ public sealed class MachineFaultTests
         Assert.True(SpinWait.SpinUntil(() => { lock (events) return events.Contains("STOP"); }, TimeSpan.FromSeconds(10)), "no STOP event");
     }
 
-    /// <summary>All pages present until <see cref="Fail"/>; then none are, and reporting one throws, as a disposed source does.</summary>
+    /// <summary>
+    /// All pages present until <see cref="Fail"/>; then none are, and reporting or waiting for one throws, as a disposed
+    /// source does. Waiting throws too: a vCPU may have found its batch's pages present just before the switch and
+    /// then waits for them (a CI run saw that vCPU wait on TimedOut forever, the host still running).
+    /// </summary>
     private sealed class FailingPageArrival : IPageArrival
     {
         public volatile bool Fail;
         public bool IsComplete => false;
         public bool IsPresent(PageIndex page) => !Fail;
-        public void ReportMissing(PageIndex page) => throw new ObjectDisposedException("LocalPageSource", "the page source is gone");
-        public PageWait WaitUntilPresent(PageIndex page, int timeoutMilliseconds) => Fail ? PageWait.TimedOut : PageWait.Present;
+        public void ReportMissing(PageIndex page) => throw Gone();
+        public PageWait WaitUntilPresent(PageIndex page, int timeoutMilliseconds) => Fail ? throw Gone() : PageWait.Present;
+        private static ObjectDisposedException Gone() => new("LocalPageSource", "the page source is gone");
     }
 }
