@@ -22,6 +22,7 @@ internal sealed class PageRequestWriter : IMissingPageSource, IDisposable
     private readonly Action<Exception> onFailure;
     private readonly Thread thread;
     private FrameConnection? lane;
+    private int attachments;
 
     /// <param name="arrived">Whether a page has arrived (its request needs no repeating).</param>
     /// <param name="onFailure">The lane broke while sending (the requests stay outstanding).</param>
@@ -47,8 +48,10 @@ internal sealed class PageRequestWriter : IMissingPageSource, IDisposable
     /// </summary>
     public void Attach(FrameConnection connection)
     {
-        bool again = Interlocked.Exchange(ref lane, connection) is not null || !outstanding.IsEmpty;
-        if (again)
+        Volatile.Write(ref lane, connection);
+        // Only a lane after the first asks again: requests made before the first lane connected (restoring the state
+        // may fault) are still pending, never sent, and are not repeats.
+        if (Interlocked.Increment(ref attachments) > 1)
         {
             while (pending.TryDequeue(out _)) { }
             foreach (var page in outstanding.Keys)
