@@ -115,41 +115,75 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     {
         if (data.Length != PageSize.Bytes)
             throw new ArgumentException($"a page is {PageSize.Bytes} bytes, got {data.Length}", nameof(data));
-        if (received.Contains(page))
-        {
-            Interlocked.Increment(ref pagesAlreadyPresent);
-            return;
-        }
-        PagePlacement placement;
-        if (IsServing) placement = PlaceRegistered(page, data);
-        else if (stopped) return; // nothing is placed after a stop: the machine is going away
-        else
-        {
-            // Not started yet: RAM is plain memory, and the page is written as usual.
-            ram.WritePage(page, data);
-            placement = PagePlacement.Placed;
-        }
-        Arrived(page, placement);
+        PlaceRun(page, data);
     }
 
-    private PagePlacement PlaceRegistered(PageIndex page, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Places consecutive pages that arrived together (<paramref name="data"/> holds them back to back, from
+    /// <paramref name="first"/> on) as <see cref="Place"/> does each, with one placement per stretch of pages not yet
+    /// received: a placement costs a system call, and a stream of 4 KiB pages made one per page the largest part of
+    /// the destination's CPU time. Thread-safe; allocation-free.
+    /// </summary>
+    public void PlaceRun(PageIndex first, ReadOnlySpan<byte> data)
     {
-        nint address = ram.HostAddress + (nint)page.Address.Value;
+        if (data.Length == 0 || data.Length % PageSize.Bytes != 0)
+            throw new ArgumentException($"a run of pages is a positive multiple of {PageSize.Bytes} bytes, got {data.Length}", nameof(data));
+        int count = data.Length / PageSize.Bytes;
+        if (first.Value + (ulong)count > ram.PageCount)
+            throw new ArgumentOutOfRangeException(nameof(first), $"pages {first.Value}-{first.Value + (ulong)count - 1} lie outside guest RAM ({ram.PageCount} pages)");
+        int start = 0;
+        while (start < count)
+        {
+            if (received.Contains(new PageIndex(first.Value + (ulong)start)))
+            {
+                Interlocked.Increment(ref pagesAlreadyPresent);
+                start++;
+                continue;
+            }
+            int end = start + 1;
+            while (end < count && !received.Contains(new PageIndex(first.Value + (ulong)end))) end++;
+            var stretch = new PageIndex(first.Value + (ulong)start);
+            var bytes = data.Slice(start * PageSize.Bytes, (end - start) * PageSize.Bytes);
+            PagePlacement placement;
+            if (IsServing) placement = PlaceRegistered(stretch, bytes);
+            else if (stopped) return; // nothing is placed after a stop: the machine is going away
+            else
+            {
+                // Not started yet: RAM is plain memory, and the pages are written as usual.
+                for (int i = 0; i < end - start; i++)
+                    ram.WritePage(new PageIndex(stretch.Value + (ulong)i), bytes.Slice(i * PageSize.Bytes, PageSize.Bytes));
+                placement = PagePlacement.Placed;
+            }
+            for (int i = start; i < end; i++) Arrived(new PageIndex(first.Value + (ulong)i), placement);
+            start = end;
+        }
+    }
+
+    private PagePlacement PlaceRegistered(PageIndex first, ReadOnlySpan<byte> data)
+    {
+        nint address = ram.HostAddress + (nint)first.Address.Value;
         try
         {
             return data.IndexOfAnyExcept((byte)0) < 0
-                ? uffd!.ZeroPage(address, PageSize.Bytes)
+                ? uffd!.ZeroPage(address, (ulong)data.Length)
                 : uffd!.Copy(address, data);
         }
-        catch (OsException) when (received.Contains(page) || !IsServing)
+        catch (OsException) when (!IsServing || AllReceived(first, data.Length / PageSize.Bytes))
         {
-            // Raced with another placement of the same page that completed RAM and unregistered it; the page is there.
+            // Raced with other placements of the same pages that completed RAM and unregistered it; the pages are there.
             return PagePlacement.SomeAlreadyPresent;
         }
         catch (ObjectDisposedException) when (stopped)
         {
             return PagePlacement.SomeAlreadyPresent;
         }
+    }
+
+    private bool AllReceived(PageIndex first, int count)
+    {
+        for (int i = 0; i < count; i++)
+            if (!received.Contains(new PageIndex(first.Value + (ulong)i))) return false;
+        return true;
     }
 
     private void Arrived(PageIndex page, PagePlacement placement)

@@ -151,6 +151,56 @@ public sealed class MissingPageServiceTests : IDisposable
     }
 
     [Fact]
+    public void A_run_of_pages_is_placed_around_the_pages_already_received_which_keep_their_data()
+    {
+        service.Start();
+        var held = Pattern(40);
+        service.Place(new PageIndex(3), held); // arrived on the other lane first
+        var blocked = Read(2); // a vCPU waits on a page inside the run
+        Assert.Equal(new PageIndex(2), source.NextRequest());
+        var run = new byte[4 * PageSize.Bytes]; // pages 1-4
+        for (int i = 0; i < 4; i++) Pattern(50 + i).CopyTo(run, i * PageSize.Bytes);
+
+        service.PlaceRun(new PageIndex(1), run);
+
+        Completes(blocked);
+        Assert.Equal(Pattern(51), blocked.BytesRead());
+        for (int p = 1; p <= 4; p++)
+        {
+            var read = Read(p);
+            Completes(read);
+            Assert.Equal(p == 3 ? held : Pattern(50 + p - 1), read.BytesRead());
+            Assert.True(received.Contains(new PageIndex((ulong)p)));
+        }
+        var counters = service.Counters;
+        Assert.Equal(4, counters.PagesPlaced); // page 3 once, then 1-2 and 4 around it
+        Assert.Equal(1, counters.PagesAlreadyPresent);
+        Assert.Equal(4, received.Count);
+        Assert.Equal(0, source.Pending);
+    }
+
+    [Fact]
+    public void A_run_that_completes_RAM_unregisters_it_and_a_run_outside_RAM_or_of_part_of_a_page_is_refused()
+    {
+        int completed = 0;
+        service.Completed += () => Interlocked.Increment(ref completed);
+        service.Start();
+        Assert.Throws<ArgumentOutOfRangeException>(() => service.PlaceRun(new PageIndex(Pages - 1), new byte[2 * PageSize.Bytes]));
+        Assert.Throws<ArgumentException>(() => service.PlaceRun(new PageIndex(0), new byte[PageSize.Bytes + 1]));
+        Assert.Equal(0, received.Count);
+
+        var all = new byte[Pages * PageSize.Bytes];
+        new Random(7).NextBytes(all);
+        all.AsSpan(2 * PageSize.Bytes, PageSize.Bytes).Clear(); // a zero page inside the run
+        service.PlaceRun(new PageIndex(0), all);
+
+        Assert.True(service.IsComplete);
+        Assert.False(service.IsServing);
+        Assert.Equal(1, completed);
+        Assert.Equal(all, ram.GetSpan(new GuestAddress(0), Pages * PageSize.Bytes).ToArray());
+    }
+
+    [Fact]
     public void Managed_code_asks_and_waits_for_a_page_instead_of_touching_it()
     {
         service.Start();

@@ -16,14 +16,18 @@ internal static class PostcopyPageFrames
 
     private static readonly byte[] ZeroPage = new byte[PageSize.Bytes];
 
-    /// <summary>Writes the pages of <paramref name="pages"/> from <paramref name="memory"/> (the source's paused guest RAM).</summary>
-    public static void Write(PayloadWriter w, IGuestMemory memory, ReadOnlySpan<ulong> pages)
+    /// <summary>
+    /// Writes the pages of <paramref name="pages"/> from <paramref name="memory"/> (the source's paused guest RAM), adding
+    /// each to <paramref name="digest"/> (x-verify) as it is read.
+    /// </summary>
+    public static void Write(PayloadWriter w, IGuestMemory memory, ReadOnlySpan<ulong> pages, PostcopySourceDigest? digest)
     {
         w.U32((uint)pages.Length);
         foreach (ulong p in pages)
         {
             var index = new PageIndex(p);
             var data = memory.GetSpan(index.Address, PageSize.Bytes);
+            digest?.AddSent(index, data);
             if (data.IndexOfAnyExcept((byte)0) < 0)
             {
                 w.U64(PageRecord.Header(p, PageRecordKind.Zero));
@@ -34,28 +38,47 @@ internal static class PostcopyPageFrames
         }
     }
 
-    /// <summary>Reads a PostcopyPages payload and hands each page to <paramref name="place"/>; returns the number of pages.</summary>
-    public static int Read(ReadOnlySpan<byte> payload, ulong pageCount, PagePlacer place)
+    /// <summary>
+    /// Reads a PostcopyPages payload record by record, checking each (a page inside guest RAM, a kind post-copy sends)
+    /// before handing it out; <see cref="Next"/> returns false after the last record, once the payload has been checked
+    /// to end there. Allocation-free.
+    /// </summary>
+    public ref struct Reader
     {
-        var r = new PayloadReader(MessageType.PostcopyPages, payload);
-        uint count = r.U32();
-        if (count > MaxPages * 16) throw new ProtocolException($"PostcopyPages carries {count} records, more than {MaxPages * 16}");
-        for (uint i = 0; i < count; i++)
+        private PayloadReader r;
+        private readonly ulong pageCount;
+        private readonly uint count;
+        private uint index;
+
+        public Reader(ReadOnlySpan<byte> payload, ulong pageCount)
         {
-            var (page, kind) = PageRecord.Split(r.U64());
-            if (page >= pageCount)
-                throw new ProtocolException($"post-copy page record {i} names page {page}, outside guest RAM ({pageCount} pages)");
-            var data = kind switch
+            r = new PayloadReader(MessageType.PostcopyPages, payload);
+            this.pageCount = pageCount;
+            count = r.U32();
+            if (count > MaxPages * 16) throw new ProtocolException($"PostcopyPages carries {count} records, more than {MaxPages * 16}");
+        }
+
+        public bool Next(out PageIndex page, out ReadOnlySpan<byte> data)
+        {
+            if (index == count)
+            {
+                r.End();
+                page = default;
+                data = default;
+                return false;
+            }
+            var (number, kind) = PageRecord.Split(r.U64());
+            if (number >= pageCount)
+                throw new ProtocolException($"post-copy page record {index} names page {number}, outside guest RAM ({pageCount} pages)");
+            data = kind switch
             {
                 PageRecordKind.Normal => r.Bytes(PageSize.Bytes),
                 PageRecordKind.Zero => ZeroPage,
-                _ => throw new ProtocolException($"post-copy page record {i} (page {page}) is {kind}; after the switch only Normal and Zero pages are sent"),
+                _ => throw new ProtocolException($"post-copy page record {index} (page {number}) is {kind}; after the switch only Normal and Zero pages are sent"),
             };
-            place(new PageIndex(page), data);
+            page = new PageIndex(number);
+            index++;
+            return true;
         }
-        r.End();
-        return (int)count;
     }
-
-    public delegate void PagePlacer(PageIndex page, ReadOnlySpan<byte> data);
 }

@@ -28,6 +28,7 @@ internal sealed class PostcopyReceiver : IDisposable
     private long bytes, pages;
     /// <summary>Placements inside their digest step (<see cref="Place"/>); <see cref="Done"/> waits for none.</summary>
     private int digesting;
+    private readonly PageRunStaging staging = new();
 
     /// <param name="verify">Keep the digest of the pages as they arrive (x-verify).</param>
     public PostcopyReceiver(IVirtualMachine machine, DirtyBitmap stale, bool verify, Action<Exception> onFailure)
@@ -82,7 +83,27 @@ internal sealed class PostcopyReceiver : IDisposable
     public void Apply(ReadOnlySpan<byte> payload)
     {
         Interlocked.Add(ref bytes, Frame.HeaderSize + payload.Length);
-        PostcopyPageFrames.Read(payload, received.PageCount, Place);
+        var reader = new PostcopyPageFrames.Reader(payload, received.PageCount);
+        var run = staging.Take();
+        try
+        {
+            while (reader.Next(out var page, out var data))
+            {
+                Record(page, data);
+                if (run is null) Service.Place(page, data);
+                else if (!run.TryAppend(page, data))
+                {
+                    run.PlaceInto(Service);
+                    run.TryAppend(page, data);
+                }
+            }
+            run?.PlaceInto(Service);
+        }
+        finally
+        {
+            run?.Return();
+        }
+        if (received.IsComplete) Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
     }
 
     /// <summary>
@@ -91,7 +112,7 @@ internal sealed class PostcopyReceiver : IDisposable
     /// once: the one that marks it digested adds it, and the other may place it (completing RAM) before that add has
     /// finished, so the digest is read only once no placement is inside its digest step (<see cref="Done"/>).
     /// </summary>
-    private void Place(PageIndex page, ReadOnlySpan<byte> data)
+    private void Record(PageIndex page, ReadOnlySpan<byte> data)
     {
         if (digest is not null)
         {
@@ -107,8 +128,6 @@ internal sealed class PostcopyReceiver : IDisposable
             }
         }
         Interlocked.Increment(ref pages);
-        Service.Place(page, data);
-        if (received.IsComplete) Interlocked.CompareExchange(ref lastPageAt, Stopwatch.GetTimestamp(), 0);
     }
 
     /// <summary>Waits until every page has arrived (the source said it sent them all); false on timeout.</summary>

@@ -10,7 +10,9 @@ namespace Tern.Migration.Engine.Source;
 /// PostcopyStreamEnd. Frames are small (<see cref="PostcopyPageFrames.MaxPages"/>) so that the lane's choice of the
 /// next pages follows the faults closely. Writes directly: the main connection's writer thread stopped at Commit.
 /// </summary>
-internal sealed class BackgroundPageStream(FrameConnection main, IGuestMemory memory, PostcopyPagesLeft left, BandwidthLimiter limiter, RamCounters counters)
+/// <param name="digest">x-verify's digest, which takes each page as it is sent; null without verification.</param>
+internal sealed class BackgroundPageStream(FrameConnection main, IGuestMemory memory, PostcopyPagesLeft left, BandwidthLimiter limiter, RamCounters counters,
+    PostcopySourceDigest? digest)
 {
     public long PagesSent { get; private set; }
 
@@ -24,7 +26,7 @@ internal sealed class BackgroundPageStream(FrameConnection main, IGuestMemory me
         {
             cancel.ThrowIfCancellationRequested();
             payload.Reset();
-            PostcopyPageFrames.Write(payload, memory, batch.AsSpan(0, n));
+            PostcopyPageFrames.Write(payload, memory, batch.AsSpan(0, n), digest);
             limiter.Take(Frame.HeaderSize + payload.Length, cancel);
             main.Write(MessageType.PostcopyPages, payload);
             counters.PostcopyBytesSent(Frame.HeaderSize + payload.Length);

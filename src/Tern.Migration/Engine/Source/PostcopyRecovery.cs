@@ -59,7 +59,7 @@ internal sealed class PostcopyRecovery(SourceSession session)
             link.Own(returnPath);
             s.UsePostcopyLink(link);
             returnPath.Start();
-            var lane = new UrgentPageLane(s.Connect(target, ProtocolConstants.UrgentLane), s.Machine.Memory, left, s.Counters, s.UrgentLaneFailed);
+            var lane = new UrgentPageLane(s.Connect(target, ProtocolConstants.UrgentLane), s.Machine.Memory, left, s.Counters, s.UrgentLaneFailed, s.PostcopyDigest);
             link.Own(lane);
             lane.Start();
             if (link.Reason is { } broke) throw new IOException(broke);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tern.Memory.Dirty;
 using Tern.Migration.Api;
+using Tern.Migration.Engine.Postcopy;
 using Tern.Migration.Planning;
 using Tern.Migration.Protocol;
 using Tern.Migration.Transport;
@@ -141,15 +142,20 @@ internal sealed partial class SourceSession
         }
     }
 
+    /// <summary>x-verify is on and the destination takes it: post-copy keeps a digest of the source's RAM (<see cref="PostcopyDigest"/>).</summary>
+    internal bool VerifiesPostcopy => settings.IsEnabled(MigrationCapability.Verify) && (negotiated & ProtocolCapability.Verify) != 0;
+
+    /// <summary>x-verify's digest of this side's RAM from the post-copy switch on; null without verification. The phase owns it.</summary>
+    internal PostcopySourceDigest? PostcopyDigest { get; set; }
+
     /// <summary>
     /// With x-verify: compares the destination's digest of the pages as they arrived with this side's RAM, which has
     /// not changed since the pause (<see cref="Pages.PageSetDigest"/>).
     /// </summary>
     internal void VerifyPostcopy(PostcopyDoneMessage done)
     {
-        if (!settings.IsEnabled(MigrationCapability.Verify) || (negotiated & ProtocolCapability.Verify) == 0) return;
-        using var digest = new Pages.PageSetDigest();
-        digest.AddMemory(machine.Memory, _ => true);
+        if (PostcopyDigest is null) return;
+        var digest = PostcopyDigest.Finish();
         var result = new VerificationResult(done.HasDigest && done.Digest == digest.Value, digest.Value, done.Digest, digest.Pages);
         Verification = result;
         if (!result.Matched)
@@ -197,13 +203,18 @@ internal sealed partial class SourceSession
             Fail(e);
             return;
         }
+        // The break is for the link this lane belonged to, taken now: after the grace the operator may already have
+        // recovered onto a new link, which an old lane's failure must not break (it did, in a test that recovers twice
+        // within the second).
         PostcopyLink? link;
         lock (linkGate) link = postcopyLink;
         var done = link?.Done ?? PostcopyDoneTask;
         _ = done.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
             .WaitAsync(DoneGrace).ContinueWith(_ =>
             {
-                if (!done.IsCompletedSuccessfully) BreakPostcopyLink(e.Message);
+                if (done.IsCompletedSuccessfully) return;
+                if (link is null) BreakPostcopyLink(e.Message); // before the phase took its first link: it takes the reason
+                else link.Break(e.Message);
             }, TaskScheduler.Default);
     }
 

@@ -17,11 +17,15 @@ internal sealed class UrgentPageLane : IDisposable
     private readonly PostcopyPagesLeft pages;
     private readonly RamCounters counters;
     private readonly Action<Exception> onFailure;
+    private readonly PostcopySourceDigest? digest;
     private readonly Thread thread;
     private volatile bool stopping;
 
-    public UrgentPageLane(FrameConnection connection, IGuestMemory memory, PostcopyPagesLeft pages, RamCounters counters, Action<Exception> onFailure)
+    /// <param name="digest">x-verify's digest, which takes each page as it is sent; null without verification.</param>
+    public UrgentPageLane(FrameConnection connection, IGuestMemory memory, PostcopyPagesLeft pages, RamCounters counters, Action<Exception> onFailure,
+        PostcopySourceDigest? digest)
     {
+        this.digest = digest;
         this.connection = connection;
         this.memory = memory;
         this.pages = pages;
@@ -53,7 +57,7 @@ internal sealed class UrgentPageLane : IDisposable
                 {
                     var batch = requested.AsSpan(first, Math.Min(PostcopyPageFrames.MaxPages, count - first));
                     payload.Reset();
-                    PostcopyPageFrames.Write(payload, memory, batch);
+                    PostcopyPageFrames.Write(payload, memory, batch, digest);
                     connection.Write(MessageType.PostcopyPages, payload);
                     counters.PostcopyBytesSent(Frame.HeaderSize + payload.Length);
                     Interlocked.Add(ref pagesSent, batch.Length);
