@@ -38,8 +38,9 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
         // The destination held Resumed back until the guest's first heartbeat there; the guest ran meanwhile, so
         // that wait is no part of the stop (it only lets the guest-seen downtime below be measured).
         var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
-        long stoppedMs = (long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt) - held).TotalMilliseconds);
-        timeline.Mark(SwitchoverStep.Resumed, held);
+        long arrived = s.ResumedArrivedAt;
+        long stoppedMs = (long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt, arrived) - held).TotalMilliseconds);
+        timeline.Mark(SwitchoverStep.Resumed, held, arrived);
         s.Log($"switchover: {timeline}");
         long guestDowntimeMs = done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0
             ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)

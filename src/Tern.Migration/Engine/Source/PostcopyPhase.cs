@@ -52,9 +52,10 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
             var done = AwaitResumed(s);
             // As in pre-copy: the destination's wait for the first heartbeat, with the guest running, is not downtime.
             var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
-            timeline.Mark(SwitchoverStep.Resumed, held);
+            long arrived = s.ResumedArrivedAt;
+            timeline.Mark(SwitchoverStep.Resumed, held, arrived);
             s.Log($"post-copy switch: {timeline}; {left.StaleCount} pages to fetch on demand or in the background");
-            s.RecordDowntime((long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt) - held).TotalMilliseconds),
+            s.RecordDowntime((long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt, arrived) - held).TotalMilliseconds),
                 done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
             s.StatusCell.TryTransition(MigrationStatus.Active, MigrationStatus.PostcopyActive);
             s.PostcopyDigest?.StartHeldPages();

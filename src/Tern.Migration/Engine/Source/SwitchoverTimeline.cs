@@ -20,9 +20,11 @@ internal sealed class SwitchoverTimeline(long start)
     /// Marks the end of <paramref name="step"/>, less <paramref name="notStopped"/> of it during which the guest was
     /// already running again (the destination held Resumed back): the steps add up to the stop, not to the wait.
     /// </summary>
-    public void Mark(SwitchoverStep step, TimeSpan notStopped)
+    public void Mark(SwitchoverStep step, TimeSpan notStopped) => Mark(step, notStopped, Stopwatch.GetTimestamp());
+
+    /// <summary>As <see cref="Mark(SwitchoverStep, TimeSpan)"/>, for a step that ended at <paramref name="now"/> (a Stopwatch timestamp).</summary>
+    public void Mark(SwitchoverStep step, TimeSpan notStopped, long now)
     {
-        long now = Stopwatch.GetTimestamp();
         double stopped = (Stopwatch.GetElapsedTime(last, now) - notStopped).TotalMilliseconds;
         last = now;
         lock (steps)
