@@ -20,7 +20,8 @@ public sealed record DestinationLimits
     /// The watchdog's window: while a migration is under way the source must deliver at least
     /// <see cref="MinimumProgressBytes"/> within every window this long, or the attempt ends. 30 s: a live source sends
     /// pages many times a second, and its longest silence (syncing the dirty log, hashing RAM for verification) is
-    /// seconds.
+    /// seconds. In post-copy, with pages still missing, a window with nothing at all on any connection pauses the
+    /// migration instead (the link hangs; it can be recovered), and a trickle is allowed (max-postcopy-bandwidth).
     /// </summary>
     public TimeSpan ProgressWindow { get; init; } = TimeSpan.FromSeconds(30);
 

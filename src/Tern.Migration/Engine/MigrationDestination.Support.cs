@@ -37,16 +37,20 @@ public sealed partial class MigrationDestination
     {
         DestinationState now;
         long bytes;
+        bool pagesMissing;
         lock (gate)
         {
             now = state;
             bytes = connections.BytesRead;
+            pagesMissing = postcopy is { IsComplete: false };
         }
         long at = Stopwatch.GetTimestamp();
         long moved;
         lock (progress)
         {
-            if (now is not (DestinationState.Receiving or DestinationState.AwaitingCommit))
+            bool watched = now is DestinationState.Receiving or DestinationState.AwaitingCommit
+                || (now == DestinationState.PostcopyActive && pagesMissing);
+            if (!watched)
             {
                 progress.Clear();
                 return;
@@ -58,6 +62,17 @@ public sealed partial class MigrationDestination
             var (oldestAt, oldestBytes) = progress.Peek();
             if (at - oldestAt < windowTicks) return;
             moved = bytes - oldestBytes;
+        }
+        if (now == DestinationState.PostcopyActive)
+        {
+            // The guest runs here and waits for pages only the source has: a link that carries nothing at all on any
+            // lane (a cable pulled, a veth taken down: no reset ever comes) pauses post-copy, as migrate-pause would,
+            // so that it can be recovered. A trickle is not a hang here: max-postcopy-bandwidth may pace the stream.
+            if (moved > 0) return;
+            lock (progress) progress.Clear();
+            BreakPostcopyLink($"no data from the source on any post-copy connection for {Seconds(limits.ProgressWindow)} (the link hangs)",
+                new IOException($"the post-copy link carried nothing for {Seconds(limits.ProgressWindow)}"));
+            return;
         }
         if (moved >= limits.MinimumProgressBytes) return;
         string during = $"while {StateText(now)}";

@@ -35,10 +35,11 @@ internal sealed class LocalMigration : IDisposable
     }
 
     /// <summary>Simulated guests on both sides.</summary>
-    public static LocalMigration Sim(string workload, ulong memoryBytes = 64 << 20, int vcpus = 2, IMigrationTransport? transport = null) =>
+    public static LocalMigration Sim(string workload, ulong memoryBytes = 64 << 20, int vcpus = 2, IMigrationTransport? transport = null,
+        DestinationLimits? destinationLimits = null) =>
         new(SimMachine.Create(new SimMachineOptions(memoryBytes, vcpus, WorkloadSpec.Parse(workload))),
             description => SimMachine.CreateIncoming(new SimMachineOptions(description.MemoryBytes, description.VcpuCount, WorkloadSpec.Parse(description.Workload))),
-            transport: transport);
+            destinationLimits: destinationLimits, transport: transport);
 
     public IVirtualMachine Source { get; }
     public MigrationDestination Destination { get; }

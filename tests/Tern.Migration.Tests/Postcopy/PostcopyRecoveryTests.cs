@@ -108,6 +108,45 @@ public sealed class PostcopyRecoveryTests
         PostcopyRun.VerifyDestination(m, workload);
     }
 
+    /// <summary>
+    /// The link hangs in the background stream, every connection at once and both ways, with no reset (a cable pulled,
+    /// a veth taken down): the destination notices the silence by itself within its progress window and pauses, with
+    /// the reason; the operator pauses the source (migrate-pause), and recovery completes verified.
+    /// </summary>
+    [Fact]
+    public void A_link_that_hangs_without_a_reset_pauses_the_destination_by_itself_and_recovery_completes()
+    {
+        const string workload = "random:ws=32M";
+        var window = TimeSpan.FromSeconds(2);
+        using var m = PostcopyRun.Create(MachineBackend.Sim, workload, destinationLimits: new DestinationLimits { ProgressWindow = window });
+        using var proxy = new FaultProxy(m.Uri, LinkFault.HangInBackgroundStream(5));
+        m.Source.Resume();
+        var (source, run) = m.Start(via: proxy.Uri);
+        source.StartPostcopy();
+        Assert.True(proxy.WaitFired(Patience), $"the link never hung: {m.Describe(source)}");
+        var hungAt = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.True(SpinWait.SpinUntil(() => m.Destination.Status == MigrationStatus.PostcopyPaused, Patience),
+            $"the destination did not notice the hung link: {m.Describe(source)}");
+        Assert.True(hungAt.Elapsed >= window - TimeSpan.FromMilliseconds(500), $"paused {hungAt.Elapsed} after the hang, before its window of {window}");
+        var paused = m.Destination.Info();
+        Assert.Contains("no data from the source on any post-copy connection for 2 s (the link hangs)", paused.ErrorDesc);
+        Assert.True(paused.Postcopy is { MissingPages: > 0 }, "every page had arrived before the hang");
+        Assert.Null(m.DestinationMachine!.Fault);
+        Assert.Equal(MigrationStatus.PostcopyActive, source.Status); // nothing reached the source: it has not noticed yet
+
+        source.PausePostcopy();
+        WaitBothPaused(m, source);
+        using (Recover(m, source))
+        {
+            m.Finish(source, run);
+        }
+        Assert.True(source.Status == MigrationStatus.Completed, m.Describe(source));
+        Assert.True(source.Info().Verification is { Matched: true }, $"verification: {source.Info().Verification}");
+        Assert.Equal(1, m.Destination.Info().Postcopy!.Recoveries);
+        PostcopyRun.VerifyDestination(m, workload);
+    }
+
     /// <summary>The recovered link breaks too (mid background stream): both sides pause again, and a second recovery on yet another port completes.</summary>
     [Fact]
     public void A_recovery_whose_link_breaks_pauses_again_and_recovers_again()

@@ -14,18 +14,19 @@ internal static class PostcopyRun
 {
     public const ulong Memory = 64 << 20;
 
-    public static LocalMigration Create(MachineBackend backend, string workload, int vcpus = 2, ulong memory = Memory)
+    public static LocalMigration Create(MachineBackend backend, string workload, int vcpus = 2, ulong memory = Memory, DestinationLimits? destinationLimits = null)
     {
         LocalMigration m;
         if (backend == MachineBackend.Kvm)
         {
             RequireKvm.Present();
             var source = KvmGuests.Boot(WorkloadSpec.Parse(workload), memory, vcpus);
-            m = new LocalMigration(source, d => KvmMachine.Create(new KvmMachineOptions(d.MemoryBytes, d.VcpuCount) { Workload = d.Workload }));
+            m = new LocalMigration(source, d => KvmMachine.Create(new KvmMachineOptions(d.MemoryBytes, d.VcpuCount) { Workload = d.Workload }),
+                destinationLimits: destinationLimits);
         }
         else
         {
-            m = LocalMigration.Sim(workload, memory, vcpus);
+            m = LocalMigration.Sim(workload, memory, vcpus, destinationLimits: destinationLimits);
         }
         m.Settings.SetCapability(MigrationCapability.PostcopyRam, true);
         m.Settings.SetCapability(MigrationCapability.Verify, true);

@@ -22,6 +22,7 @@ internal sealed class FaultProxy : IDisposable
     private readonly ManualResetEventSlim fired = new(false);
     private int connections;
     private volatile bool disposed;
+    private volatile bool hung;
 
     public FaultProxy(MigrationUri target, LinkFault fault)
     {
@@ -102,6 +103,7 @@ internal sealed class FaultProxy : IDisposable
                         Reset(source, destination);
                         return;
                     }
+                    if (fault.What == LinkFault.Kind.HangAtFrame) hung = true;
                     swallowing = true; // blackhole
                     continue;
                 }
@@ -134,20 +136,21 @@ internal sealed class FaultProxy : IDisposable
                 if (got < frame.Length) break;
             }
             if (!swallowing) destination.Shutdown(SocketShutdown.Send);
-            else CloseBoth(source, destination); // the source is gone: nothing more will come
+            else if (!hung) CloseBoth(source, destination); // the source is gone: nothing more will come (a hung link says nothing)
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The destination hung up (it sends its Error first, then closes). A real link delivers what the
             // destination sent before its reset: let the return path forward all of it before the source's side is
             // closed, or the proxy would lose the Error that the source must report.
+            if (hung) return; // nothing crosses a hung link, a reset neither
             if (sending) returned.Wait(TimeSpan.FromSeconds(10));
             CloseBoth(source, destination);
         }
     }
 
     /// <summary>A plain copy (the return path and extra channels); the end of one side is passed on to the other.</summary>
-    private static void Copy(Socket from, Socket to, TimeSpan delay = default)
+    private void Copy(Socket from, Socket to, TimeSpan delay = default)
     {
         var buffer = new byte[64 << 10];
         try
@@ -155,6 +158,12 @@ internal sealed class FaultProxy : IDisposable
             while (true)
             {
                 int n = from.Receive(buffer);
+                // A hung link loses what is sent on it, and the end of a connection too: nothing more arrives.
+                if (hung)
+                {
+                    if (n == 0) return;
+                    continue;
+                }
                 // A delay line: each chunk (and the end) goes on its way this much after it arrived. The return path
                 // carries a few small frames, so delaying them one after another is the same as a latency.
                 if (delay > TimeSpan.Zero) Thread.Sleep(delay);
@@ -168,6 +177,7 @@ internal sealed class FaultProxy : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            if (hung) return; // nothing crosses a hung link, a reset neither
             if (delay > TimeSpan.Zero) Thread.Sleep(delay); // the reset travels the same link
             CloseBoth(from, to);
         }

@@ -18,6 +18,11 @@ internal sealed record LinkFault
         DropAtFrame,
         /// <summary>Swallow the first frame that matches and everything after it; the connections stay open.</summary>
         BlackholeAtFrame,
+        /// <summary>
+        /// At the first frame that matches, every connection through the proxy stops carrying anything, both ways, and
+        /// stays open: a link whose packets are lost (a cable pulled, a veth taken down), where no reset ever comes.
+        /// </summary>
+        HangAtFrame,
     }
 
     private LinkFault(Kind what, string description, long offset = -1, Func<MessageType, ReadOnlySpan<byte>, bool>? frame = null)
@@ -46,7 +51,7 @@ internal sealed record LinkFault
     public static LinkFault DropAt(MessageType type) => new(Kind.DropAtFrame, $"drop at {type}", frame: (t, _) => t == type);
     public static LinkFault DropAtFirstOf(params MessageType[] types) =>
         new(Kind.DropAtFrame, $"drop at the first of {string.Join(", ", types)}", frame: (t, _) => types.Contains(t));
-        public static LinkFault BlackholeAt(MessageType type) => new(Kind.BlackholeAtFrame, $"blackhole from {type}", frame: (t, _) => t == type);
+    public static LinkFault BlackholeAt(MessageType type) => new(Kind.BlackholeAtFrame, $"blackhole from {type}", frame: (t, _) => t == type);
 
     /// <summary>
     /// Reset both connections at the <paramref name="n"/>th PostcopyPages frame of the background stream, or at
@@ -56,6 +61,14 @@ internal sealed record LinkFault
     {
         int seen = 0;
         return new(Kind.DropAtFrame, $"drop at background frame {n}", frame: (t, _) =>
+            t == MessageType.PostcopyStreamEnd || (t == MessageType.PostcopyPages && ++seen == n));
+    }
+
+    /// <summary>Every connection hangs at the <paramref name="n"/>th PostcopyPages frame of the background stream (or at PostcopyStreamEnd).</summary>
+    public static LinkFault HangInBackgroundStream(int n)
+    {
+        int seen = 0;
+        return new(Kind.HangAtFrame, $"hang at background frame {n}", frame: (t, _) =>
             t == MessageType.PostcopyStreamEnd || (t == MessageType.PostcopyPages && ++seen == n));
     }
 
