@@ -91,6 +91,38 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         return MemFd.TryWritePages(memfd, first.Address.Value, source, sourceOffsets, PageSize.Bytes);
     }
 
+    /// <summary>
+    /// Writes consecutive pages (<paramref name="data"/>, back to back) into the memfd from <paramref name="first"/> on,
+    /// without touching the mapping: for post-copy's overwrite in place, where the pages are not mapped and an access
+    /// through the mapping would fault (MINOR mode) until UFFDIO_CONTINUE maps them. Not for huge-page RAM.
+    /// </summary>
+    public void WritePagesThroughFile(PageIndex first, ReadOnlySpan<byte> data)
+    {
+        if (HugePages) throw new NotSupportedException("huge-page guest RAM takes no writes through its file");
+        if (data.Length == 0 || data.Length % PageSize.Bytes != 0)
+            throw new ArgumentException($"a run of pages is a positive multiple of {PageSize.Bytes} bytes, got {data.Length}", nameof(data));
+        int pages = data.Length / PageSize.Bytes;
+        CheckPage(first);
+        if ((ulong)pages > PageCount - first.Value) ThrowPageOutOfRange(new PageIndex(first.Value + (ulong)pages - 1));
+        for (int done = 0; done < pages; done += MemFd.MaxPagesPerWrite)
+        {
+            int n = Math.Min(MemFd.MaxPagesPerWrite, pages - done);
+            MemFd.TryWritePages(memfd, first.Address.Value + (ulong)done * PageSize.Bytes, data.Slice(done * PageSize.Bytes, n * PageSize.Bytes),
+                PageOffsets.AsSpan(0, n), PageSize.Bytes);
+        }
+    }
+
+    /// <summary>Unmaps pages from this process (and KVM) and keeps their data in the memfd (<see cref="MemoryMapping.Unmap"/>).</summary>
+    public void UnmapPages(PageIndex first, ulong count)
+    {
+        CheckPage(first);
+        if (count > PageCount - first.Value) ThrowPageOutOfRange(new PageIndex(first.Value + count - 1));
+        mapping.Unmap(first.Address.Value, count * PageSize.Bytes);
+    }
+
+    /// <summary>0, 4096, 8192, ...: the offsets of consecutive pages in a run, for one pwritev.</summary>
+    private static readonly int[] PageOffsets = Enumerable.Range(0, MemFd.MaxPagesPerWrite).Select(k => k * PageSize.Bytes).ToArray();
+
     private static readonly bool ShmemHugePagesOnlyByAdvice = ReadShmemHugePagesOnlyByAdvice();
 
     private static bool ReadShmemHugePagesOnlyByAdvice()

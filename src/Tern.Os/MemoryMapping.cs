@@ -102,6 +102,18 @@ public sealed unsafe class MemoryMapping : SafeHandle
         return LibC.Madvise((byte*)handle, (nuint)Length, LibCConstants.MADV_HUGEPAGE) == 0;
     }
 
+    /// <summary>
+    /// Unmaps a range of a shared file mapping from this process's page tables (MADV_DONTNEED) and keeps the file's
+    /// pages and their data: the next access maps them again (through userfaultfd, if the range is registered in MINOR
+    /// mode). KVM drops its own mappings of the range too (its MMU notifier).
+    /// </summary>
+    public void Unmap(ulong offset, ulong length)
+    {
+        if (offset > Length || length > Length - offset) ThrowOutOfRange(offset, (int)Math.Min(length, int.MaxValue));
+        if (LibC.Madvise((byte*)handle + offset, (nuint)length, LibCConstants.MADV_DONTNEED) != 0)
+            OsException.ThrowLastError("madvise(MADV_DONTNEED)");
+    }
+
     /// <summary>Drops the backing pages of a range of a shared file mapping (they read back as zero).</summary>
     public void Discard(ulong offset, ulong length)
     {

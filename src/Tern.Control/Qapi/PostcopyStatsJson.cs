@@ -21,6 +21,7 @@ internal static class PostcopyStatsJson
         {
             ["stale-pages"] = stats.StalePages,
             ["dropped-ahead-pages"] = stats.DroppedAheadPages,
+            ["stale-page-handling"] = stats.StalePageHandling,
             ["missing-pages"] = stats.MissingPages,
             ["faults"] = stats.Faults,
             ["pages-requested"] = stats.PagesRequested,
@@ -47,6 +48,7 @@ internal static class PostcopyStatsJson
         {
             StalePages = Int("stale-pages"),
             DroppedAheadPages = Int("dropped-ahead-pages"),
+            StalePageHandling = j.TryGetProperty("stale-page-handling", out var h2) && h2.ValueKind == JsonValueKind.String ? h2.GetString()! : "drop",
             MissingPages = Int("missing-pages"),
             Faults = Int("faults"),
             PagesRequested = Int("pages-requested"),

@@ -31,6 +31,9 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     private readonly PageRequests requests;
     private readonly FaultLatencyHistogram latency = new();
     private readonly object arrivalGate = new();
+    private readonly StalePageHandling handling;
+    /// <summary>Overwrite only: pages a placer has taken (one bit each), so that no page is written twice through the file.</summary>
+    private readonly ulong[]? claims;
     private UserfaultFd? uffd;
     private UserfaultReader? reader;
     private int waiters;
@@ -44,15 +47,24 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     private long blockedTicks;
     private Exception? failure;
 
-    public MissingPageService(GuestRam ram, ReceivedPages received, IMissingPageSource source)
+    /// <param name="handling">
+    /// What <see cref="Start"/> does with the stale pages (<see cref="StalePageChoice"/>). Overwrite needs MINOR mode
+    /// (<see cref="UserfaultFd.SupportsMinorShmem"/>) and the held pages mapped first (<see cref="StalePageChoice.PrepareAhead"/>).
+    /// </param>
+    public MissingPageService(GuestRam ram, ReceivedPages received, IMissingPageSource source, StalePageHandling handling = StalePageHandling.Drop)
     {
         if (received.PageCount != ram.PageCount)
             throw new ArgumentException($"the received-pages bitmap covers {received.PageCount} pages but guest RAM has {ram.PageCount}", nameof(received));
         this.ram = ram;
         this.received = received;
         this.source = source;
+        this.handling = handling;
+        if (handling == StalePageHandling.Overwrite) claims = new ulong[(ram.PageCount + 63) / 64];
         requests = new PageRequests(ram.PageCount);
     }
+
+    /// <summary>What this service does with the stale pages.</summary>
+    public StalePageHandling Handling => handling;
 
     /// <summary>Raised once, on the thread that placed the last missing page, after RAM has been unregistered.</summary>
     public event Action? Completed;
@@ -76,8 +88,8 @@ public sealed class MissingPageService : IPageArrival, IDisposable
 
     /// <summary>
     /// Makes every page not yet received missing (a page of RAM that holds data but is not marked received is stale,
-    /// for example allocated ahead by the prefaulter or sent again by the source, so its backing is dropped), registers
-    /// RAM and starts the fault thread. Call it while the machine is paused, before restoring its state (restoring
+    /// for example allocated ahead by the prefaulter or sent again by the source: Drop punches it out of the memfd,
+    /// Overwrite unmaps it and keeps its page for the new data), registers RAM and starts the fault thread. Call it while the machine is paused, before restoring its state (restoring
     /// may make KVM write guest pages, which then fault and are served). With every page already received, it does
     /// nothing.
     /// </summary>
@@ -86,12 +98,14 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         if (ram.HugePages)
             throw new NotSupportedException("post-copy into huge-page guest RAM is not supported: start the destination without --huge-pages");
         if (uffd is not null || stopped) throw new InvalidOperationException("the missing-page service has already been started");
-        DiscardStalePages();
+        bool overwrite = handling == StalePageHandling.Overwrite;
+        if (overwrite) PageRuns.ForEachPopulatedRun(ram, page => !received.Contains(page), ram.UnmapPages);
+        else DiscardStalePages();
         if (received.IsComplete) return;
-        uffd = UserfaultFd.Open(UserfaultFeatures.MissingShmem);
+        uffd = UserfaultFd.Open(overwrite ? UserfaultFeatures.MissingShmem | UserfaultFeatures.MinorShmem : UserfaultFeatures.MissingShmem);
         try
         {
-            uffd.Register(ram.HostAddress, ram.Size);
+            uffd.Register(ram.HostAddress, ram.Size, minor: overwrite);
             Volatile.Write(ref registered, 1);
             reader = new UserfaultReader(uffd, OnFault, OnReaderFailure);
             reader.Start();
@@ -134,18 +148,30 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         int start = 0;
         while (start < count)
         {
-            if (received.Contains(new PageIndex(first.Value + (ulong)start)))
+            if (!TakeForPlacement(new PageIndex(first.Value + (ulong)start)))
             {
                 Interlocked.Increment(ref pagesAlreadyPresent);
                 start++;
                 continue;
             }
             int end = start + 1;
-            while (end < count && !received.Contains(new PageIndex(first.Value + (ulong)end))) end++;
+            while (end < count && TakeForPlacement(new PageIndex(first.Value + (ulong)end))) end++;
             var stretch = new PageIndex(first.Value + (ulong)start);
             var bytes = data.Slice(start * PageSize.Bytes, (end - start) * PageSize.Bytes);
             PagePlacement placement;
-            if (IsServing) placement = PlaceRegistered(stretch, bytes);
+            if (IsServing)
+            {
+                try
+                {
+                    placement = PlaceRegistered(stretch, bytes);
+                }
+                catch
+                {
+                    // Not placed: the pages may come again (a recovered link resends them), and must be taken then.
+                    ReleaseClaims(stretch, end - start);
+                    throw;
+                }
+            }
             else if (stopped) return; // nothing is placed after a stop: the machine is going away
             else
             {
@@ -159,11 +185,37 @@ public sealed class MissingPageService : IPageArrival, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this placer places <paramref name="page"/>: not if it was received. With Overwrite the page is also
+    /// claimed, once: its data goes through the file into a page that may be mapped as soon as it is continued, and a
+    /// second write of the same page (arriving on both lanes) could then overwrite what the guest wrote since.
+    /// </summary>
+    private bool TakeForPlacement(PageIndex page)
+    {
+        if (received.Contains(page)) return false;
+        if (claims is null) return true;
+        ulong bit = 1UL << (int)(page.Value & 63);
+        return (Interlocked.Or(ref claims[page.Value >> 6], bit) & bit) == 0;
+    }
+
+    private void ReleaseClaims(PageIndex first, int count)
+    {
+        if (claims is null) return;
+        for (ulong p = first.Value; p < first.Value + (ulong)count; p++)
+            Interlocked.And(ref claims[p >> 6], ~(1UL << (int)(p & 63)));
+    }
+
     private PagePlacement PlaceRegistered(PageIndex first, ReadOnlySpan<byte> data)
     {
         nint address = ram.HostAddress + (nint)first.Address.Value;
         try
         {
+            if (handling == StalePageHandling.Overwrite)
+            {
+                // Into the stale page (or a hole) through the file, then mapped: no page freed or allocated.
+                ram.WritePagesThroughFile(first, data);
+                return uffd!.Continue(address, (ulong)data.Length);
+            }
             return data.IndexOfAnyExcept((byte)0) < 0
                 ? uffd!.ZeroPage(address, (ulong)data.Length)
                 : uffd!.Copy(address, data);
@@ -205,7 +257,7 @@ public sealed class MissingPageService : IPageArrival, IDisposable
     }
 
     /// <summary>A fault message from the kernel: serve a received hole at once, request anything else.</summary>
-    private void OnFault(ulong address)
+    private void OnFault(ulong address, bool minor)
     {
         Interlocked.Increment(ref kernelFaults);
         ulong offset = address - (ulong)ram.HostAddress;
@@ -217,10 +269,12 @@ public sealed class MissingPageService : IPageArrival, IDisposable
             return;
         }
         // Received as zero and never written (a hole of the memfd), or placed since the fault: a zero page fills the
-        // hole, or finds the placed page (EEXIST) and just wakes the faulting thread.
+        // hole, or finds the placed page (EEXIST) and just wakes the faulting thread. A MINOR fault is a received page
+        // in the file that is not mapped (held here but never mapped, or unmapped by the kernel): it is mapped.
         try
         {
-            var placement = uffd!.ZeroPage(ram.HostAddress + (nint)page.Address.Value, PageSize.Bytes);
+            nint at = ram.HostAddress + (nint)page.Address.Value;
+            var placement = minor ? uffd!.Continue(at, PageSize.Bytes) : uffd!.ZeroPage(at, PageSize.Bytes);
             if (placement == PagePlacement.Placed) Interlocked.Increment(ref pagesPlaced);
         }
         catch (OsException) when (!IsServing)

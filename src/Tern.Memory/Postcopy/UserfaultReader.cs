@@ -12,12 +12,13 @@ internal sealed class UserfaultReader
     private const int PollMilliseconds = 50;
 
     private readonly UserfaultFd uffd;
-    private readonly Action<ulong> onFault;
+    private readonly Action<ulong, bool> onFault;
     private readonly Action<Exception> onFailure;
     private readonly Thread thread;
     private volatile bool stopping;
 
-    public UserfaultReader(UserfaultFd uffd, Action<ulong> onFault, Action<Exception> onFailure)
+    /// <param name="onFault">A page fault: its address, and whether it is a MINOR fault (the page is in the file, not mapped).</param>
+    public UserfaultReader(UserfaultFd uffd, Action<ulong, bool> onFault, Action<Exception> onFailure)
     {
         this.uffd = uffd;
         this.onFault = onFault;
@@ -46,7 +47,7 @@ internal sealed class UserfaultReader
                 if (!uffd.WaitForMessage(PollMilliseconds)) continue;
                 while (!stopping && uffd.TryReadMessage(out var message))
                 {
-                    if (message.IsPageFault) onFault(message.Address);
+                    if (message.IsPageFault) onFault(message.Address, message.IsMinor);
                 }
             }
         }

@@ -103,6 +103,11 @@ public sealed record PostcopyStats
     /// guest still ran on the source; the rest of the stale pages were dropped in the pause.
     /// </summary>
     public long DroppedAheadPages { get; init; }
+    /// <summary>
+    /// What the destination did with its stale pages: "drop" (punched out, pages placed fresh) or "overwrite" (kept
+    /// unmapped and written over in place, userfaultfd MINOR mode); see Memory/Postcopy/StalePageChoice.
+    /// </summary>
+    public string StalePageHandling { get; init; } = "drop";
     /// <summary>Pages still missing now.</summary>
     public long MissingPages { get; init; }
     /// <summary>Accesses that found their page missing (vCPU faults in KVM, or reported by the simulated vCPUs).</summary>

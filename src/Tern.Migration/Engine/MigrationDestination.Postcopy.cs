@@ -25,6 +25,8 @@ public sealed partial class MigrationDestination
 
     /// <summary>Set by PostcopyDiscard (once, before PostcopyBegin): the pages with data it dropped.</summary>
     private long? droppedAhead;
+    /// <summary>What PostcopyDiscard chose for the stale pages (<see cref="StalePageChoice"/>); Drop without one.</summary>
+    private StalePageHandling staleHandling = StalePageHandling.Drop;
 
     /// <summary>
     /// PostcopyDiscard: the source is about to switch to post-copy, and these pages are stale here already. They are
@@ -42,11 +44,16 @@ public sealed partial class MigrationDestination
         var discard = PostcopyDiscardMessage.Read(payload.Span, machine!.Memory.PageCount);
         var ram = PostcopyLaunch.RamOf(machine);
         var started = Stopwatch.GetTimestamp();
-        // Huge-page RAM cannot take post-copy at all (PostcopyBegin says so); nothing is dropped for it here.
-        long dropped = ram.HugePages ? 0 : PageDrop.Drop(ram, discard.Pages.IsSet);
+        // Huge-page RAM cannot take post-copy at all (PostcopyBegin says so); nothing is done for it here.
+        var (handling, pages) = StalePageChoice.PrepareAhead(ram, discard.Pages.IsSet);
+        staleHandling = handling;
+        long dropped = handling == StalePageHandling.Drop ? pages : 0;
         droppedAhead = dropped;
-        Log($"post-copy ahead of the pause: dropped {dropped} of {discard.Pages.Count()} stale pages in " +
-            $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms");
+        string took = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms";
+        Log(handling == StalePageHandling.Drop
+            ? $"post-copy ahead of the pause: dropped {dropped} of {discard.Pages.Count()} stale pages in {took}"
+            : $"post-copy ahead of the pause: the {discard.Pages.Count()} stale pages will be written over in place (userfaultfd MINOR mode, " +
+              $"nothing dropped); mapped the {pages} pages held here in {took}");
         var reply = new PayloadWriter();
         PostcopyDiscardedMessage.Write(reply, (ulong)dropped);
         main.Write(MessageType.PostcopyDiscarded, reply);
@@ -68,7 +75,7 @@ public sealed partial class MigrationDestination
             finalPass = lastPassBegun;
             WaitForFinalPass();
         }
-        var receiver = new PostcopyReceiver(machine, begin.Stale, (negotiated & ProtocolCapability.Verify) != 0, e => BreakPostcopyLink(e.Message, e))
+        var receiver = new PostcopyReceiver(machine, begin.Stale, (negotiated & ProtocolCapability.Verify) != 0, e => BreakPostcopyLink(e.Message, e), staleHandling)
         {
             DroppedAheadPages = droppedAhead ?? 0,
         };

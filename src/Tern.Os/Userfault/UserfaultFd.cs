@@ -51,20 +51,21 @@ public sealed unsafe class UserfaultFd : IDisposable
     }
 
     /// <summary>
-    /// Registers [<paramref name="start"/>, +<paramref name="length"/>) in MISSING mode. The range must be page-aligned
-    /// and lie inside one or more mappings that support it (memfd MAP_SHARED, anonymous, hugetlbfs).
+    /// Registers [<paramref name="start"/>, +<paramref name="length"/>) in MISSING mode, and with
+    /// <paramref name="minor"/> in MINOR mode too (memfd memory, <see cref="UserfaultFeatures.MinorShmem"/>). The range
+    /// must be page-aligned and lie inside one or more mappings that support it (memfd MAP_SHARED, anonymous, hugetlbfs).
     /// </summary>
-    public UserfaultRegistration Register(nint start, ulong length)
+    public UserfaultRegistration Register(nint start, ulong length, bool minor = false)
     {
         RequirePageRange(start, length);
         var register = new UffdioRegister
         {
             Range = new UffdioRange { Start = (ulong)start, Len = length },
-            Mode = UserfaultIoctls.RegisterModeMissing,
+            Mode = UserfaultIoctls.RegisterModeMissing | (minor ? UserfaultIoctls.RegisterModeMinor : 0),
         };
         // &register is a stack local that lives across the call; the kernel fills in Ioctls.
         if (Ioctl.TryCall(fd, UserfaultIoctls.Register, &register, out int errno) < 0)
-            throw new OsException($"ioctl UFFDIO_REGISTER of {length} bytes at 0x{start:x} in MISSING mode", errno,
+            throw new OsException($"ioctl UFFDIO_REGISTER of {length} bytes at 0x{start:x} in {(minor ? "MISSING and MINOR modes" : "MISSING mode")}", errno,
                 errno == Errno.EINVAL ? "the range must be page-aligned and wholly inside mappings userfaultfd supports (memfd shared, anonymous, hugetlbfs)" : null);
         bool canCopy = (register.Ioctls & (1UL << UserfaultIoctls.CopyNumber)) != 0;
         if (!canCopy)
@@ -202,6 +203,52 @@ public sealed unsafe class UserfaultFd : IDisposable
         }
         return placement;
     }
+
+    /// <summary>
+    /// Maps the pages of [<paramref name="destination"/>, +<paramref name="length"/>) that are in the file but not
+    /// mapped (registered in MINOR mode, their data written through the file) and wakes the waiters unless
+    /// <paramref name="wake"/> is false. Pages already mapped are skipped, as by <see cref="Copy"/>.
+    /// </summary>
+    public PagePlacement Continue(nint destination, ulong length, bool wake = true)
+    {
+        RequirePageRange(destination, length);
+        var placement = PagePlacement.Placed;
+        ulong done = 0;
+        while (done < length)
+        {
+            var map = new UffdioContinue
+            {
+                Range = new UffdioRange { Start = (ulong)destination + done, Len = length - done },
+                Mode = wake ? 0 : UserfaultIoctls.ContinueModeDontWake,
+            };
+            // &map is a stack local that lives across the call; the kernel writes the bytes mapped to Mapped.
+            if (Ioctl.TryCall(fd, UserfaultIoctls.Continue, &map, out int errno) == 0) return placement;
+            if (map.Mapped > 0) done += (ulong)map.Mapped;
+            if (errno == Errno.EAGAIN || errno == Errno.EINTR) continue;
+            if (errno != Errno.EEXIST) ThrowPlacementFailed("UFFDIO_CONTINUE", destination + (nint)done, length - done, errno);
+            placement = SkipPresentPage(destination + (nint)done, wake, ref done);
+        }
+        return placement;
+    }
+
+    /// <summary>
+    /// Whether this kernel offers MINOR mode on memfd memory (<see cref="UserfaultFeatures.MinorShmem"/>): asked once,
+    /// by a handshake on a userfaultfd of its own.
+    /// </summary>
+    public static bool SupportsMinorShmem => minorShmem.Value;
+
+    private static readonly Lazy<bool> minorShmem = new(() =>
+    {
+        try
+        {
+            using var probe = Open(UserfaultFeatures.MissingShmem | UserfaultFeatures.MinorShmem);
+            return true;
+        }
+        catch (OsException)
+        {
+            return false;
+        }
+    });
 
     /// <summary>
     /// Wakes the threads waiting on a range, for pages placed with wake false (so that several placements cost

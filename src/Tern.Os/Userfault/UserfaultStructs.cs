@@ -51,6 +51,15 @@ internal struct UffdioZeropage
     public long Zeropage;
 }
 
+/// <summary><c>struct uffdio_continue</c> (32 bytes); the kernel writes the bytes mapped, or a negative errno, to Mapped.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct UffdioContinue
+{
+    public UffdioRange Range;
+    public ulong Mode;
+    public long Mapped;
+}
+
 /// <summary>
 /// <c>struct uffd_msg</c> (32 bytes), what <c>read</c> returns: an event byte, then a union of which Tern decodes only
 /// the page-fault member (<c>arg.pagefault</c>: flags, address, and the faulting thread id with UFFD_FEATURE_THREAD_ID).

@@ -15,6 +15,7 @@ public sealed class UserfaultLayoutTests
         { "uffdio_register", typeof(UffdioRegister) },
         { "uffdio_copy", typeof(UffdioCopy) },
         { "uffdio_zeropage", typeof(UffdioZeropage) },
+        { "uffdio_continue", typeof(UffdioContinue) },
         { "uffd_msg", typeof(UffdMsg) },
         { "pollfd", typeof(PollFd) },
     };
@@ -48,6 +49,9 @@ public sealed class UserfaultLayoutTests
     [InlineData("uffdio_zeropage", "range", typeof(UffdioZeropage), nameof(UffdioZeropage.Range))]
     [InlineData("uffdio_zeropage", "mode", typeof(UffdioZeropage), nameof(UffdioZeropage.Mode))]
     [InlineData("uffdio_zeropage", "zeropage", typeof(UffdioZeropage), nameof(UffdioZeropage.Zeropage))]
+    [InlineData("uffdio_continue", "range", typeof(UffdioContinue), nameof(UffdioContinue.Range))]
+    [InlineData("uffdio_continue", "mode", typeof(UffdioContinue), nameof(UffdioContinue.Mode))]
+    [InlineData("uffdio_continue", "mapped", typeof(UffdioContinue), nameof(UffdioContinue.Mapped))]
     [InlineData("uffd_msg", "event", typeof(UffdMsg), nameof(UffdMsg.Event))]
     [InlineData("uffd_msg", "pagefault_flags", typeof(UffdMsg), nameof(UffdMsg.PagefaultFlags))]
     [InlineData("uffd_msg", "pagefault_address", typeof(UffdMsg), nameof(UffdMsg.PagefaultAddress))]
@@ -74,6 +78,8 @@ public sealed class UserfaultLayoutTests
         UserfaultHeaderProbe.AssertMatches("_UFFDIO_COPY", UserfaultIoctls.CopyNumber);
         UserfaultHeaderProbe.AssertMatches("_UFFDIO_ZEROPAGE", UserfaultIoctls.ZeroPageNumber);
         UserfaultHeaderProbe.AssertMatches("_UFFDIO_API", UserfaultIoctls.ApiNumber);
+        UserfaultHeaderProbe.AssertMatches("UFFDIO_CONTINUE", UserfaultIoctls.Continue);
+        UserfaultHeaderProbe.AssertMatches("_UFFDIO_CONTINUE", UserfaultIoctls.ContinueNumber);
     }
 
     [Fact]
@@ -89,5 +95,9 @@ public sealed class UserfaultLayoutTests
         UserfaultHeaderProbe.AssertMatches("UFFD_FEATURE_MISSING_SHMEM", (ulong)UserfaultFeatures.MissingShmem);
         UserfaultHeaderProbe.AssertMatches("UFFD_FEATURE_THREAD_ID", (ulong)UserfaultFeatures.ThreadId);
         UserfaultHeaderProbe.AssertMatches("POLLIN", (ulong)LibCConstants.POLLIN);
+        UserfaultHeaderProbe.AssertMatches("UFFDIO_REGISTER_MODE_MINOR", UserfaultIoctls.RegisterModeMinor);
+        UserfaultHeaderProbe.AssertMatches("UFFDIO_CONTINUE_MODE_DONTWAKE", UserfaultIoctls.ContinueModeDontWake);
+        UserfaultHeaderProbe.AssertMatches("UFFD_PAGEFAULT_FLAG_MINOR", UserfaultIoctls.PagefaultFlagMinor);
+        UserfaultHeaderProbe.AssertMatches("UFFD_FEATURE_MINOR_SHMEM", (ulong)UserfaultFeatures.MinorShmem);
     }
 }

@@ -28,11 +28,13 @@ public sealed class PostcopyDiscardTests
     };
 
     /// <summary>Pass 1 with pages 5 and 7 holding data, ended (and, with pass-applied, said applied).</summary>
-    private static void FirstPass(RawSource raw, bool passApplied = true)
+    /// <param name="moreHeld">Page 8 too: then more pages are held than named stale, and the destination drops.</param>
+    private static void FirstPass(RawSource raw, bool passApplied = true, bool moreHeld = false)
     {
         raw.PassBegin(1);
-        raw.Pages(1, 2, w => { NormalPage(w, 5, 0xA5); NormalPage(w, 7, 0x77); });
-        raw.Send(MessageType.PassEnd, new PassEndMessage(1, 2).Write);
+        if (moreHeld) raw.Pages(1, 3, w => { NormalPage(w, 5, 0xA5); NormalPage(w, 7, 0x77); NormalPage(w, 8, 0x88); });
+        else raw.Pages(1, 2, w => { NormalPage(w, 5, 0xA5); NormalPage(w, 7, 0x77); });
+        raw.Send(MessageType.PassEnd, new PassEndMessage(1, moreHeld ? 3UL : 2UL).Write);
         if (!passApplied) return;
         var (type, payload) = raw.Connection.Read();
         Assert.Equal(MessageType.PassApplied, type);
@@ -44,7 +46,7 @@ public sealed class PostcopyDiscardTests
     {
         using var raw = new RawSource();
         raw.Handshake();
-        FirstPass(raw);
+        FirstPass(raw, moreHeld: true);
         raw.Send(MessageType.PostcopyDiscard, Discard(5, 6)); // 6 never arrived: a hole, nothing to drop
 
         var (type, payload) = raw.Connection.Read();
@@ -54,6 +56,29 @@ public sealed class PostcopyDiscardTests
         Assert.False(ram.IsPopulated(new PageIndex(5)), "the named page still holds its stale data");
         Assert.True(ram.IsPopulated(new PageIndex(7)), "a page that was not named was dropped");
         Assert.Contains(raw.Log, l => l.Contains("dropped 1 of 2 stale pages", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// As many stale pages with data as held ones: mapping the held pages costs less than dropping the stale ones, so
+    /// nothing is dropped (the stale pages are written over in place after the pause, StalePageChoice) and the answer
+    /// says 0.
+    /// </summary>
+    [Fact]
+    public void The_destination_keeps_the_stale_pages_to_write_over_when_that_costs_less_and_says_none_was_dropped()
+    {
+        Assert.SkipUnless(Tern.Os.Userfault.UserfaultFd.SupportsMinorShmem, "this kernel has no userfaultfd MINOR mode on memfd memory");
+        using var raw = new RawSource();
+        raw.Handshake();
+        FirstPass(raw);
+        raw.Send(MessageType.PostcopyDiscard, Discard(5, 6));
+
+        var (type, payload) = raw.Connection.Read();
+        Assert.Equal(MessageType.PostcopyDiscarded, type);
+        Assert.Equal(0UL, PostcopyDiscardedMessage.Read(payload.Span));
+        var ram = raw.Machine!.Ram;
+        Assert.True(ram.IsPopulated(new PageIndex(5)), "the stale page was dropped: it is kept to be written over");
+        Assert.Contains(raw.Log, l => l.Contains("the 2 stale pages will be written over in place", StringComparison.Ordinal) &&
+            l.Contains("mapped the 1 pages held here", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -31,7 +31,9 @@ internal sealed class PostcopyReceiver : IDisposable
     private readonly PageRunStaging staging = new();
 
     /// <param name="verify">Keep the digest of the pages as they arrive (x-verify).</param>
-    public PostcopyReceiver(IVirtualMachine machine, DirtyBitmap stale, bool verify, Action<Exception> onFailure)
+    /// <param name="staleHandling">Drop the stale pages, or write over them in place (chosen before the pause).</param>
+    public PostcopyReceiver(IVirtualMachine machine, DirtyBitmap stale, bool verify, Action<Exception> onFailure,
+        StalePageHandling staleHandling = StalePageHandling.Drop)
     {
         this.machine = machine;
         var ram = PostcopyLaunch.RamOf(machine);
@@ -52,7 +54,7 @@ internal sealed class PostcopyReceiver : IDisposable
             digest.AddMemory(machine.Memory, page => !stale.IsSet(page));
         }
         Requests = new PageRequestWriter(received.Contains, onFailure);
-        Service = new MissingPageService(ram, received, Requests);
+        Service = new MissingPageService(ram, received, Requests, staleHandling);
     }
 
     public MissingPageService Service { get; }
@@ -162,6 +164,7 @@ internal sealed class PostcopyReceiver : IDisposable
         {
             StalePages = stalePages,
             DroppedAheadPages = DroppedAheadPages,
+            StalePageHandling = Service.Handling == StalePageHandling.Overwrite ? "overwrite" : "drop",
             MissingPages = MissingPages,
             Faults = c.Faults,
             PagesRequested = c.PagesRequested,

@@ -24,7 +24,7 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
         s.EnterPostcopy();
         // Outside the pause: the destination drops what is stale already, so the pause only drops what is dirtied since.
         if (s.DropStalePagesAhead() is { } ahead)
-            s.Log($"ahead of the pause the destination dropped {ahead.Dropped} of {ahead.Named} stale pages in {ahead.Took.TotalMilliseconds:0.0} ms");
+            s.Log($"ahead of the pause the destination prepared for post-copy in {ahead.Took.TotalMilliseconds:0.0} ms ({ahead.Dropped} of {ahead.Named} stale pages dropped there)");
         s.Raise(new MigrationSwitchoverStarted());
         // The lane is connected before the pause: restoring the state on the destination may already fault.
         using var laneConnection = s.OpenUrgentLane();
