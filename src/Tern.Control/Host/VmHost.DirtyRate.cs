@@ -21,6 +21,8 @@ public sealed partial class VmHost
             SettleOutgoing();
             if (machine is not { } m || runState == RunState.InMigrate)
                 throw new VmControlException("there is no guest here yet to measure (it is being migrated in)");
+            if (PagesMissingHere)
+                throw new VmControlException("some of this guest's pages are still on the source (post-copy): measure once they have all arrived");
             if (request.Mode != DirtyRateMode.PageSampling && outgoing is { } o && !o.Status.IsFinished())
                 throw new VmControlException($"a migration is using dirty tracking; measure with mode page-sampling, which does not need it, or after the migration");
             if (request.Mode != DirtyRateMode.PageSampling) EnsureNoDirtyLimiter();

@@ -51,7 +51,9 @@ public sealed partial class VmHost
             }
 
             DirtyRateEstimate? dirtyRate = null;
-            if (measureDirtyRate && runState is RunState.Running or RunState.Paused or RunState.FinishMigrate) dirtyRate = displaySampler.Next(m.Memory);
+            // Sampling reads pages through the mapping: not while some are still on the source (see PagesMissingHere;
+            // a stale page kept to be written over in place is in the file, so "populated" does not mean "arrived").
+            if (measureDirtyRate && !PagesMissingHere && runState is RunState.Running or RunState.Paused or RunState.FinishMigrate) dirtyRate = displaySampler.Next(m.Memory);
             else displaySampler.Reset();
             return new VmSample(runState, m.Description.Workload, beats, beatRate, progress, progressRate, dirtyRate, note, info);
         }

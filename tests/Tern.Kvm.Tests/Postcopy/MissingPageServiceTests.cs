@@ -13,41 +13,19 @@ namespace Tern.Kvm.Tests.Postcopy;
 public sealed class MissingPageServiceTests : IDisposable
 {
     private const int Pages = 8;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private readonly GuestRam ram = GuestRam.Create(Pages * PageSize.Bytes);
-    private readonly ReceivedPages received = new(Pages);
-    private readonly RecordingPageSource source = new();
+    private readonly ServedRamRig rig = new(Pages);
+    private readonly GuestRam ram;
+    private readonly ReceivedPages received;
+    private readonly RecordingPageSource source;
     private readonly MissingPageService service;
-    private readonly List<RamToucher> touchers = [];
 
-    public MissingPageServiceTests() => service = new MissingPageService(ram, received, source);
+    public MissingPageServiceTests() => (ram, received, source, service) = (rig.Ram, rig.Received, rig.Source, rig.Service);
 
-    public void Dispose()
-    {
-        service.Dispose(); // first: it releases any toucher still blocked
-        foreach (var t in touchers) t.Dispose();
-        ram.Dispose();
-    }
+    public void Dispose() => rig.Dispose();
 
-    private RamToucher Read(int page)
-    {
-        var toucher = RamToucher.Read(ram, new PageIndex((ulong)page));
-        touchers.Add(toucher);
-        return toucher;
-    }
-
-    private static byte[] Pattern(int seed)
-    {
-        var bytes = new byte[PageSize.Bytes];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static void Completes(RamToucher toucher)
-    {
-        Assert.True(toucher.WaitForCompletion(Patience), "the access to the page was never served");
-        Assert.Null(toucher.Failure);
-    }
+    private RamToucher Read(int page) => rig.Read(page);
+    private static byte[] Pattern(int seed) => ServedRamRig.Pattern(seed);
+    private static void Completes(RamToucher toucher) => ServedRamRig.Completes(toucher);
 
     [Fact]
     public void An_access_to_a_missing_page_requests_it_once_and_reads_exactly_the_bytes_placed()
@@ -212,7 +190,7 @@ public sealed class MissingPageServiceTests : IDisposable
 
         var placer = new Thread(() => { Thread.Sleep(50); service.Place(page, Pattern(6)); }) { IsBackground = true };
         placer.Start();
-        Assert.Equal(PageWait.Present, service.WaitUntilPresent(page, timeoutMilliseconds: (int)Patience.TotalMilliseconds));
+        Assert.Equal(PageWait.Present, service.WaitUntilPresent(page, timeoutMilliseconds: (int)ServedRamRig.Patience.TotalMilliseconds));
         Assert.True(service.IsPresent(page));
         Assert.Equal(Pattern(6), ram.GetPageSpan(page).ToArray()); // safe now: it is present
         Assert.Equal(1, service.Counters.ReportedMisses);

@@ -12,45 +12,24 @@ namespace Tern.Kvm.Tests.Postcopy;
 public sealed class OverwritingMissingPageServiceTests : IDisposable
 {
     private const int Pages = 16;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private readonly GuestRam ram = GuestRam.Create(Pages * PageSize.Bytes);
-    private readonly ReceivedPages received = new(Pages);
-    private readonly RecordingPageSource source = new();
+    private readonly ServedRamRig rig;
+    private readonly GuestRam ram;
+    private readonly ReceivedPages received;
+    private readonly RecordingPageSource source;
     private readonly MissingPageService service;
-    private readonly List<RamToucher> touchers = [];
 
     public OverwritingMissingPageServiceTests()
     {
         Assert.SkipUnless(UserfaultFd.SupportsMinorShmem, "this kernel has no userfaultfd MINOR mode on memfd memory");
-        service = new MissingPageService(ram, received, source, StalePageHandling.Overwrite);
+        rig = new ServedRamRig(Pages, StalePageHandling.Overwrite);
+        (ram, received, source, service) = (rig.Ram, rig.Received, rig.Source, rig.Service);
     }
 
-    public void Dispose()
-    {
-        service?.Dispose();
-        foreach (var t in touchers) t.Dispose();
-        ram.Dispose();
-    }
+    public void Dispose() => rig.Dispose();
 
-    private RamToucher Read(int page)
-    {
-        var toucher = RamToucher.Read(ram, new PageIndex((ulong)page));
-        touchers.Add(toucher);
-        return toucher;
-    }
-
-    private static byte[] Pattern(int seed)
-    {
-        var bytes = new byte[PageSize.Bytes];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static void Completes(RamToucher toucher)
-    {
-        Assert.True(toucher.WaitForCompletion(Patience), "the access to the page was never served");
-        Assert.Null(toucher.Failure);
-    }
+    private RamToucher Read(int page) => rig.Read(page);
+    private static byte[] Pattern(int seed) => ServedRamRig.Pattern(seed);
+    private static void Completes(RamToucher toucher) => ServedRamRig.Completes(toucher);
 
     /// <summary>Page 0 held and mapped, page 1 held but only in the file, pages 2-5 stale with old data, 6-15 holes (6 stale, the rest held zero).</summary>
     private void HoldAndStale()
