@@ -13,6 +13,7 @@ namespace Tern.Control.Tests.Postcopy;
 /// stop it. It is refused, saying why, and the host reports the guest paused with the reason, from the moment the
 /// status says postcopy-paused (the run state is set before the status changes). (Without the refusal the read blocks
 /// and, at the next GC, so does every managed thread of the test process: the run hangs, which is the hazard itself.)
+/// The same holds for the display's dirty-rate sampler and calc-dirty-rate.
 /// </summary>
 public sealed class GuestCheckDuringPostcopyTests
 {
@@ -60,6 +61,14 @@ public sealed class GuestCheckDuringPostcopyTests
         Assert.True(query.Join(TimeSpan.FromSeconds(10)), "x-query-guest blocked on a page that is still on the source");
         Assert.Equal("paused", status!.Status);
         Assert.Empty(status.Progress);
+        // Nor does the live display's dirty-rate sampler, and calc-dirty-rate is refused: both would read pages, and a
+        // stale page kept to be written over in place is in the file (the sampler took it for an arrived one).
+        VmSample? sample = null;
+        var display = new Thread(() => sample = destination.Sample(measureDirtyRate: true)) { IsBackground = true };
+        display.Start();
+        Assert.True(display.Join(TimeSpan.FromSeconds(10)), "the display's sample blocked on a page that is still on the source");
+        Assert.Null(sample!.DirtyRate);
+        Assert.Contains("still on the source", Assert.Throws<VmControlException>(() => destination.CalcDirtyRate(new Tern.Control.DirtyRate.DirtyRateRequest(1))).Message);
 
         // The source, paused too, shuts down without waiting for a resume that will not come (it waited 10 s before).
         Assert.True(SpinWait.SpinUntil(() => source.QueryMigrate().Status == MigrationStatus.PostcopyPaused, Patience), $"source {source.QueryMigrate().Status}");
