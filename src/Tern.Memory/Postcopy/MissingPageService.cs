@@ -99,7 +99,14 @@ public sealed class MissingPageService : IPageArrival, IDisposable
             throw new NotSupportedException("post-copy into huge-page guest RAM is not supported: start the destination without --huge-pages");
         if (uffd is not null || stopped) throw new InvalidOperationException("the missing-page service has already been started");
         bool overwrite = handling == StalePageHandling.Overwrite;
-        if (overwrite) PageRuns.ForEachPopulatedRun(ram, page => !received.Contains(page), ram.UnmapPages);
+        if (overwrite)
+        {
+            // Every page held here is mapped before RAM is registered in MINOR mode (most already are, since
+            // PrepareAhead), or its first access would be a userfault too: harmless for KVM's vCPUs, but a managed
+            // thread (a simulated vCPU) blocked on one while a GC starts would hang the process (KVM-NOTES).
+            PageRuns.ForEachPopulatedRun(ram, received.Contains, (first, count) => ram.Prefault(first.Address, count * PageSize.Bytes));
+            PageRuns.ForEachPopulatedRun(ram, page => !received.Contains(page), ram.UnmapPages);
+        }
         else DiscardStalePages();
         if (received.IsComplete) return;
         uffd = UserfaultFd.Open(overwrite ? UserfaultFeatures.MissingShmem | UserfaultFeatures.MinorShmem : UserfaultFeatures.MissingShmem);

@@ -10,16 +10,19 @@ namespace Tern.Migration.Engine.Source;
 /// (<see cref="HandOverUncertainException"/>). Then the migration is done.
 /// </summary>
 /// <param name="deadline">The switchover deadline armed at the pause; it may still take the VM back until Commit.</param>
-internal sealed class HandOverPhase(SourceSession session, Timer deadline, long pausedAt, long lastBeatBeforePause, SwitchoverTimeline timeline)
+/// <param name="pausedUnixNs">The source's wall clock at the pause (<see cref="SwitchoverDowntime"/>).</param>
+internal sealed class HandOverPhase(SourceSession session, Timer deadline, long pausedAt, long pausedUnixNs, long lastBeatBeforePause, SwitchoverTimeline timeline)
     : SourcePhase(session)
 {
     public override SourcePhase? Run()
     {
         var s = Session;
         ResumedMessage done;
+        long committedAt;
         using (deadline)
         {
             s.Commit();
+            committedAt = Stopwatch.GetTimestamp();
             timeline.Mark(SwitchoverStep.Commit);
             try
             {
@@ -38,9 +41,10 @@ internal sealed class HandOverPhase(SourceSession session, Timer deadline, long 
         // The destination held Resumed back until the guest's first heartbeat there; the guest ran meanwhile, so
         // that wait is no part of the stop (it only lets the guest-seen downtime below be measured).
         var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
-        long arrived = s.ResumedArrivedAt;
-        long stoppedMs = (long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt, arrived) - held).TotalMilliseconds);
-        timeline.Mark(SwitchoverStep.Resumed, held, arrived);
+        var stopped = SwitchoverDowntime.Estimate(Stopwatch.GetElapsedTime(pausedAt, committedAt), Stopwatch.GetElapsedTime(pausedAt, s.ResumedArrivedAt),
+            held, pausedUnixNs, done.ResumedUnixNs);
+        long stoppedMs = (long)stopped.TotalMilliseconds;
+        timeline.Mark(SwitchoverStep.Resumed, TimeSpan.Zero, pausedAt + (long)(stopped.TotalSeconds * Stopwatch.Frequency));
         s.Log($"switchover: {timeline}");
         long guestDowntimeMs = done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0
             ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000)

@@ -31,6 +31,7 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         s.Counters.GuestPaused = true;
         long pausedAt = Stopwatch.GetTimestamp();
+        long pausedUnixNs = HeartbeatMonitor.NowUnixNanoseconds();
         s.PausedForSwitchover = machine.State == MachineRunState.Running;
         var timeline = new SwitchoverTimeline(pausedAt);
         s.Timeline = timeline;
@@ -49,13 +50,15 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
                 s.SwitchoverStep = "committing";
                 s.Commit();
             }
+            long committedAt = Stopwatch.GetTimestamp();
             var done = AwaitResumed(s);
             // As in pre-copy: the destination's wait for the first heartbeat, with the guest running, is not downtime.
             var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
-            long arrived = s.ResumedArrivedAt;
-            timeline.Mark(SwitchoverStep.Resumed, held, arrived);
+            var stopped = SwitchoverDowntime.Estimate(Stopwatch.GetElapsedTime(pausedAt, committedAt), Stopwatch.GetElapsedTime(pausedAt, s.ResumedArrivedAt),
+                held, pausedUnixNs, done.ResumedUnixNs);
+            timeline.Mark(SwitchoverStep.Resumed, TimeSpan.Zero, pausedAt + (long)(stopped.TotalSeconds * Stopwatch.Frequency));
             s.Log($"post-copy switch: {timeline}; {left.StaleCount} pages to fetch on demand or in the background");
-            s.RecordDowntime((long)Math.Max(0, (Stopwatch.GetElapsedTime(pausedAt, arrived) - held).TotalMilliseconds),
+            s.RecordDowntime((long)stopped.TotalMilliseconds,
                 done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
             s.StatusCell.TryTransition(MigrationStatus.Active, MigrationStatus.PostcopyActive);
             s.PostcopyDigest?.StartHeldPages();

@@ -26,6 +26,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         long lastBeatBeforePause = machine.Heartbeats.LastBeatUnixNs;
         s.Counters.GuestPaused = true;
         long pausedAt = Stopwatch.GetTimestamp();
+        long pausedUnixNs = HeartbeatMonitor.NowUnixNanoseconds();
         s.PausedForSwitchover = machine.State == MachineRunState.Running;
         // From here until Commit is written the guest is stopped on the source: the downtime limit, with a margin,
         // bounds that stretch, whatever the destination does (stops reading, never answers).
@@ -36,7 +37,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
             s.Timeline = timeline;
             ulong digest = SendTheRest(timeline);
             AwaitReady(digest, timeline);
-            return new HandOverPhase(s, deadline, pausedAt, lastBeatBeforePause, timeline);
+            return new HandOverPhase(s, deadline, pausedAt, pausedUnixNs, lastBeatBeforePause, timeline);
         }
         catch
         {
