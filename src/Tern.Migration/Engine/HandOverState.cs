@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
 using Tern.Migration.Protocol;
 
 namespace Tern.Migration.Engine;
@@ -20,7 +22,8 @@ internal enum HandOverPhase
 }
 
 /// <summary>
-/// What the source accepts on the return path in each phase: Ready only after it sent Complete, once; Resumed only
+/// What the source accepts on the return path in each phase: Ready only after it sent Complete, once, echoing Complete's
+/// token; Resumed only
 /// after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; PassApplied only before Ready;
 /// Error at any time (handled by the caller). Anything else is a protocol violation
 /// whose error names the message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
@@ -45,11 +48,21 @@ internal sealed class HandOverState
         discardPending = true;
     }
 
-    /// <summary>The source is about to write Complete: from now on a Ready answers it.</summary>
-    public void CompleteSent()
+    /// <summary>The token the Complete on its way carries; only a Ready that echoes it answers that Complete.</summary>
+    private ulong token;
+
+    /// <summary>
+    /// The source is about to write Complete: from now on a Ready that echoes the returned token answers it. The token
+    /// is random (and never 0), so a destination cannot echo it without having read Complete.
+    /// </summary>
+    public ulong CompleteSent()
     {
         if (Phase != HandOverPhase.Sending) throw new InvalidOperationException($"Complete sent twice (phase {Phase})");
+        Span<byte> bytes = stackalloc byte[sizeof(ulong)];
+        do RandomNumberGenerator.Fill(bytes); while (BinaryPrimitives.ReadUInt64LittleEndian(bytes) == 0);
+        token = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         Phase = HandOverPhase.AwaitingReady;
+        return token;
     }
 
     /// <summary>The source is about to write Commit (only after a Ready).</summary>
@@ -61,15 +74,20 @@ internal sealed class HandOverState
 
     /// <summary>
     /// Judges a Ready or Resumed (or any other non-Error message) from the destination: null when it is the reply due
-    /// now (and the phase moves on), otherwise the violation to fail the migration with.
+    /// now (and the phase moves on), otherwise the violation to fail the migration with. A Ready answers Complete only
+    /// if it echoes Complete's token (<paramref name="readyToken"/>): one without it was sent before the destination
+    /// read Complete, even if it arrived after Complete was sent.
     /// </summary>
-    public ProtocolException? Receive(MessageType type)
+    public ProtocolException? Receive(MessageType type, ulong readyToken = 0)
     {
         switch (type, Phase)
         {
-            case (MessageType.Ready, HandOverPhase.AwaitingReady):
+            case (MessageType.Ready, HandOverPhase.AwaitingReady) when readyToken == token:
                 Phase = HandOverPhase.ReadyReceived;
                 return null;
+            case (MessageType.Ready, HandOverPhase.AwaitingReady):
+                return new ProtocolException($"the destination sent Ready with hand-over token 0x{readyToken:x16}, not the one Complete carried: " +
+                    "it answered before it had read Complete, so it cannot hold everything");
             case (MessageType.Resumed, HandOverPhase.Committed):
                 Phase = HandOverPhase.Resumed;
                 return null;

@@ -75,6 +75,7 @@ public sealed partial class MigrationDestination
             finalPass = lastPassBegun;
             WaitForFinalPass();
         }
+        recordsBeforePostcopy = counters.Records;
         var receiver = new PostcopyReceiver(machine, begin.Stale, (negotiated & ProtocolCapability.Verify) != 0, e => BreakPostcopyLink(e.Message, e), staleHandling)
         {
             DroppedAheadPages = droppedAhead ?? 0,
@@ -87,18 +88,33 @@ public sealed partial class MigrationDestination
         Log($"post-copy: {begin.Stale.Count()} of {begin.PageCount} pages are stale here and will be fetched");
     }
 
-    /// <summary>The device state in post-copy: restore it with the missing pages served, then tell the source (Ready).</summary>
-    private void PreparePostcopy(FrameConnection main, ReadOnlyMemory<byte> deviceState)
+    /// <summary>The device state in post-copy: restore it with the missing pages served (Complete follows).</summary>
+    private void PreparePostcopy(ReadOnlyMemory<byte> deviceState)
     {
         if (deviceStateApplied) throw new ProtocolException("DeviceState arrived twice");
         postcopy!.Prepare(deviceState.Span);
         deviceStateApplied = true;
+    }
+
+    /// <summary>
+    /// Complete in post-copy: the state is restored and every page of the passes is here (checked against the source's
+    /// count); tell the source, echoing Complete's token (Ready). The digest comes with PostcopyDone, not here.
+    /// </summary>
+    private void ConfirmPostcopy(FrameConnection main, CompleteMessage complete)
+    {
+        if (!deviceStateApplied) throw new ProtocolException("Complete arrived before DeviceState");
+        if (complete.HasDigest) throw new ProtocolException("Complete carries a digest in post-copy (PostcopyDone carries it)");
+        if ((ulong)recordsBeforePostcopy != complete.TotalRecords)
+            throw new ProtocolException($"the source sent {complete.TotalRecords} page records before post-copy, {recordsBeforePostcopy} arrived");
         var payload = new PayloadWriter();
-        new ReadyMessage(false, 0, 0).Write(payload);
+        new ReadyMessage(false, 0, 0, complete.Token).Write(payload);
         main.Write(MessageType.Ready, payload);
         main.Flush();
         lock (gate) state = DestinationState.AwaitingCommit;
     }
+
+    /// <summary>The page records of the passes, counted at PostcopyBegin (every pass had ended then).</summary>
+    private long recordsBeforePostcopy;
 
     /// <summary>
     /// A failure before the guest resumed here: stop serving missing pages, so that whatever waits for one (a restore,

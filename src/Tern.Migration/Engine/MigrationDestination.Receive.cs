@@ -121,7 +121,10 @@ public sealed partial class MigrationDestination
                     BeginPostcopy(payload);
                     break;
                 case (MessageType.DeviceState, DestinationState.Receiving) when postcopy is not null:
-                    PreparePostcopy(main, payload);
+                    PreparePostcopy(payload);
+                    break;
+                case (MessageType.Complete, DestinationState.Receiving) when postcopy is not null:
+                    ConfirmPostcopy(main, CompleteMessage.Read(payload.Span));
                     break;
                 case (MessageType.Commit, DestinationState.AwaitingCommit) when postcopy is not null:
                     if (payload.Length != 0) throw new HandOverUncertainException($"Commit carries {payload.Length} unexpected bytes");
@@ -239,7 +242,7 @@ public sealed partial class MigrationDestination
             Log($"verified {pages} pages: XXH3 0x{digest:x16} matches the source");
         }
         var payload = new PayloadWriter();
-        new ReadyMessage(complete.HasDigest, digest, (ulong)pages).Write(payload);
+        new ReadyMessage(complete.HasDigest, digest, (ulong)pages, complete.Token).Write(payload);
         main.Write(MessageType.Ready, payload);
         main.Flush();
         lock (gate) state = DestinationState.AwaitingCommit;

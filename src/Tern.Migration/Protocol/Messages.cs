@@ -8,8 +8,11 @@ public static class ProtocolConstants
     /// <summary>"TERNMIG" and a zero: the first bytes on every connection.</summary>
     public static ReadOnlySpan<byte> Magic => "TERNMIG\0"u8;
 
-    /// <summary>The protocol versions this Tern speaks.</summary>
-    public const ushort MinVersion = 1, MaxVersion = 1;
+    /// <summary>
+    /// The protocol versions this Tern speaks. Version 2 added the hand-over token (Complete, Ready): version 1's Ready
+    /// could not prove the destination had read Complete, so a source speaks version 2 only.
+    /// </summary>
+    public const ushort MinVersion = 2, MaxVersion = 2;
 
     public const int MaxChannels = 64;
 
@@ -144,29 +147,33 @@ public sealed record SetCapabilityMessage(ProtocolCapability Capability, bool En
     }
 }
 
-/// <summary>S→D: everything is sent. <see cref="Digest"/> is the XXH3-64 of guest RAM when verifying.</summary>
-public sealed record CompleteMessage(ulong TotalRecords, bool HasDigest, ulong Digest)
+/// <summary>
+/// S→D: everything is sent. <see cref="Digest"/> is the XXH3-64 of guest RAM when verifying. <see cref="Token"/> is a
+/// random value the destination's Ready must echo: it proves that Ready answers this Complete (a Ready sent before
+/// Complete was read can arrive after it was sent, and would otherwise be taken for the answer).
+/// </summary>
+public sealed record CompleteMessage(ulong TotalRecords, bool HasDigest, ulong Digest, ulong Token)
 {
-    public void Write(PayloadWriter w) { w.U64(TotalRecords); w.U8(HasDigest ? (byte)1 : (byte)0); w.U64(Digest); }
+    public void Write(PayloadWriter w) { w.U64(TotalRecords); w.U8(HasDigest ? (byte)1 : (byte)0); w.U64(Digest); w.U64(Token); }
 
     public static CompleteMessage Read(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(MessageType.Complete, payload);
-        var m = new CompleteMessage(r.U64(), r.U8() != 0, r.U64());
+        var m = new CompleteMessage(r.U64(), r.U8() != 0, r.U64(), r.U64());
         r.End();
         return m;
     }
 }
 
-/// <summary>D→S: ready to resume; with the destination's digest when verifying.</summary>
-public sealed record ReadyMessage(bool HasDigest, ulong Digest, ulong PagesCompared)
+/// <summary>D→S: ready to resume; with the destination's digest when verifying, and Complete's <see cref="Token"/>.</summary>
+public sealed record ReadyMessage(bool HasDigest, ulong Digest, ulong PagesCompared, ulong Token)
 {
-    public void Write(PayloadWriter w) { w.U8(HasDigest ? (byte)1 : (byte)0); w.U64(Digest); w.U64(PagesCompared); }
+    public void Write(PayloadWriter w) { w.U8(HasDigest ? (byte)1 : (byte)0); w.U64(Digest); w.U64(PagesCompared); w.U64(Token); }
 
     public static ReadyMessage Read(ReadOnlySpan<byte> payload)
     {
         var r = new PayloadReader(MessageType.Ready, payload);
-        var m = new ReadyMessage(r.U8() != 0, r.U64(), r.U64());
+        var m = new ReadyMessage(r.U8() != 0, r.U64(), r.U64(), r.U64());
         r.End();
         return m;
     }

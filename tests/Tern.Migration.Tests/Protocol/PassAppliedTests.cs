@@ -50,9 +50,9 @@ public sealed class PassAppliedTests
     {
         var s = new HandOverState();
         Assert.Null(s.Receive(MessageType.PassApplied));
-        s.CompleteSent();
+        ulong token = s.CompleteSent();
         Assert.Null(s.Receive(MessageType.PassApplied)); // the one for the pass before the final may still be on its way
-        Assert.Null(s.Receive(MessageType.Ready));
+        Assert.Null(s.Receive(MessageType.Ready, token));
         Assert.Contains("PassApplied comes only before Ready", s.Receive(MessageType.PassApplied)!.Message);
     }
 

@@ -50,7 +50,7 @@ public sealed class MessageOrderDeadlockTests
         raw.PassBegin(1, final: true);
         raw.Pages(1, 1, ZeroPage);
         raw.Send(MessageType.DeviceState, w => w.Bytes(RawSource.DeviceState()));
-        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0).Write);
+        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0, 7).Write);
 
         var error = raw.ExpectRejection();
         Assert.Contains("Complete arrived on channel 0 before channel 0 ended the final pass 1", error.Text);
@@ -66,7 +66,7 @@ public sealed class MessageOrderDeadlockTests
         raw.Pages(1, 1, ZeroPage);
         raw.Send(MessageType.PassEnd, new PassEndMessage(1, 1).Write);
         raw.Send(MessageType.DeviceState, w => w.Bytes(RawSource.DeviceState()));
-        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0).Write);
+        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0, 7).Write);
         // Channel 1 stays open and silent: its PassEnd never comes.
 
         var error = raw.ExpectRejection();
@@ -83,7 +83,7 @@ public sealed class MessageOrderDeadlockTests
         raw.PassBegin(1, final: true, channels: 2);
         raw.Send(MessageType.PassEnd, new PassEndMessage(1, 0).Write);
         raw.Send(MessageType.DeviceState, w => w.Bytes(RawSource.DeviceState()));
-        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0).Write);
+        raw.Send(MessageType.Complete, new CompleteMessage(1, false, 0, 7).Write);
         Thread.Sleep(500); // the channel's last page and PassEnd are still on their way
         var pages = new PayloadWriter();
         pages.U32(1);

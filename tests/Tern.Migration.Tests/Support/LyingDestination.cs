@@ -15,6 +15,8 @@ public enum LieStep
     FirstPass,
     /// <summary>On reading the final pass's PassBegin (the guest is paused on the source from here on).</summary>
     FinalPass,
+    /// <summary>On reading DeviceState (the guest's state; Complete follows at once).</summary>
+    DeviceState,
     /// <summary>On reading Complete (where an honest destination answers Ready).</summary>
     Complete,
 }
@@ -36,6 +38,12 @@ public enum Lie
     Silence,
     /// <summary>Sends Ready, then stops reading (at Complete: the honest Ready, then a hang).</summary>
     ReadyThenStopReading,
+    /// <summary>
+    /// Sends Ready once the source's next frame has arrived, without reading it: at DeviceState a Ready that crosses
+    /// Complete (it reaches the source after Complete went out, but the destination never read Complete). Then silent,
+    /// as <see cref="Silence"/>: its one Ready must stand on its own.
+    /// </summary>
+    ReadyCrossingNextFrame,
     /// <summary>Closes the connection.</summary>
     HangUp,
     /// <summary>Sends an Error whose text carries terminal escapes, control characters and 3000 characters more.</summary>
@@ -146,13 +154,15 @@ internal sealed class LyingDestination : IDisposable
                         socket.Close();
                         return;
                     }
-                    Reply(LieFrames());
+                    // Bounded: after the last frame the source sends, nothing more comes.
+                    if (lie == Lie.ReadyCrossingNextFrame) SpinWait.SpinUntil(() => connection.HasUnreadBytes, TimeSpan.FromSeconds(2));
+                    Reply(LieFrames(type == MessageType.Complete ? CompleteMessage.Read(payload.Span).Token : 0));
                     if (!KeepReadingAfterLie()) return;
                     continue;
                 }
-                if (lied && lie == Lie.Silence) continue;
+                if (lied && lie is Lie.Silence or Lie.ReadyCrossingNextFrame) continue;
                 // Honest otherwise.
-                if (type == MessageType.Complete) Reply([ReadyFrame]);
+                if (type == MessageType.Complete) Reply([HonestReady(CompleteMessage.Read(payload.Span).Token)]);
                 else if (type == MessageType.Commit && ResumedHeldBack > TimeSpan.Zero)
                 {
                     Thread.Sleep(ResumedHeldBack);
@@ -180,15 +190,23 @@ internal sealed class LyingDestination : IDisposable
         return false;
     }
 
-    private (MessageType, Action<PayloadWriter>)[] LieFrames() => lie switch
+    /// <summary>
+    /// The frames of the lie. A Ready is as good as this peer can make it: where it lies at Complete it has read
+    /// Complete and echoes its token (then the Ready is honest); anywhere else it has no token to echo.
+    /// </summary>
+    private (MessageType, Action<PayloadWriter>)[] LieFrames(ulong token = 0)
     {
-        Lie.Ready or Lie.ReadyThenStopReading => [ReadyFrame],
-        Lie.Resumed => [ResumedFrame],
-        Lie.ReadyAndResumed => [ReadyFrame, ResumedFrame],
-        Lie.ReadyTwice => [ReadyFrame, ReadyFrame],
-        Lie.HostileError => [(MessageType.Error, w => new ErrorMessage(ErrorMessage.Failed, HostileText).Write(w))],
-        _ => [],
-    };
+        var ready = HonestReady(token);
+        return lie switch
+        {
+            Lie.Ready or Lie.ReadyThenStopReading or Lie.ReadyCrossingNextFrame => [ready],
+            Lie.Resumed => [ResumedFrame],
+            Lie.ReadyAndResumed => [ready, ResumedFrame],
+            Lie.ReadyTwice => [ready, ready],
+            Lie.HostileError => [(MessageType.Error, w => new ErrorMessage(ErrorMessage.Failed, HostileText).Write(w))],
+            _ => [],
+        };
+    }
 
     /// <summary>Sends frames in one write (after <paramref name="first"/>, the Welcome) and notes what was sent when.</summary>
     private void Reply((MessageType Type, Action<PayloadWriter> Write)[] frames, byte[]? first = null)
@@ -215,8 +233,9 @@ internal sealed class LyingDestination : IDisposable
     public static readonly string HostileText =
         "\u001b[31mdisk on fire\u001b[0m\u001b[2J\u001b]0;owned\u0007\r\nsource: migration completed\u202e" + new string('x', 3000);
 
-    private static readonly (MessageType, Action<PayloadWriter>) ReadyFrame =
-        (MessageType.Ready, w => new ReadyMessage(false, 0, 0).Write(w));
+    /// <summary>A Ready that echoes <paramref name="token"/> (Complete's, when this peer has read it).</summary>
+    private static (MessageType, Action<PayloadWriter>) HonestReady(ulong token) =>
+        (MessageType.Ready, w => new ReadyMessage(false, 0, 0, token).Write(w));
 
     private static readonly (MessageType, Action<PayloadWriter>) ResumedFrame =
         (MessageType.Resumed, w => new ResumedMessage(HeartbeatNow(), 0).Write(w));
@@ -246,6 +265,8 @@ internal sealed class LyingDestination : IDisposable
                 return LieStep.FirstPass;
             case MessageType.PassBegin when payload[6] != 0:
                 return LieStep.FinalPass;
+            case MessageType.DeviceState:
+                return LieStep.DeviceState;
             case MessageType.Complete:
                 return LieStep.Complete;
             default:

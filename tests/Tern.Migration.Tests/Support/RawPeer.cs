@@ -61,10 +61,13 @@ internal sealed class RawPeer : IDisposable
             var state = twin.SaveState();
             Send(MessageType.DeviceState, w => w.Bytes(state));
         }
-        Send(MessageType.Complete, new CompleteMessage(0, false, 0).Write);
+        ulong token = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+        Send(MessageType.Complete, new CompleteMessage(0, false, 0, token).Write);
         var (type, payload) = Connection.Read();
         Assert.True(type == MessageType.Ready, type == MessageType.Error ? ErrorMessage.Read(type, payload.Span).Text : type.ToString());
-        return ReadyMessage.Read(payload.Span);
+        var ready = ReadyMessage.Read(payload.Span);
+        Assert.Equal(token, ready.Token); // the destination's proof that it read this Complete
+        return ready;
     }
 
     /// <summary>Reads frames until an Error arrives and returns its text (fails the test after the patience).</summary>

@@ -10,8 +10,8 @@ public sealed class HandOverStateTests
     public void The_honest_sequence_is_accepted()
     {
         var s = new HandOverState();
-        s.CompleteSent();
-        Assert.Null(s.Receive(MessageType.Ready));
+        ulong token = s.CompleteSent();
+        Assert.Null(s.Receive(MessageType.Ready, token));
         s.CommitWritten();
         Assert.Null(s.Receive(MessageType.Resumed));
         Assert.Equal(HandOverPhase.Resumed, s.Phase);
@@ -30,17 +30,41 @@ public sealed class HandOverStateTests
     public void Anything_else_is_a_violation_naming_the_message_and_the_phase(int steps, MessageType type, string expected)
     {
         var s = new HandOverState();
-        if (steps >= 1) s.CompleteSent();
-        if (steps >= 2) Assert.Null(s.Receive(MessageType.Ready));
+        ulong token = steps >= 1 ? s.CompleteSent() : 0;
+        if (steps >= 2) Assert.Null(s.Receive(MessageType.Ready, token));
         if (steps >= 3) s.CommitWritten();
         if (steps >= 4) Assert.Null(s.Receive(MessageType.Resumed));
         var phase = s.Phase;
 
-        var violation = s.Receive(type);
+        var violation = s.Receive(type, token);
 
         Assert.NotNull(violation);
         Assert.Contains(expected, violation.Message);
         Assert.Equal(phase, s.Phase);
+    }
+
+    [Fact]
+    public void A_Ready_that_does_not_echo_Completes_token_was_sent_before_Complete_was_read_and_is_a_violation()
+    {
+        var s = new HandOverState();
+        ulong token = s.CompleteSent();
+
+        var violation = s.Receive(MessageType.Ready, token ^ 1);
+
+        Assert.NotNull(violation);
+        Assert.Contains("it answered before it had read Complete", violation.Message);
+        Assert.Equal(HandOverPhase.AwaitingReady, s.Phase);
+        Assert.NotNull(s.Receive(MessageType.Ready)); // no token at all: the same
+        Assert.Throws<InvalidOperationException>(s.CommitWritten);
+    }
+
+    [Fact]
+    public void Each_Complete_carries_a_token_of_its_own_that_is_never_0()
+    {
+        var tokens = Enumerable.Range(0, 64).Select(_ => new HandOverState().CompleteSent()).ToHashSet();
+
+        Assert.Equal(64, tokens.Count);
+        Assert.DoesNotContain(0ul, tokens);
     }
 
     [Fact]

@@ -8,9 +8,9 @@ namespace Tern.Migration.Engine.Source;
 
 /// <summary>
 /// Post-copy: pauses the guest, tells the destination which pages it holds stale (PostcopyBegin) and sends the device
-/// state; the destination discards those pages, registers them as missing, restores the state and answers Ready. The
-/// commit point is exactly pre-copy's (Commit's first byte): before it any failure resumes the guest here. After it
-/// the guest runs on the destination, which asks for the pages it faults on over the urgent lane
+/// state and Complete; the destination discards those pages, registers them as missing, restores the state and answers
+/// Ready. The commit point is exactly pre-copy's (Commit's first byte): before it any failure resumes the guest here.
+/// After it the guest runs on the destination, which asks for the pages it faults on over the urgent lane
 /// (<see cref="UrgentPageLane"/>) while this phase streams the rest in the background (<see cref="BackgroundPageStream"/>),
 /// until the destination says every page has arrived (PostcopyDone). The source's RAM no longer changes after the
 /// pause, so it keeps every page until then; a failure after Commit leaves both sides paused.
@@ -130,14 +130,17 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
         new PostcopyBeginMessage(stale.PageCount, stale).Write(payload);
         s.SwitchoverStep = "sending the stale pages and the device state";
         s.MainChannel.Send(MessageType.PostcopyBegin, payload);
-        // The device state is post-copy's Complete: the destination answers it with Ready, and may do so before this
-        // thread gets back from handing it to the kernel. So, as before Complete in pre-copy, everything before it is
-        // handed over and judged first, and a Ready read from then on answers it (marking it after the send let such a
-        // quick Ready be taken for a lie, failing 1 in 6 KVM post-copy runs when other tests ran alongside).
+        // As in pre-copy, Complete follows the device state and the destination answers it with Ready, possibly before
+        // this thread gets back from handing it to the kernel. So everything before it is handed over and judged first,
+        // and a Ready read from then on answers it if it echoes Complete's token (marking Complete as sent only after
+        // the send let such a quick Ready be taken for a lie, failing 1 in 6 KVM post-copy runs under load). Its record
+        // count is the passes' (the urgent lane has not started); the digest comes with PostcopyDone instead.
         s.WaitUntilAllSent();
         s.AwaitReturnPathJudged();
-        s.CompleteSent();
+        var complete = new PayloadWriter();
+        new CompleteMessage((ulong)s.Counters.PagesSent, false, 0, s.CompleteSent()).Write(complete);
         s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
+        s.MainChannel.Send(MessageType.Complete, complete);
         s.WaitUntilAllSent();
         timeline.Mark(SwitchoverStep.DeviceState);
         return new PostcopyPagesLeft(stale);

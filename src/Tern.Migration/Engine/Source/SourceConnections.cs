@@ -108,7 +108,8 @@ internal sealed partial class SourceSession
 
     /// <summary>
     /// Reads what the destination sends back and judges each message against the hand-over phase
-    /// (<see cref="HandOverState"/>): Ready only after Complete, once; Resumed only after Commit; Error at any time.
+    /// (<see cref="HandOverState"/>): Ready only after Complete, once, with Complete's token; Resumed only after Commit;
+    /// Error at any time.
     /// A message out of place fails the migration under the commit lock, so it can never race the commit.
     /// </summary>
     private void ReadReturnPath()
@@ -131,7 +132,7 @@ internal sealed partial class SourceSession
                 ProtocolException? violation;
                 lock (commitGate)
                 {
-                    violation = handOver.Receive(type);
+                    violation = handOver.Receive(type, readyMessage?.Token ?? 0);
                     if (violation is null && applied is { } pass) violation = AppliedPasses.Record(pass, Pass);
                     if (violation is not null) Fail(violation);
                 }

@@ -12,10 +12,10 @@ internal sealed partial class SourceSession
     private readonly object commitGate = new();
     private bool commitWritten;
 
-    /// <summary>Complete is about to be written: from now on a Ready is the answer to it.</summary>
-    internal void CompleteSent()
+    /// <summary>Complete is about to be written: from now on a Ready that echoes the returned token is the answer to it.</summary>
+    internal ulong CompleteSent()
     {
-        lock (commitGate) handOver.CompleteSent();
+        lock (commitGate) return handOver.CompleteSent();
     }
 
     /// <summary>The guest is stopped: what is left goes at link speed, not at max-bandwidth (see <see cref="BandwidthLimiter.Lift"/>).</summary>

@@ -107,10 +107,9 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
         // Everything before Complete is handed to the kernel first: a Ready read from now on answers a Complete that is
         // on its way, and one read before is a lie (the destination cannot hold what was not sent yet).
         s.WaitUntilAllSent();
-        var payload = new PayloadWriter();
-        new CompleteMessage((ulong)s.Counters.PagesSent, verify, digest).Write(payload);
         s.AwaitReturnPathJudged();
-        s.CompleteSent();
+        var payload = new PayloadWriter();
+        new CompleteMessage((ulong)s.Counters.PagesSent, verify, digest, s.CompleteSent()).Write(payload);
         s.SwitchoverStep = "sending Complete";
         s.MainChannel.Send(MessageType.Complete, payload);
         s.WaitUntilAllSent();
