@@ -91,9 +91,9 @@ public sealed partial class MigrationDestination
     /// <summary>The device state in post-copy: restore it with the missing pages served (Complete follows).</summary>
     private void PreparePostcopy(ReadOnlyMemory<byte> deviceState)
     {
-        if (deviceStateApplied) throw new ProtocolException("DeviceState arrived twice");
+        if (deviceStateArrived) throw new ProtocolException("DeviceState arrived twice");
         postcopy!.Prepare(deviceState.Span);
-        deviceStateApplied = true;
+        deviceStateArrived = true;
     }
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed partial class MigrationDestination
     /// </summary>
     private void ConfirmPostcopy(FrameConnection main, CompleteMessage complete)
     {
-        if (!deviceStateApplied) throw new ProtocolException("Complete arrived before DeviceState");
+        if (!deviceStateArrived) throw new ProtocolException("Complete arrived before DeviceState");
         if (complete.HasDigest) throw new ProtocolException("Complete carries a digest in post-copy (PostcopyDone carries it)");
         if ((ulong)recordsBeforePostcopy != complete.TotalRecords)
             throw new ProtocolException($"the source sent {complete.TotalRecords} page records before post-copy, {recordsBeforePostcopy} arrived");

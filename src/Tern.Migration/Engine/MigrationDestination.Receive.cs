@@ -9,7 +9,9 @@ namespace Tern.Migration.Engine;
 
 public sealed partial class MigrationDestination
 {
-    private bool deviceStateApplied;
+    private bool deviceStateArrived;
+    /// <summary>Pre-copy's DeviceState, kept until Complete (see there).</summary>
+    private byte[] deviceState = [];
     private bool finalPassBegun;
     private uint finalPass;
     private int channelsAllowed = 1;
@@ -146,12 +148,14 @@ public sealed partial class MigrationDestination
                     return;
                 case (MessageType.DeviceState, DestinationState.Receiving):
                     if (!finalPassBegun) throw new ProtocolException("DeviceState arrived before the final pass began (the source must pause the guest first)");
-                    if (deviceStateApplied) throw new ProtocolException("DeviceState arrived twice");
-                    machine!.RestoreState(payload.Span);
-                    deviceStateApplied = true;
+                    if (deviceStateArrived) throw new ProtocolException("DeviceState arrived twice");
+                    // Restored at Complete, once every channel has ended the final pass: with page channels, pages of
+                    // the final pass (the vCPUs' own among them) may still be on their way when the state arrives.
+                    deviceState = payload.ToArray();
+                    deviceStateArrived = true;
                     break;
                 case (MessageType.Complete, DestinationState.Receiving):
-                    if (!deviceStateApplied) throw new ProtocolException("Complete arrived before DeviceState");
+                    if (!deviceStateArrived) throw new ProtocolException("Complete arrived before DeviceState");
                     if (barrier.UnendedBefore(finalPass + 1, 0) is not null)
                         throw new ProtocolException($"Complete arrived on channel 0 before channel 0 ended the final pass {finalPass} (PassEnd comes first)");
                     Prepare(main, CompleteMessage.Read(payload.Span));
@@ -224,6 +228,7 @@ public sealed partial class MigrationDestination
     private void Prepare(FrameConnection main, CompleteMessage complete)
     {
         WaitForFinalPass();
+        machine!.RestoreState(deviceState);
         long received = counters.Records;
         if ((ulong)received != complete.TotalRecords)
             throw new ProtocolException($"the source sent {complete.TotalRecords} page records, {received} arrived");
