@@ -7,13 +7,15 @@ namespace Tern.Migration.Engine;
 /// <param name="BandwidthBytesPerSecond">Recently measured sending rate; 0 when unknown.</param>
 /// <param name="DirtyPagesPerSecond">Rate at which the guest dirties pages.</param>
 /// <param name="DowntimeLimitMs">The operator's downtime budget.</param>
+/// <param name="PagesSentInPass">Pages the pass before the sync sent (0: not known).</param>
 public readonly record struct ConvergenceSnapshot(
     long Pass,
     long RemainingPages,
     double WireBytesPerPage,
     double BandwidthBytesPerSecond,
     double DirtyPagesPerSecond,
-    long DowntimeLimitMs);
+    long DowntimeLimitMs,
+    long PagesSentInPass = 0);
 
 /// <summary>
 /// The pre-copy decisions, as pure functions of a snapshot so they can be tested on recorded numbers. They count the
@@ -61,7 +63,20 @@ public static class ConvergencePolicy
     public static double NextStopRatio(in ConvergenceSnapshot s) =>
         s.BandwidthBytesPerSecond > 0 ? s.DirtyPagesPerSecond * s.WireBytesPerPage / s.BandwidthBytesPerSecond : 0;
 
-    /// <summary>False while the guest dirties memory faster than the link can send it: more passes will not help.</summary>
+    /// <summary>
+    /// False while the guest dirties memory faster than the link can send it, or the pass left as many dirty pages as
+    /// it sent: more passes will not help. The second is the measured fact behind the first where the rates meet: a
+    /// guest that rewrites its whole working set within every pass shows a dirty rate of that set over the pass's
+    /// time, which is the link's own rate, and the comparison of the two rates is then a toss of their noise.
+    /// </summary>
     public static bool IsConverging(in ConvergenceSnapshot s) =>
-        s.BandwidthBytesPerSecond <= 0 || s.DirtyPagesPerSecond * s.WireBytesPerPage < s.BandwidthBytesPerSecond;
+        !LeftAsManyAsItSent(s) && (s.BandwidthBytesPerSecond <= 0 || s.DirtyPagesPerSecond * s.WireBytesPerPage < s.BandwidthBytesPerSecond);
+
+    /// <summary>Why <see cref="IsConverging"/> says no, in the operator's words.</summary>
+    public static string WhyNotConverging(in ConvergenceSnapshot s) => LeftAsManyAsItSent(s)
+        ? FormattableString.Invariant($"the pass sent {s.PagesSentInPass} pages and {s.RemainingPages} were dirty again after it")
+        : FormattableString.Invariant($"the guest dirties {s.DirtyPagesPerSecond * s.WireBytesPerPage / (1 << 20):0.0} MiB/s of wire bytes, the link sends {s.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
+
+    /// <summary>The pass did not shrink what is left to send: as many pages were dirty after it as it sent.</summary>
+    public static bool LeftAsManyAsItSent(in ConvergenceSnapshot s) => s.PagesSentInPass > 0 && s.RemainingPages >= s.PagesSentInPass;
 }

@@ -54,8 +54,7 @@ public sealed class DefaultPassPlanner : IPassPlanner
             return (PassAction.Abort, Invariant($"the migration did not converge within {p.TimeoutMs / 1000.0:0.#} s (x-timeout); ") +
                 $"{s.RemainingPages} pages were still dirty and would take {(expected is { } d ? (long)d.TotalMilliseconds : -1)} ms to send");
         if (!ConvergencePolicy.IsConverging(s))
-            return (PassAction.Continue, Invariant($"{remaining}, above the {p.DowntimeLimitMs} ms downtime limit, and not converging: ") +
-                Invariant($"the guest dirties {s.DirtyPagesPerSecond * s.WireBytesPerPage / (1 << 20):0.0} MiB/s of wire bytes, the link sends {s.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s"));
+            return (PassAction.Continue, Invariant($"{remaining}, above the {p.DowntimeLimitMs} ms downtime limit, and not converging: ") + ConvergencePolicy.WhyNotConverging(s));
         return (PassAction.Continue, expected is null ? remaining : $"{remaining}, above the {p.DowntimeLimitMs} ms downtime limit");
     }
 

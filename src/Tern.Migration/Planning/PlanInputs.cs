@@ -47,6 +47,7 @@ public sealed record PlanInputs
 
     /// <summary>The convergence decisions' view of <see cref="Latest"/>; null before the first pass or without a sync after it.</summary>
     public ConvergenceSnapshot? Convergence => Latest is { RemainingPages: { } remaining, DirtyPagesPerSecond: { } rate } r
-        ? new ConvergenceSnapshot(r.Pass, remaining, r.WireBytesPerPage, r.EstimatedBytesPerSecond, rate, Parameters.DowntimeLimitMs)
+        ? new ConvergenceSnapshot(r.Pass, remaining, r.WireBytesPerPage, r.EstimatedBytesPerSecond, rate, Parameters.DowntimeLimitMs,
+            r.NormalPages + r.ZeroPages + r.XbzrlePages + r.CompressedPages)
         : null;
 }

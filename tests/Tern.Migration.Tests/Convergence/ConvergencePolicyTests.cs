@@ -31,6 +31,19 @@ public sealed class ConvergencePolicyTests
     }
 
     [Fact]
+    public void A_pass_that_left_as_many_dirty_pages_as_it_sent_is_not_converging_whatever_the_rates_say()
+    {
+        // The stride guest on a 32 MiB/s link: it rewrites its 4097 pages within every pass, so its measured dirty rate
+        // is the pass's own rate, 0.1% under the link's here (noise either way).
+        var s = Snapshot(4097, 4104, 33.6e6, dirtyRate: 8170) with { PagesSentInPass = 4097 };
+        Assert.False(ConvergencePolicy.IsConverging(s));
+        Assert.Equal("the pass sent 4097 pages and 4097 were dirty again after it", ConvergencePolicy.WhyNotConverging(s));
+        // A pass that shrank the backlog is judged by the rates, and so is a snapshot that does not know the pass.
+        Assert.True(ConvergencePolicy.IsConverging(s with { RemainingPages = 2000 }));
+        Assert.True(ConvergencePolicy.IsConverging(s with { PagesSentInPass = 0 }));
+    }
+
+    [Fact]
     public void A_guest_dirtying_faster_than_the_link_sends_is_reported_as_not_converging()
     {
         // 50,000 pages/s of whole pages is 205 MB/s on a 100 MB/s link; as 40-byte deltas it is 2 MB/s.
