@@ -38,6 +38,7 @@ public static class PassReportJson
         if (r.XbzrleThreads > 0) o["xbzrle-threads"] = r.XbzrleThreads;
         if (r.EncodeBytesPerThreadSecond is { } encode) o["encode-bytes-per-thread-second"] = Math.Round(encode);
         if (r.LinkBytesPerSecond is { } link) o["link-bytes-per-second"] = Math.Round(link);
+        if (r.DeferredPages is { } deferred) o["deferred-pages"] = deferred;
         if (r.DecisionReason is { } reason) o["decision-reason"] = reason;
         return o;
     }
@@ -75,6 +76,7 @@ public static class PassReportJson
             XbzrleThreads = (int)(L("xbzrle-threads") ?? 0),
             EncodeBytesPerThreadSecond = D("encode-bytes-per-thread-second"),
             LinkBytesPerSecond = D("link-bytes-per-second"),
+            DeferredPages = L("deferred-pages"),
             Decision = j.TryGetProperty("decision", out var d) ? d.GetString()! : "continue",
             DecisionReason = j.TryGetProperty("decision-reason", out var why) ? why.GetString() : null,
         };

@@ -52,6 +52,11 @@ public sealed record PassReport
     public double? EncodeBytesPerThreadSecond { get; init; }
     /// <summary>What the link carried while it was writing (its rate when busy, summed over channels), in bytes a second; null if nothing was written.</summary>
     public double? LinkBytesPerSecond { get; init; }
+    /// <summary>
+    /// Pages the pass left for the next one because the guest wrote them again before the pass reached them (the first
+    /// pass only: <c>DeferredPages</c>); null when the pass did not look.
+    /// </summary>
+    public long? DeferredPages { get; init; }
     /// <summary>The codec that compressed this pass's pages, or null.</summary>
     public string? CompressMethod { get; init; }
     /// <summary>What the engine decided after the pass: <c>continue</c>, <c>switchover</c>, <c>abort</c> or <c>complete</c> (final pass).</summary>

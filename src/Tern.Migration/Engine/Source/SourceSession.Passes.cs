@@ -12,6 +12,8 @@ namespace Tern.Migration.Engine.Source;
 internal sealed partial class SourceSession
 {
     private DirtyBitmap? dirty;
+    /// <summary>The first pass's pages left for the next pass (<see cref="DeferredPages"/>), until the sync after it takes them.</summary>
+    private DeferredPages? deferred;
     private long lastSyncTimestamp;
     /// <summary>The pass being sent (or last sent); 0 before the first.</summary>
     internal uint Pass { get; set; }
@@ -43,9 +45,7 @@ internal sealed partial class SourceSession
         {
             expectedDowntimeMs = ConvergencePolicy.ExpectedDowntime(snapshot) is { } d ? (long)d.TotalMilliseconds : -1;
             bool nowConverging = ConvergencePolicy.IsConverging(snapshot);
-            if (converging && !nowConverging)
-                Log($"not converging: the guest dirties {snapshot.DirtyPagesPerSecond * snapshot.WireBytesPerPage / (1 << 20):0.0} MiB/s " +
-                    $"of wire bytes, the link sends {snapshot.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s");
+            if (converging && !nowConverging) Log($"not converging: {ConvergencePolicy.WhyNotConverging(snapshot)}");
             converging = nowConverging;
         }
     }
@@ -124,6 +124,11 @@ internal sealed partial class SourceSession
     internal ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
     {
         var result = tracker.Sync(dirty!);
+        if (deferred is { } pending)
+        {
+            result = pending.MergeInto(dirty!, result);
+            deferred = null;
+        }
         MeasureWorkingSet();
         long now = Stopwatch.GetTimestamp();
         double seconds = Math.Max(Stopwatch.GetElapsedTime(lastSyncTimestamp, now).TotalSeconds, 1e-6);
@@ -134,7 +139,7 @@ internal sealed partial class SourceSession
         double dirtyRate = result.DirtyPages / seconds;
         counters.DirtySync((long)dirtyRate, remaining);
         return new ConvergenceSnapshot(Pass, remaining, estimator.WireBytesPerPage, estimator.BandwidthBytesPerSecond,
-            dirtyRate, settings.Parameters.DowntimeLimitMs);
+            dirtyRate, settings.Parameters.DowntimeLimitMs, lastPassSent is { } sent ? sent.Kinds.Total : 0);
     }
 
     /// <summary>
@@ -166,18 +171,24 @@ internal sealed partial class SourceSession
         long remaining = dirty!.Count();
         encoder.BeginPass(writer, encoding, populated, t => new PassWriter(Pass, channels, channelCount, firstChannel: t + 1), cancel.Token, remaining);
         var linkBefore = LinkFigures();
+        var tracker = machine.DirtyTracker;
+        deferred = !final && Pass == 1 && tracker.IsTracking ? new DeferredPages(dirty.PageCount, lastSyncTimestamp, lastSync.Duration) : null;
         long done = 0;
         long encodeStarted = Stopwatch.GetTimestamp();
         foreach (var page in dirty.SetPages())
         {
-            encoder.Encode(page);
+            if (deferred?.Skip(page) != true) encoder.Encode(page);
             if ((++done & 1023) == 0)
             {
                 counters.Remaining(remaining - done);
                 if (failure is not null || cancel.IsCancellationRequested) cancel.Token.ThrowIfCancellationRequested();
+                if (deferred?.SyncIfDue(tracker) == true) counters.CountSync();
             }
         }
         encoder.EndPass();
+        if (deferred is { Skipped: > 0 } d)
+            Log($"pass {Pass}: {d.Skipped} pages the guest wrote again before the pass reached them wait for the next pass " +
+                $"({d.Syncs} syncs in the pass, {d.SyncTime.TotalMilliseconds:0.0} ms)");
         // The thread-time encoding took: the workers' own, or this thread's minus its waits for the channels.
         long encodeTicks = encoder.WorkerEncodeTicks ?? Stopwatch.GetTimestamp() - encodeStarted - writer.SendTicks;
         var records = writer.Finish();
@@ -198,7 +209,8 @@ internal sealed partial class SourceSession
         estimator.RecordPass(bytes, elapsed, writer.NonZeroPages, writer.NonZeroBytes);
         lastPassSent = new PassSent(Pass, final, (long)Stopwatch.GetElapsedTime(startedAt, started).TotalMilliseconds, elapsed, bytes,
             PageKinds.Of(counters) - kindsBefore, encoding,
-            new EncodingFigures(encoder.XbzrleThreads, Stopwatch.GetElapsedTime(0, Math.Max(encodeTicks, 0)).TotalSeconds, LinkBytesPerSecond(linkBefore)));
+            new EncodingFigures(encoder.XbzrleThreads, Stopwatch.GetElapsedTime(0, Math.Max(encodeTicks, 0)).TotalSeconds, LinkBytesPerSecond(linkBefore)),
+            deferred?.Skipped);
         long pagesInPass = records.Sum(r => (long)r);
         counters.PassRates(bytes * 8 / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-6), (long)(pagesInPass / Math.Max(elapsed.TotalSeconds, 1e-6)));
         AfterPass();
@@ -246,6 +258,7 @@ internal sealed partial class SourceSession
             EncodeBytesPerThreadSecond = sent.Figures.EncodeSeconds > 0 ? sent.WireBytes / sent.Figures.EncodeSeconds : null,
             LinkBytesPerSecond = sent.Figures.LinkBytesPerSecond,
             CompressMethod = sent.Encoding.Compress ? sent.Encoding.CompressMethod : null,
+            DeferredPages = sent.DeferredPages,
         };
     }
 
@@ -262,7 +275,7 @@ internal sealed partial class SourceSession
 
     /// <summary>What <see cref="SendPass"/> measured, until the sync after it completes the report.</summary>
     private readonly record struct PassSent(uint Pass, bool Final, long StartMs, TimeSpan Elapsed, long WireBytes, PageKinds Kinds, EncoderSettings Encoding,
-        EncodingFigures Figures);
+        EncodingFigures Figures, long? DeferredPages);
 
     /// <summary>What encoding a pass cost and what the link carried: the XBZRLE thread decision's inputs.</summary>
     /// <param name="Threads">Threads that encoded XBZRLE (0: XBZRLE was off).</param>
