@@ -54,9 +54,6 @@ public sealed class RamCounters
         Interlocked.Exchange(ref remainingPages, remaining);
     }
 
-    /// <summary>A sync in the middle of a pass (<c>dirty-sync-count</c> counts every sync of the dirty log, as QEMU's does).</summary>
-    public void CountSync() => Interlocked.Increment(ref dirtySyncCount);
-
     public void Remaining(long pages) => Interlocked.Exchange(ref remainingPages, pages);
 
     /// <summary>Bytes put on the wire after the post-copy switch (background stream and urgent lane).</summary>

@@ -182,7 +182,8 @@ internal sealed partial class SourceSession
             {
                 counters.Remaining(remaining - done);
                 if (failure is not null || cancel.IsCancellationRequested) cancel.Token.ThrowIfCancellationRequested();
-                if (deferred?.SyncIfDue(tracker) == true) counters.CountSync();
+                // Not counted in dirty-sync-count, which counts the syncs between passes as QEMU's does.
+                deferred?.SyncIfDue(tracker);
             }
         }
         encoder.EndPass();
