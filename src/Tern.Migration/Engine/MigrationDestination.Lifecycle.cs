@@ -108,7 +108,7 @@ public sealed partial class MigrationDestination
                     ReceiveMain(link);
                     break;
                 }
-                catch (Exception e) when (PostcopyMayPause())
+                catch (Exception e) when (PostcopyMayPause(e))
                 {
                     // After the switch the guest is this side's and some pages are only on the source: never fail.
                     link = PauseUntilRecovered(e);
@@ -147,8 +147,7 @@ public sealed partial class MigrationDestination
             SettlePostcopy(reason);
             return;
         }
-        // In post-copy this side never ran the guest and lacks the stale pages, while the source holds all of them: the
-        // copy is discarded, and a source left uncertain resumes the guest itself.
+        // (In post-copy a failure that may follow the source's commit pauses instead: PostcopyMayPause.)
         if (handOverPending && postcopy is null && SourceMayHaveCommitted(reason))
         {
             StopReceivers();

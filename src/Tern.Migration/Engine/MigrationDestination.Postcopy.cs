@@ -140,6 +140,7 @@ public sealed partial class MigrationDestination
             // A failure first (its service may be stopped): the guest must not run on pages that will never come.
             if (Volatile.Read(ref failure) is { } first) throw new OperationCanceledException("the attempt failed before the guest resumed", first);
             state = DestinationState.PostcopyActive;
+            guestResumedHere = true;
         }
         postcopy!.Resume();
         Machine = machine;
@@ -247,11 +248,23 @@ public sealed partial class MigrationDestination
     private static bool GuestRunsHere(DestinationState s) =>
         s is DestinationState.PostcopyActive or DestinationState.PostcopyPaused or DestinationState.PostcopyRecover;
 
-    /// <summary>A failure of the main thread now pauses post-copy instead of ending the migration.</summary>
-    private bool PostcopyMayPause()
+    /// <summary>
+    /// A failure of the main thread (<paramref name="e"/>) now pauses post-copy instead of ending the migration: after
+    /// the resume, and also between Ready and Commit when the link broke there. The source may then have committed, its
+    /// Commit lost with the link: its guest stays paused with every page and it pauses too, and only a recovery (which
+    /// it starts only once it has committed) can finish the migration. Discarding the copy here would lose the VM.
+    /// </summary>
+    private bool PostcopyMayPause(Exception e)
     {
-        lock (gate) return state == DestinationState.PostcopyActive && postcopy is not null && !cancel.IsCancellationRequested;
+        lock (gate)
+        {
+            if (postcopy is null || cancel.IsCancellationRequested) return false;
+            return state == DestinationState.PostcopyActive || (state == DestinationState.AwaitingCommit && SourceMayHaveCommitted(e));
+        }
     }
+
+    /// <summary>The guest has run here (the source's Commit, or a recovery after a Commit that was lost).</summary>
+    private bool guestResumedHere;
 
     /// <summary>
     /// A thread other than the main one found the post-copy link broken (the urgent lane, the page-request writer,
@@ -265,8 +278,10 @@ public sealed partial class MigrationDestination
         lock (gate)
         {
             if (state == DestinationState.Completed) return; // every page is here: the source closing its lanes is the end
-            beforeResume = !GuestRunsHere(state);
-            if (state == DestinationState.PostcopyActive)
+            // Between Ready and Commit the source may have committed: the main thread pauses then too (PostcopyMayPause).
+            bool mayPause = state is DestinationState.PostcopyActive or DestinationState.AwaitingCommit;
+            beforeResume = !GuestRunsHere(state) && !mayPause;
+            if (mayPause)
             {
                 linkBreak ??= what;
                 broken = connections;
@@ -362,12 +377,19 @@ public sealed partial class MigrationDestination
         hold ??= new PostcopyGuestHold(machine!);
         bool paused = hold.Hold(Tern.Machine.Postcopy.PostcopyLaunch.PauseGrace);
         long missing = postcopy.MissingPages;
-        var reason = $"post-copy paused: {what}; {missing} pages ({Tern.Memory.ByteSize.Format((ulong)missing * Tern.Memory.PageSize.Bytes)}) " +
-            $"are only on the source. The guest is {(paused ? "paused" : "held (its vCPUs wait for their missing pages)")} here with every page that arrived; " +
-            "run migrate-recover here and migrate with resume: true on the source to finish the migration. Do not run the guest on the source.";
+        string size = Tern.Memory.ByteSize.Format((ulong)missing * Tern.Memory.PageSize.Bytes);
+        bool resumed;
+        lock (gate) resumed = guestResumedHere;
+        var reason = resumed
+            ? $"post-copy paused: {what}; {missing} pages ({size}) are only on the source. The guest is " +
+              $"{(paused ? "paused" : "held (its vCPUs wait for their missing pages)")} here with every page that arrived; " +
+              "run migrate-recover here and migrate with resume: true on the source to finish the migration. Do not run the guest on the source."
+            : $"post-copy paused before the guest ran here: {what} after Ready, and the source's Commit did not arrive (it may have been " +
+              $"sent); {missing} pages ({size}) are only on the source. If the source committed (its status is postcopy-paused), run " +
+              "migrate-recover here and migrate with resume: true there: the guest then resumes here. If the source runs the guest, quit this side.";
         var p = new PostcopyPause(reason);
         lock (gate) pause = p;
-        Event?.Invoke(new MigrationGuestHeld(reason)); // the host reports the guest paused before the status says why
+        if (resumed) Event?.Invoke(new MigrationGuestHeld(reason)); // the host reports the guest paused before the status says why
         SetStatus(MigrationStatus.PostcopyPaused);
         Log(reason);
         return p;
@@ -388,9 +410,27 @@ public sealed partial class MigrationDestination
         link.Write(MessageType.PostcopyReceived, payload);
         link.Flush();
         postcopy.Recoveries++;
-        lock (gate) pause = null;
-        hold!.Release();
-        Event?.Invoke(new MigrationGuestReleased());
+        bool firstResume;
+        lock (gate)
+        {
+            pause = null;
+            firstResume = !guestResumedHere;
+            guestResumedHere = true;
+        }
+        if (firstResume)
+        {
+            // Commit was lost with the link: a source resumes post-copy only once it has committed, so this is its commit.
+            postcopy.Resume();
+            Machine = machine;
+            Volatile.Write(ref resumedSent, true);
+            Event?.Invoke(new MigrationGuestResumed(machine!));
+            Log("the source resumed a post-copy whose Commit was lost: the guest runs here from now on");
+        }
+        else
+        {
+            hold!.Release();
+            Event?.Invoke(new MigrationGuestReleased());
+        }
         SetStatus(MigrationStatus.PostcopyActive);
         Log($"post-copy recovered on a new connection from {link.Peer}: {received.Count()} pages here, {postcopy.MissingPages} still to come from the source");
     }

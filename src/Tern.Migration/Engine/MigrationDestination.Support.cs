@@ -63,11 +63,12 @@ public sealed partial class MigrationDestination
             if (at - oldestAt < windowTicks) return;
             moved = bytes - oldestBytes;
         }
-        if (now == DestinationState.PostcopyActive)
+        if (now == DestinationState.PostcopyActive || (now == DestinationState.AwaitingCommit && pagesMissing))
         {
             // The guest runs here and waits for pages only the source has: a link that carries nothing at all on any
             // lane (a cable pulled, a veth taken down: no reset ever comes) pauses post-copy, as migrate-pause would,
             // so that it can be recovered. A trickle is not a hang here: max-postcopy-bandwidth may pace the stream.
+            // Between Ready and Commit in post-copy, the same: the source may have committed.
             if (moved > 0) return;
             lock (progress) progress.Clear();
             BreakPostcopyLink($"no data from the source on any post-copy connection for {Seconds(limits.ProgressWindow)} (the link hangs)",

@@ -69,6 +69,47 @@ public sealed class PostcopyRecoveryTests
     }
 
     /// <summary>
+    /// The link is reset as the source writes Commit, which never reaches the destination (its first byte was written:
+    /// the source has committed). Neither side may give up the VM: the source holds every page, the destination a
+    /// restored, paused copy that never ran. Both pause; the recovery is the commit, and the guest resumes on the
+    /// destination and completes exact.
+    /// </summary>
+    [Theory]
+    [InlineData(MachineBackend.Sim)]
+    [InlineData(MachineBackend.Kvm)]
+    public void A_link_cut_as_Commit_is_sent_pauses_both_sides_and_recovery_runs_the_guest_on_the_destination(MachineBackend backend)
+    {
+        const string workload = "random:ws=32M";
+        using var m = PostcopyRun.Create(backend, workload);
+        using var proxy = new FaultProxy(m.Uri, LinkFault.DropAt(MessageType.Commit));
+        m.Source.Resume();
+        var (source, run) = m.Start(via: proxy.Uri);
+        source.StartPostcopy();
+
+        WaitBothPaused(m, source);
+        Assert.True(proxy.Fired, "the link was never cut");
+        Assert.False(run.IsCompleted, "the source ended instead of pausing");
+        Assert.Equal(MachineRunState.Paused, m.Source.State);
+        Assert.Contains("post-copy paused", source.Info().ErrorDesc);
+        var paused = m.Destination.Info();
+        Assert.Contains("post-copy paused before the guest ran here", paused.ErrorDesc);
+        Assert.Contains("the source's Commit did not arrive", paused.ErrorDesc);
+        Assert.Null(m.DestinationMachine); // the guest has not run here
+
+        using (Recover(m, source))
+        {
+            m.Finish(source, run);
+        }
+        Assert.True(source.Status == MigrationStatus.Completed, m.Describe(source));
+        Assert.Equal(MigrationOutcome.Completed, source.Outcome);
+        Assert.Equal(MigrationStatus.Completed, m.Destination.Status);
+        Assert.True(source.Info().Verification is { Matched: true }, $"verification: {source.Info().Verification}");
+        Assert.Contains(m.Log, l => l.Contains("the source resumed a post-copy whose Commit was lost", StringComparison.Ordinal));
+        Assert.Equal(1, m.Destination.Info().Postcopy!.Recoveries);
+        PostcopyRun.VerifyDestination(m, workload);
+    }
+
+    /// <summary>
     /// The urgent lane stalls (its writes stop, as a peer that stopped reading) with page requests outstanding, and the
     /// operator pauses the migration on the source (migrate-pause): after recovery the destination asks again for the
     /// pages it had requested and not received (its vCPUs wait for exactly those), and the migration completes.

@@ -48,18 +48,25 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
                 s.Await(s.ReadyTask, "the destination to confirm it is ready to run the guest in post-copy");
                 timeline.Mark(SwitchoverStep.Ready);
                 s.SwitchoverStep = "committing";
-                s.Commit();
+                Commit(s);
             }
             long committedAt = Stopwatch.GetTimestamp();
-            var done = AwaitResumed(s);
-            // As in pre-copy: the destination's wait for the first heartbeat, with the guest running, is not downtime.
-            var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
-            var stopped = SwitchoverDowntime.Estimate(Stopwatch.GetElapsedTime(pausedAt, committedAt), Stopwatch.GetElapsedTime(pausedAt, s.ResumedArrivedAt),
-                held, pausedUnixNs, done.ResumedUnixNs);
-            timeline.Mark(SwitchoverStep.Resumed, TimeSpan.Zero, pausedAt + (long)(stopped.TotalSeconds * Stopwatch.Frequency));
-            s.Log($"post-copy switch: {timeline}; {left.StaleCount} pages to fetch on demand or in the background");
-            s.RecordDowntime((long)stopped.TotalMilliseconds,
-                done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
+            if (AwaitResumed(s) is { } done)
+            {
+                // As in pre-copy: the destination's wait for the first heartbeat, with the guest running, is not downtime.
+                var held = TimeSpan.FromMilliseconds(done.HeldNs / 1e6);
+                var stopped = SwitchoverDowntime.Estimate(Stopwatch.GetElapsedTime(pausedAt, committedAt), Stopwatch.GetElapsedTime(pausedAt, s.ResumedArrivedAt),
+                    held, pausedUnixNs, done.ResumedUnixNs);
+                timeline.Mark(SwitchoverStep.Resumed, TimeSpan.Zero, pausedAt + (long)(stopped.TotalSeconds * Stopwatch.Frequency));
+                s.Log($"post-copy switch: {timeline}; {left.StaleCount} pages to fetch on demand or in the background");
+                s.RecordDowntime((long)stopped.TotalMilliseconds,
+                    done.FirstHeartbeatUnixNs > 0 && lastBeatBeforePause > 0 ? Math.Max(0, (done.FirstHeartbeatUnixNs - lastBeatBeforePause) / 1_000_000) : -1);
+            }
+            else
+            {
+                s.Log($"post-copy switch: {timeline}; the link broke after Commit, before the destination confirmed the resume: " +
+                    "the migration pauses for a recovery (the downtime is not known)");
+            }
             s.StatusCell.TryTransition(MigrationStatus.Active, MigrationStatus.PostcopyActive);
             s.PostcopyDigest?.StartHeldPages();
             var link = new PostcopyLink(s.MainConnection, s.PostcopyDoneTask);
@@ -146,20 +153,40 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
         return new PostcopyPagesLeft(stale);
     }
 
-    private static ResumedMessage AwaitResumed(SourceSession s)
+    /// <summary>
+    /// Writes Commit. Once its first byte is written the guest may be the destination's: a link that fails while it is
+    /// written breaks the post-copy link (a recovery finishes the migration) instead of ending it uncertain.
+    /// </summary>
+    private static void Commit(SourceSession s)
     {
         try
         {
-            var resumed = s.ResumedTask;
-            return resumed.Wait(s.ReplyTimeout) ? resumed.Result
-                : throw new TimeoutException($"no confirmation within {s.ReplyTimeout.TotalSeconds:0} s");
+            s.Commit();
         }
-        catch (Exception e)
+        catch (HandOverUncertainException e)
         {
-            throw new HandOverUncertainException(
-                $"the post-copy switch was committed but the destination did not confirm it ({SourceSession.Describe(e.InnerException ?? e)}): " +
-                "the guest is paused here with every page kept; check the destination", e);
+            s.BreakPostcopyLink($"the link failed while Commit was written ({SourceSession.Describe(e.InnerException ?? e)})");
         }
+    }
+
+    /// <summary>
+    /// The destination's Resumed, or null when the link broke first or it did not come within the reply timeout: the
+    /// link is then broken (the destination may have resumed the guest, or may never have read Commit), and the
+    /// migration pauses for a recovery, which finishes it either way.
+    /// </summary>
+    private static ResumedMessage? AwaitResumed(SourceSession s)
+    {
+        var resumed = s.ResumedTask;
+        try
+        {
+            if (resumed.Wait(s.ReplyTimeout)) return resumed.Result;
+            s.BreakPostcopyLink($"the destination did not confirm the resume within {s.ReplyTimeout.TotalSeconds:0} s of Commit");
+        }
+        catch (Exception e) when (e is AggregateException or IOException or OperationCanceledException)
+        {
+            s.BreakPostcopyLink($"the link failed after Commit, before the destination confirmed the resume ({SourceSession.Describe(e.InnerException ?? e)})");
+        }
+        return null;
     }
 
     /// <summary>

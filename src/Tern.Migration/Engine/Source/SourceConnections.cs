@@ -164,8 +164,10 @@ internal sealed partial class SourceSession
         }
         catch (Exception e) when (LinkOwnsFailures)
         {
-            // After the post-copy resume the link's failure pauses the migration (PostcopyRecovery); nothing is lost.
-            BreakPostcopyLink(cancel.IsCancellationRequested ? "the migration is ending" : $"the main connection failed ({Describe(e)})");
+            // After the post-copy commit the link's failure pauses the migration (PostcopyRecovery); nothing is lost.
+            string why = cancel.IsCancellationRequested ? "the migration is ending" : $"the main connection failed ({Describe(e)})";
+            BreakPostcopyLink(why);
+            resumed.TrySetException(new IOException(why)); // a Resumed still due will not come on this link
         }
         catch (Exception e)
         {

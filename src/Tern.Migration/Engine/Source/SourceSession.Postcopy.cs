@@ -173,10 +173,12 @@ internal sealed partial class SourceSession
     internal PostcopyResumeRequests ResumeRequests { get; } = new();
 
     /// <summary>
-    /// After the destination resumed the guest in post-copy, a failure anywhere (the return path, the urgent lane, a
-    /// stalled write) breaks the link and pauses the migration instead of ending it: some pages exist only here.
+    /// Once Commit is written in post-copy, a failure anywhere (the return path, the urgent lane, a stalled write) breaks
+    /// the link and pauses the migration instead of ending it: the destination may run the guest, and some pages exist
+    /// only here. That holds from the commit point on, not only once Resumed arrived: a link that breaks in between
+    /// leaves a destination that resumed, or one whose Commit was lost, and either is finished by a recovery.
     /// </summary>
-    private bool LinkOwnsFailures => InPostcopy && resumed.Task.IsCompletedSuccessfully;
+    private bool LinkOwnsFailures => InPostcopy && Volatile.Read(ref commitWritten);
 
     /// <summary>The post-copy link broke (from any thread); before the phase has taken the link, the reason waits for it.</summary>
     internal void BreakPostcopyLink(string why)
