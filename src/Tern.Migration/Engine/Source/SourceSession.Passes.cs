@@ -182,8 +182,9 @@ internal sealed partial class SourceSession
             {
                 counters.Remaining(remaining - done);
                 if (failure is not null || cancel.IsCancellationRequested) cancel.Token.ThrowIfCancellationRequested();
-                // Not counted in dirty-sync-count, which counts the syncs between passes as QEMU's does.
-                deferred?.SyncIfDue(tracker);
+                // Only once post-copy is asked for (see DeferredPages); not counted in dirty-sync-count, which counts the
+                // syncs between passes as QEMU's does.
+                if (PostcopyRequested) deferred?.SyncIfDue(tracker);
             }
         }
         encoder.EndPass();
