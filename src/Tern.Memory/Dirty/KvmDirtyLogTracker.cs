@@ -54,11 +54,16 @@ public sealed class KvmDirtyLogTracker : IDirtyTracker
         {
             // INITIALLY_SET: every page reads dirty and nothing is write-protected yet. Fetch and clear once so that
             // protection is armed and the first real sync reports only pages written from now on.
-            for (int i = 0; i < slots.Count; i++) FetchAndRearm(i);
+            for (int i = 0; i < slots.Count; i++) Fetch(i, rearm: true);
         }
     }
 
-    public DirtySyncResult Sync(DirtyBitmap target)
+    public DirtySyncResult Sync(DirtyBitmap target) => Collect(target, rearm: true);
+
+    /// <summary>Without re-arming (see <see cref="IDirtyTracker.SyncLast"/>): tracking stops next.</summary>
+    public DirtySyncResult SyncLast(DirtyBitmap target) => Collect(target, rearm: false);
+
+    private DirtySyncResult Collect(DirtyBitmap target, bool rearm)
     {
         if (!tracking) throw new InvalidOperationException("dirty tracking is not started");
         var started = Stopwatch.GetTimestamp();
@@ -66,7 +71,7 @@ public sealed class KvmDirtyLogTracker : IDirtyTracker
         var targetWords = target.Words;
         for (int i = 0; i < slots.Count; i++)
         {
-            var bitmap = FetchAndRearm(i);
+            var bitmap = Fetch(i, rearm);
             int baseWord = (int)(slots[i].FirstPage.Value >> 6);
             for (int w = 0; w < bitmap.Length; w++)
             {
@@ -79,12 +84,12 @@ public sealed class KvmDirtyLogTracker : IDirtyTracker
         return new DirtySyncResult(dirty, null, Stopwatch.GetElapsedTime(started));
     }
 
-    private ulong[] FetchAndRearm(int slotIndex)
+    private ulong[] Fetch(int slotIndex, bool rearm)
     {
         var slot = slots[slotIndex];
         var bitmap = slotBitmaps[slotIndex];
         vm.GetDirtyLog(slot.Slot, bitmap);
-        if (ManualProtect) ClearRuns(slot, bitmap);
+        if (ManualProtect && rearm) ClearRuns(slot, bitmap);
         return bitmap;
     }
 

@@ -1,4 +1,5 @@
 using Tern.Machine.Kvm;
+using Tern.Memory.Dirty;
 
 namespace Tern.Machine.Tests.Kvm;
 
@@ -24,6 +25,35 @@ public sealed class DirtyLogClearChunkTests
         machine.Resume();
         DirtyPassCheck.AssertWholePassesReported(machine, guest);
         machine.DirtyTracker.Stop();
+    }
+
+    /// <summary>
+    /// The switchover's last sync reports what the guest wrote but leaves it unprotected (no KVM_CLEAR_DIRTY_LOG: the
+    /// tracking stops next), so the same pages read dirty again; an ordinary sync had re-armed them.
+    /// </summary>
+    [Fact]
+    public void The_last_sync_reports_the_pages_without_re_arming_them()
+    {
+        RequireKvm.Present();
+        const ulong memory = 32 << 20;
+        var guest = new CounterGuest(1, 2 << 20, memory);
+        using var machine = KvmMachine.Create(new KvmMachineOptions(memory, 1));
+        machine.Load(guest.Build());
+        machine.Resume();
+        MachineWait.Until(() => machine.Heartbeats.TotalCount > 4, TimeSpan.FromSeconds(10), "heartbeats");
+        var tracker = machine.DirtyTracker;
+        tracker.Start();
+        long beats = machine.Heartbeats.Count(0);
+        MachineWait.Until(() => machine.Heartbeats.Count(0) > beats + 2, TimeSpan.FromSeconds(30), "two passes");
+        machine.Pause();
+
+        var last = tracker.SyncLast(new DirtyBitmap(machine.Memory.PageCount));
+        Assert.True(last.DirtyPages >= (long)guest.RegionPages, $"{last.DirtyPages} pages reported, the guest writes {guest.RegionPages}");
+        // Not re-armed: the paused guest wrote nothing, yet the pages still read dirty.
+        Assert.Equal(last.DirtyPages, tracker.Sync(new DirtyBitmap(machine.Memory.PageCount)).DirtyPages);
+        // An ordinary sync re-armed them: nothing is dirty now.
+        Assert.Equal(0, tracker.Sync(new DirtyBitmap(machine.Memory.PageCount)).DirtyPages);
+        tracker.Stop();
     }
 
     [Fact]

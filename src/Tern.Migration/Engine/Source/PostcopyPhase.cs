@@ -51,6 +51,8 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
                 Commit(s);
             }
             long committedAt = Stopwatch.GetTimestamp();
+            // As in pre-copy: switching dirty logging off takes milliseconds on KVM, after the stop rather than in it.
+            s.StopTracking();
             if (AwaitResumed(s) is { } done)
             {
                 // As in pre-copy: the destination's wait for the first heartbeat, with the guest running, is not downtime.
@@ -124,33 +126,44 @@ internal sealed class PostcopyPhase(SourceSession session) : SourcePhase(session
     {
         var s = Session;
         var machine = s.Machine;
-        var pauseTook = machine.Pause();
+        machine.Pause();
         timeline.Mark(SwitchoverStep.Pause);
         if (machine.Fault is { } fault) throw new InvalidOperationException($"the guest faulted on the source, not migrating it: {fault}");
-        s.SwitchoverStep = "syncing the last dirty pages";
-        s.SyncDirtyPages(machine.DirtyTracker);
-        machine.DirtyTracker.Stop();
-        var stale = s.TakeStalePages();
-        s.PostcopyDigest = s.VerifiesPostcopy ? new PostcopySourceDigest(machine.Memory, stale) : null;
-        timeline.Mark(SwitchoverStep.FinalSync);
-        var payload = new PayloadWriter();
-        new PostcopyBeginMessage(stale.PageCount, stale).Write(payload);
-        s.SwitchoverStep = "sending the stale pages and the device state";
-        s.MainChannel.Send(MessageType.PostcopyBegin, payload);
-        // As in pre-copy, Complete follows the device state and the destination answers it with Ready, possibly before
-        // this thread gets back from handing it to the kernel. So everything before it is handed over and judged first,
-        // and a Ready read from then on answers it if it echoes Complete's token (marking Complete as sent only after
-        // the send let such a quick Ready be taken for a lie, failing 1 in 6 KVM post-copy runs under load). Its record
-        // count is the passes' (the urgent lane has not started); the digest comes with PostcopyDone instead.
-        s.WaitUntilAllSent();
-        s.AwaitReturnPathJudged();
-        var complete = new PayloadWriter();
-        new CompleteMessage((ulong)s.Counters.PagesSent, false, 0, s.CompleteSent()).Write(complete);
-        s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, machine.SaveState()));
-        s.MainChannel.Send(MessageType.Complete, complete);
-        s.WaitUntilAllSent();
-        timeline.Mark(SwitchoverStep.DeviceState);
-        return new PostcopyPagesLeft(stale);
+        // The vCPUs are stopped, so their state is final: captured on their own threads while this one syncs and names
+        // the stale pages, as in pre-copy, instead of after.
+        var capturing = Task.Run(machine.SaveState);
+        try
+        {
+            s.SwitchoverStep = "syncing the last dirty pages";
+            s.SyncDirtyPages(machine.DirtyTracker, last: true);
+            var stale = s.TakeStalePages();
+            s.PostcopyDigest = s.VerifiesPostcopy ? new PostcopySourceDigest(machine.Memory, stale) : null;
+            timeline.Mark(SwitchoverStep.FinalSync);
+            var payload = new PayloadWriter();
+            new PostcopyBeginMessage(stale.PageCount, stale).Write(payload);
+            s.SwitchoverStep = "sending the stale pages and the device state";
+            s.MainChannel.Send(MessageType.PostcopyBegin, payload);
+            // As in pre-copy, Complete follows the device state and the destination answers it with Ready, possibly
+            // before this thread gets back from handing it to the kernel. So everything before it is handed over and
+            // judged first, and a Ready read from then on answers it if it echoes Complete's token (marking Complete as
+            // sent only after the send let such a quick Ready be taken for a lie, failing 1 in 6 KVM post-copy runs under
+            // load). Its record count is the passes' (the urgent lane has not started); the digest comes with
+            // PostcopyDone instead.
+            s.WaitUntilAllSent();
+            s.AwaitReturnPathJudged();
+            var complete = new PayloadWriter();
+            new CompleteMessage((ulong)s.Counters.PagesSent, false, 0, s.CompleteSent()).Write(complete);
+            s.MainChannel.Send(OutgoingFrame.Copy(MessageType.DeviceState, capturing.GetAwaiter().GetResult()));
+            s.MainChannel.Send(MessageType.Complete, complete);
+            s.WaitUntilAllSent();
+            timeline.Mark(SwitchoverStep.DeviceState);
+            return new PostcopyPagesLeft(stale);
+        }
+        finally
+        {
+            // Also on a failure: the guest then resumes here, and no capture may still be reading its vCPUs.
+            capturing.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
+        }
     }
 
     /// <summary>

@@ -121,9 +121,10 @@ internal sealed partial class SourceSession
         return populated;
     }
 
-    internal ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker)
+    /// <param name="last">The sync in the switchover, the guest paused: tracking stops after it, so it is not re-armed.</param>
+    internal ConvergenceSnapshot SyncDirtyPages(IDirtyTracker tracker, bool last = false)
     {
-        var result = tracker.Sync(dirty!);
+        var result = last ? tracker.SyncLast(dirty!) : tracker.Sync(dirty!);
         if (deferred is { } pending)
         {
             result = pending.MergeInto(dirty!, result);

@@ -74,7 +74,7 @@ internal sealed class SwitchoverPhase(SourceSession session, bool finalPassStart
                 s.Raise(new MigrationPassStarted(s.Pass));
             }
             s.SwitchoverStep = "syncing the last dirty pages";
-            s.SyncDirtyPages(tracker);
+            s.SyncDirtyPages(tracker, last: true);
             timeline.Mark(SwitchoverStep.FinalSync);
             var plan = s.PlanPass(s.Pass, latest: null, syncPeriod: null, final: true);
             if (plan.Action == PassAction.Abort) throw new PassPlanAbortException(plan.Reason);
