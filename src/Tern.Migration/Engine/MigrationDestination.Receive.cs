@@ -10,8 +10,8 @@ namespace Tern.Migration.Engine;
 public sealed partial class MigrationDestination
 {
     private bool deviceStateArrived;
-    /// <summary>Pre-copy's DeviceState, kept until Complete (see there).</summary>
-    private byte[] deviceState = [];
+    /// <summary>Pre-copy's DeviceState when it arrived before every channel ended the final pass: restored at Complete.</summary>
+    private byte[]? deviceState;
     private bool finalPassBegun;
     private uint finalPass;
     private int channelsAllowed = 1;
@@ -149,9 +149,12 @@ public sealed partial class MigrationDestination
                 case (MessageType.DeviceState, DestinationState.Receiving):
                     if (!finalPassBegun) throw new ProtocolException("DeviceState arrived before the final pass began (the source must pause the guest first)");
                     if (deviceStateArrived) throw new ProtocolException("DeviceState arrived twice");
-                    // Restored at Complete, once every channel has ended the final pass: with page channels, pages of
-                    // the final pass (the vCPUs' own among them) may still be on their way when the state arrives.
-                    deviceState = payload.ToArray();
+                    // Restored once every channel has ended the final pass: at once when they have (always so on one
+                    // channel, whose PassEnd came first; restoring a KVM guest takes milliseconds, better spent while
+                    // Complete is on its way), otherwise at Complete: with page channels, pages of the final pass (the
+                    // vCPUs' own among them) may still be on their way when the state arrives.
+                    if (barrier.Completed >= finalPass) machine!.RestoreState(payload.Span);
+                    else deviceState = payload.ToArray();
                     deviceStateArrived = true;
                     break;
                 case (MessageType.Complete, DestinationState.Receiving):
@@ -228,7 +231,7 @@ public sealed partial class MigrationDestination
     private void Prepare(FrameConnection main, CompleteMessage complete)
     {
         WaitForFinalPass();
-        machine!.RestoreState(deviceState);
+        if (deviceState is { } pending) machine!.RestoreState(pending);
         long received = counters.Records;
         if ((ulong)received != complete.TotalRecords)
             throw new ProtocolException($"the source sent {complete.TotalRecords} page records, {received} arrived");

@@ -47,7 +47,14 @@ public sealed class XbzrleMigrationTests
         var cache = info.XbzrleCache!;
         Assert.True(cache.Pages > 4096, $"re-dirtied pages went as XBZRLE deltas ({cache.Pages})");
         Assert.True(cache.CacheSize >= 16 << 20, $"the cache was sized to the 16 MiB working set ({cache.CacheSize})");
-        Assert.True(cache.CacheMissRate < 0.2, $"the working set fits: cache-miss-rate {cache.CacheMissRate}");
+        var xbzrleOn = source.History.Where(p => p.XbzrleThreads > 0).ToList();
+        // The working set fits: after the first XBZRLE pass, which fills the empty cache (every lookup misses), at most
+        // a fifth of the lookups miss. Counted over the whole migration: cache-miss-rate is the last pass's alone, and
+        // the final pass may be a few dozen pages, where a handful of misses (pages written for the first time) made
+        // it 0.24 in 1 of 16 runs.
+        long fill = xbzrleOn[0].NormalPages + xbzrleOn[0].XbzrlePages;
+        long later = xbzrleOn.Skip(1).Sum(p => p.NormalPages + p.XbzrlePages);
+        Assert.True(cache.CacheMiss <= fill + 0.2 * later, $"the working set fits: {cache.CacheMiss} misses, {fill} lookups filling the cache, {later} after");
         Assert.True(cache.EncodingRate > 50, $"deltas are small: encoding-rate {cache.EncodingRate}");
         Assert.Contains(m.Log, l => l.Contains("xbzrle cache", StringComparison.Ordinal));
     }

@@ -59,7 +59,13 @@ public sealed class XbzrleThreadsMigrationTests
         Assert.Equal(xbzrlePages, cache.Pages);
         Assert.InRange(cache.Bytes, cache.Pages * 5 + cache.Overflow * 4096, cache.Pages * 4096 + cache.Overflow * 4096);
         Assert.Equal(info.Ram!.Normal + info.Ram.Duplicate + cache.Pages, source.History.Sum(p => p.NormalPages + p.ZeroPages + p.XbzrlePages));
-        Assert.True(cache.CacheMissRate < 0.2, $"the working set fits: cache-miss-rate {cache.CacheMissRate}");
+        // The working set fits: after the first XBZRLE pass, which fills the empty cache (every lookup misses), at most
+        // a fifth of the lookups miss. Counted over the whole migration: cache-miss-rate is the last pass's alone, and
+        // the final pass may be a few dozen pages, where a handful of misses (pages written for the first time) made
+        // it 0.24 in 1 of 16 runs.
+        long fill = xbzrlePasses[0].NormalPages + xbzrlePasses[0].XbzrlePages;
+        long later = xbzrlePasses.Skip(1).Sum(p => p.NormalPages + p.XbzrlePages);
+        Assert.True(cache.CacheMiss <= fill + 0.2 * later, $"the working set fits: {cache.CacheMiss} misses, {fill} lookups filling the cache, {later} after");
         Assert.True(cache.EncodingRate > 50, $"deltas are small: encoding-rate {cache.EncodingRate}");
         if (channels > 1) Assert.All(info.ChannelBytes!, b => Assert.True(b > 0, $"every channel carried pages: {string.Join(", ", info.ChannelBytes!)}"));
     }
