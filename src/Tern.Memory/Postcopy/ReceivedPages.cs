@@ -21,6 +21,26 @@ public sealed class ReceivedPages
         words = new ulong[(pageCount + 63) / 64];
     }
 
+    /// <summary>
+    /// Every page received except those set in <paramref name="missing"/>: the destination's record at the post-copy
+    /// switch, built a word at a time (page by page it took milliseconds of the stop for a GiB).
+    /// </summary>
+    public static ReceivedPages AllBut(DirtyBitmap missing)
+    {
+        var received = new ReceivedPages(missing.PageCount);
+        var from = missing.Words;
+        long count = 0;
+        for (int i = 0; i < received.words.Length; i++)
+        {
+            ulong bits = ~from[i];
+            if (i == received.words.Length - 1 && (missing.PageCount & 63) != 0) bits &= (1UL << (int)(missing.PageCount & 63)) - 1;
+            received.words[i] = bits;
+            count += BitOperations.PopCount(bits);
+        }
+        received.count = count;
+        return received;
+    }
+
     public ulong PageCount { get; }
 
     /// <summary>Pages received so far.</summary>

@@ -18,6 +18,25 @@ public sealed class ReceivedPagesTests
         Assert.Throws<ArgumentOutOfRangeException>(() => received.Mark(new PageIndex(130)));
     }
 
+    [Theory]
+    [InlineData(130)] // a partial last word: no page beyond RAM may count
+    [InlineData(128)]
+    public void All_but_the_missing_pages_are_received_and_counted(int pages)
+    {
+        var missing = new Tern.Memory.Dirty.DirtyBitmap((ulong)pages);
+        missing.Set(new PageIndex(0));
+        missing.Set(new PageIndex(64));
+        missing.Set(new PageIndex((ulong)pages - 1));
+
+        var received = ReceivedPages.AllBut(missing);
+
+        Assert.Equal(pages - 3, received.Count);
+        Assert.Equal([0UL, 64UL, (ulong)pages - 1], received.Missing().Select(p => p.Value));
+        Assert.False(received.Mark(new PageIndex(1)));
+        Assert.True(received.Mark(new PageIndex(64)));
+        Assert.Equal(pages - 2, received.Count);
+    }
+
     [Fact]
     public void Threads_marking_the_same_pages_at_once_count_every_page_exactly_once()
     {

@@ -37,15 +37,8 @@ internal sealed class PostcopyReceiver : IDisposable
     {
         this.machine = machine;
         var ram = PostcopyLaunch.RamOf(machine);
-        received = new ReceivedPages(ram.PageCount);
-        digested = new ReceivedPages(ram.PageCount);
-        for (ulong p = 0; p < ram.PageCount; p++)
-        {
-            var page = new PageIndex(p);
-            if (stale.IsSet(page)) continue;
-            received.Mark(page);
-            digested.Mark(page);
-        }
+        received = ReceivedPages.AllBut(stale);
+        digested = ReceivedPages.AllBut(stale);
         stalePages = stale.Count();
         if (verify)
         {
