@@ -23,10 +23,9 @@ internal enum HandOverPhase
 
 /// <summary>
 /// What the source accepts on the return path in each phase: Ready only after it sent Complete, once, echoing Complete's
-/// token; Resumed only
-/// after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; PassApplied only before Ready;
-/// Error at any time (handled by the caller). Anything else is a protocol violation
-/// whose error names the message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
+/// token; Resumed only after it wrote Commit, once; PostcopyDiscarded only after PostcopyDiscard, once; PassApplied only
+/// before Ready; Error at any time (handled by the caller). Anything else is a protocol violation whose error names the
+/// message and the phase. A pure <c>(phase, message) -> phase</c> function; the caller
 /// serializes it with the commit decision, so a violation seen before Commit is written always stops the commit.
 /// </summary>
 internal sealed class HandOverState

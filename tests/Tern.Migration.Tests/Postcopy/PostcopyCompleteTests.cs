@@ -19,14 +19,7 @@ public sealed class PostcopyCompleteTests
     {
         raw.Handshake();
         raw.PassBegin(1);
-        raw.Pages(1, 2, w =>
-        {
-            foreach (var (page, fill) in new[] { (5ul, (byte)0xA5), (7ul, (byte)0x77) })
-            {
-                w.U64(PageRecord.Header(page, PageRecordKind.Normal));
-                w.Bytes(Enumerable.Repeat(fill, PageSize.Bytes).ToArray());
-            }
-        });
+        raw.Send(MessageType.Pages, w => w.Bytes(PagePayloads.Of((5, 0xA5), (7, 0x77))));
         raw.Send(MessageType.PassEnd, new PassEndMessage(1, 2).Write);
         Assert.Equal(MessageType.PassApplied, raw.Connection.Read().Type);
         var stale = new DirtyBitmap(Pages);
