@@ -149,31 +149,8 @@ public sealed unsafe class UserfaultFd : IDisposable
     /// </summary>
     public PagePlacement Copy(nint destination, ReadOnlySpan<byte> source, bool wake = true)
     {
-        ulong length = (ulong)source.Length;
-        RequirePageRange(destination, length);
-        var placement = PagePlacement.Placed;
         // `fixed` pins the source for the duration of the ioctls; the kernel only reads from it.
-        fixed (byte* from = source)
-        {
-            ulong done = 0;
-            while (done < length)
-            {
-                var copy = new UffdioCopy
-                {
-                    Dst = (ulong)destination + done,
-                    Src = (ulong)from + done,
-                    Len = length - done,
-                    Mode = wake ? 0 : UserfaultIoctls.CopyModeDontWake,
-                };
-                // &copy is a stack local that lives across the call; the kernel writes the bytes copied to copy.Copy.
-                if (Ioctl.TryCall(fd, UserfaultIoctls.Copy, &copy, out int errno) == 0) return placement;
-                if (copy.Copy > 0) done += (ulong)copy.Copy;
-                if (errno == Errno.EAGAIN || errno == Errno.EINTR) continue;
-                if (errno != Errno.EEXIST) ThrowPlacementFailed("UFFDIO_COPY", destination + (nint)done, length - done, errno);
-                placement = SkipPresentPage(destination + (nint)done, wake, ref done);
-            }
-        }
-        return placement;
+        fixed (byte* from = source) return Place(Placement.Copy, destination, (ulong)source.Length, (ulong)from, wake);
     }
 
     /// <summary>
@@ -182,54 +159,73 @@ public sealed unsafe class UserfaultFd : IDisposable
     /// copying zeros. Present pages are skipped, as by <see cref="Copy"/>. Not offered on hugetlbfs ranges
     /// (<see cref="UserfaultRegistration.CanZeroPage"/>).
     /// </summary>
-    public PagePlacement ZeroPage(nint destination, ulong length, bool wake = true)
-    {
-        RequirePageRange(destination, length);
-        var placement = PagePlacement.Placed;
-        ulong done = 0;
-        while (done < length)
-        {
-            var zero = new UffdioZeropage
-            {
-                Range = new UffdioRange { Start = (ulong)destination + done, Len = length - done },
-                Mode = wake ? 0 : UserfaultIoctls.ZeroPageModeDontWake,
-            };
-            // &zero is a stack local that lives across the call; the kernel writes the bytes mapped to Zeropage.
-            if (Ioctl.TryCall(fd, UserfaultIoctls.ZeroPage, &zero, out int errno) == 0) return placement;
-            if (zero.Zeropage > 0) done += (ulong)zero.Zeropage;
-            if (errno == Errno.EAGAIN || errno == Errno.EINTR) continue;
-            if (errno != Errno.EEXIST) ThrowPlacementFailed("UFFDIO_ZEROPAGE", destination + (nint)done, length - done, errno);
-            placement = SkipPresentPage(destination + (nint)done, wake, ref done);
-        }
-        return placement;
-    }
+    public PagePlacement ZeroPage(nint destination, ulong length, bool wake = true) =>
+        Place(Placement.ZeroPage, destination, length, 0, wake);
 
     /// <summary>
     /// Maps the pages of [<paramref name="destination"/>, +<paramref name="length"/>) that are in the file but not
     /// mapped (registered in MINOR mode, their data written through the file) and wakes the waiters unless
     /// <paramref name="wake"/> is false. Pages already mapped are skipped, as by <see cref="Copy"/>.
     /// </summary>
-    public PagePlacement Continue(nint destination, ulong length, bool wake = true)
+    public PagePlacement Continue(nint destination, ulong length, bool wake = true) =>
+        Place(Placement.Continue, destination, length, 0, wake);
+
+    /// <summary>The three ioctls that place pages in a registered range.</summary>
+    private enum Placement { Copy, ZeroPage, Continue }
+
+    /// <summary>
+    /// Places [<paramref name="destination"/>, +<paramref name="length"/>) with <paramref name="op"/> (from
+    /// <paramref name="source"/> for a copy). A page already present (EEXIST) is left as it is and skipped; EAGAIN and
+    /// EINTR are retried from where the kernel stopped.
+    /// </summary>
+    private PagePlacement Place(Placement op, nint destination, ulong length, ulong source, bool wake)
     {
         RequirePageRange(destination, length);
         var placement = PagePlacement.Placed;
         ulong done = 0;
         while (done < length)
         {
-            var map = new UffdioContinue
-            {
-                Range = new UffdioRange { Start = (ulong)destination + done, Len = length - done },
-                Mode = wake ? 0 : UserfaultIoctls.ContinueModeDontWake,
-            };
-            // &map is a stack local that lives across the call; the kernel writes the bytes mapped to Mapped.
-            if (Ioctl.TryCall(fd, UserfaultIoctls.Continue, &map, out int errno) == 0) return placement;
-            if (map.Mapped > 0) done += (ulong)map.Mapped;
+            if (Step(op, (ulong)destination + done, source + done, length - done, wake, out long progressed, out int errno) == 0) return placement;
+            if (progressed > 0) done += (ulong)progressed;
             if (errno == Errno.EAGAIN || errno == Errno.EINTR) continue;
-            if (errno != Errno.EEXIST) ThrowPlacementFailed("UFFDIO_CONTINUE", destination + (nint)done, length - done, errno);
+            if (errno != Errno.EEXIST) ThrowPlacementFailed(IoctlName(op), destination + (nint)done, length - done, errno);
             placement = SkipPresentPage(destination + (nint)done, wake, ref done);
         }
         return placement;
     }
+
+    /// <summary>One ioctl of <paramref name="op"/>; <paramref name="progressed"/> is the bytes the kernel says it placed.</summary>
+    private int Step(Placement op, ulong start, ulong source, ulong length, bool wake, out long progressed, out int errno)
+    {
+        // Each request is a stack local that lives across its call; the kernel writes the bytes placed into it.
+        int result;
+        switch (op)
+        {
+            case Placement.Copy:
+                var copy = new UffdioCopy { Dst = start, Src = source, Len = length, Mode = wake ? 0 : UserfaultIoctls.CopyModeDontWake };
+                result = Ioctl.TryCall(fd, UserfaultIoctls.Copy, &copy, out errno);
+                progressed = copy.Copy;
+                break;
+            case Placement.ZeroPage:
+                var zero = new UffdioZeropage { Range = new UffdioRange { Start = start, Len = length }, Mode = wake ? 0 : UserfaultIoctls.ZeroPageModeDontWake };
+                result = Ioctl.TryCall(fd, UserfaultIoctls.ZeroPage, &zero, out errno);
+                progressed = zero.Zeropage;
+                break;
+            default:
+                var map = new UffdioContinue { Range = new UffdioRange { Start = start, Len = length }, Mode = wake ? 0 : UserfaultIoctls.ContinueModeDontWake };
+                result = Ioctl.TryCall(fd, UserfaultIoctls.Continue, &map, out errno);
+                progressed = map.Mapped;
+                break;
+        }
+        return result;
+    }
+
+    private static string IoctlName(Placement op) => op switch
+    {
+        Placement.Copy => "UFFDIO_COPY",
+        Placement.ZeroPage => "UFFDIO_ZEROPAGE",
+        _ => "UFFDIO_CONTINUE",
+    };
 
     /// <summary>
     /// Whether this kernel offers MINOR mode on memfd memory (<see cref="UserfaultFeatures.MinorShmem"/>): asked once,
